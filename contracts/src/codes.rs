@@ -1,0 +1,35 @@
+//! Stable error codes carried in [`crate::ApiErrorBody::code`]. docs/errors.md lists each with its
+//! HTTP status and message; scripts and the browser app branch on these, never on the message.
+
+// Request problems (4xx).
+pub const INVALID_REQUEST: &str = "invalid_request";
+pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+pub const NOT_FOUND: &str = "not_found";
+pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+pub const TEMPLATE_NOT_FOUND: &str = "template_not_found";
+pub const SESSION_NOT_FOUND: &str = "session_not_found";
+pub const INVALID_SESSION: &str = "invalid_session";
+pub const REFINEMENT_COMPLETE: &str = "refinement_complete";
+pub const REFINEMENT_INCOMPLETE: &str = "refinement_incomplete";
+pub const INVALID_STEP: &str = "invalid_step";
+pub const SESSION_BUSY: &str = "session_busy";
+pub const JOB_NOT_FOUND: &str = "job_not_found";
+pub const IMAGE_NOT_FOUND: &str = "image_not_found";
+
+// Generation outcomes, reported in a failed job's `error`.
+pub const SYNTHESIS_REFUSED: &str = "synthesis_refused";
+pub const SYNTHESIS_INCOMPLETE: &str = "synthesis_incomplete";
+pub const SYNTHESIS_FAILED: &str = "synthesis_failed";
+pub const CONTENT_BLOCKED: &str = "content_blocked";
+pub const NO_IMAGE: &str = "no_image";
+pub const RATE_LIMITED: &str = "rate_limited";
+pub const PROVIDER_QUOTA: &str = "provider_quota";
+pub const PROVIDER_AUTH: &str = "provider_auth";
+pub const PROVIDER_UNAVAILABLE: &str = "provider_unavailable";
+pub const PROVIDER_TIMEOUT: &str = "provider_timeout";
+pub const PROVIDER_BAD_RESPONSE: &str = "provider_bad_response";
+pub const GENERATION_CANCELLED: &str = "generation_cancelled";
+
+// Server faults (5xx).
+pub const INTERNAL: &str = "internal_error";

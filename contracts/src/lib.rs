@@ -1,0 +1,352 @@
+//! The wire contract of the Prompt Refinery API: request and response bodies, the error envelope,
+//! the stable error codes and the API paths.
+//!
+//! Serde only, so the same types compile into the axum server and the Leptos (wasm32) client and the
+//! two cannot disagree about a field. JSON is camelCase throughout.
+
+use serde::{Deserialize, Serialize};
+
+pub mod codes;
+pub mod paths;
+
+/// Longest idea accepted by `POST /api/session/start`, in characters.
+pub const IDEA_MAX_CHARS: usize = 500;
+/// Longest answer accepted by `POST /api/session/answer`, in characters.
+pub const ANSWER_MAX_CHARS: usize = 300;
+/// Every template asks exactly this many refinement questions.
+pub const QUESTION_COUNT: u8 = 3;
+
+/// The error envelope every non-2xx response carries: `{"error": "...", "code": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// A sentence a person can act on.
+    pub error: String,
+    /// A stable snake_case code for scripts (see [`codes`]).
+    pub code: String,
+}
+
+/// Image aspect ratios, as Gemini's `imageConfig.aspectRatio` accepts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AspectRatio {
+    #[serde(rename = "1:1")]
+    Square,
+    #[serde(rename = "2:3")]
+    Portrait2x3,
+    #[serde(rename = "3:2")]
+    Landscape3x2,
+    #[serde(rename = "3:4")]
+    Portrait3x4,
+    #[serde(rename = "4:3")]
+    Landscape4x3,
+    #[serde(rename = "4:5")]
+    Portrait4x5,
+    #[serde(rename = "5:4")]
+    Landscape5x4,
+    #[serde(rename = "9:16")]
+    Portrait9x16,
+    #[serde(rename = "16:9")]
+    Landscape16x9,
+    #[serde(rename = "21:9")]
+    Cinema21x9,
+}
+
+impl AspectRatio {
+    /// Every accepted ratio, in the order a picker shows them.
+    pub const ALL: [AspectRatio; 10] = [
+        AspectRatio::Landscape16x9,
+        AspectRatio::Cinema21x9,
+        AspectRatio::Landscape3x2,
+        AspectRatio::Landscape4x3,
+        AspectRatio::Landscape5x4,
+        AspectRatio::Square,
+        AspectRatio::Portrait4x5,
+        AspectRatio::Portrait3x4,
+        AspectRatio::Portrait2x3,
+        AspectRatio::Portrait9x16,
+    ];
+
+    /// The `w:h` string used on the wire, e.g. `"16:9"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AspectRatio::Square => "1:1",
+            AspectRatio::Portrait2x3 => "2:3",
+            AspectRatio::Landscape3x2 => "3:2",
+            AspectRatio::Portrait3x4 => "3:4",
+            AspectRatio::Landscape4x3 => "4:3",
+            AspectRatio::Portrait4x5 => "4:5",
+            AspectRatio::Landscape5x4 => "5:4",
+            AspectRatio::Portrait9x16 => "9:16",
+            AspectRatio::Landscape16x9 => "16:9",
+            AspectRatio::Cinema21x9 => "21:9",
+        }
+    }
+
+    /// Width and height parts of the ratio.
+    pub fn parts(self) -> (u32, u32) {
+        match self {
+            AspectRatio::Square => (1, 1),
+            AspectRatio::Portrait2x3 => (2, 3),
+            AspectRatio::Landscape3x2 => (3, 2),
+            AspectRatio::Portrait3x4 => (3, 4),
+            AspectRatio::Landscape4x3 => (4, 3),
+            AspectRatio::Portrait4x5 => (4, 5),
+            AspectRatio::Landscape5x4 => (5, 4),
+            AspectRatio::Portrait9x16 => (9, 16),
+            AspectRatio::Landscape16x9 => (16, 9),
+            AspectRatio::Cinema21x9 => (21, 9),
+        }
+    }
+
+    /// Parses the `w:h` wire form.
+    pub fn parse(s: &str) -> Option<AspectRatio> {
+        AspectRatio::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+    }
+}
+
+/// One template as the picker shows it. Its synthesis instructions stay on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateSummary {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub default_aspect_ratio: AspectRatio,
+    pub question_count: u8,
+}
+
+/// `GET /api/templates`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplatesResponse {
+    pub templates: Vec<TemplateSummary>,
+}
+
+/// Whether images and prompts come from the real providers or the offline stand-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderMode {
+    /// No API keys: the local prompt composer and the local preview renderer.
+    Offline,
+    /// OpenAI and Nano Banana.
+    Live,
+}
+
+/// `GET /api/meta`: what the server runs with, so a client can label offline previews.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetaResponse {
+    /// `offline` when either provider is the local stand-in.
+    pub mode: ProviderMode,
+    /// Human label of the prompt writer, e.g. "Local prompt composer (offline)".
+    pub synthesizer: String,
+    /// Human label of the image provider, e.g. "Local preview renderer (offline)".
+    pub image_provider: String,
+    pub aspect_ratios: Vec<AspectRatio>,
+    pub idea_max_chars: usize,
+    pub answer_max_chars: usize,
+    pub version: String,
+}
+
+/// `POST /api/session/start`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartSessionRequest {
+    pub template_id: String,
+    pub initial_input: String,
+}
+
+/// `POST /api/session/answer`. Either an answer, or `skip: true` to take the template's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnswerRequest {
+    #[serde(default)]
+    pub answer: String,
+    #[serde(default)]
+    pub skip: bool,
+}
+
+/// `POST /api/session/back`: return to question `question` (1..=3) to change answers.
+/// The earlier answers from that question on are kept and shown as `previousAnswer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackRequest {
+    pub question: u8,
+}
+
+/// Where a session is in the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// A question is waiting for an answer.
+    Refining,
+    /// All three answers are in; images can be generated.
+    Ready,
+}
+
+/// The question waiting for an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionView {
+    /// 1-based position: "Question `index` of `total`".
+    pub index: u8,
+    pub total: u8,
+    pub text: String,
+    pub hint: String,
+    /// True when the previous answer to this question was too sparse and it is asked once more.
+    pub reask: bool,
+    /// What the person answered here before going back, to prefill the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_answer: Option<String>,
+}
+
+/// An answer as the session recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerView {
+    /// 1-based question index.
+    pub index: u8,
+    pub question: String,
+    /// The text used: the person's words, or the template default.
+    pub answer: String,
+    /// True when the template default was used (skipped, or sparse twice).
+    pub defaulted: bool,
+    /// True when the person chose Skip.
+    pub skipped: bool,
+}
+
+/// An image ready to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageView {
+    /// Same-origin URL of the bytes, `/api/images/{imageId}`.
+    pub url: String,
+    pub mime_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    /// The one-line "what we understood" summary of the brief.
+    pub summary: String,
+    pub aspect_ratio: AspectRatio,
+    /// True when the local preview renderer drew it (no image API key configured).
+    pub offline_preview: bool,
+}
+
+/// Progress of one generation job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    /// Writing the final prompt.
+    Synthesizing,
+    /// Waiting for the image provider.
+    Rendering,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    /// True once the job will not change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+    }
+}
+
+/// `POST /api/generate`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateRequest {
+    /// Defaults to the template's ratio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aspect_ratio: Option<AspectRatio>,
+    /// True: a new image from the last prompt ("new take"). False: write the prompt again ("re-think").
+    #[serde(default)]
+    pub reuse_prompt: bool,
+}
+
+/// `POST /api/generate` (202) and `GET /api/generate/{jobId}` (200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub job_id: String,
+    pub status: JobStatus,
+    /// Present when `status` is `succeeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageView>,
+    /// Present when `status` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiErrorBody>,
+}
+
+/// The whole state a client needs to draw (or resume) the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub template_id: String,
+    pub template_name: String,
+    pub idea: String,
+    pub status: SessionStatus,
+    /// The question waiting for an answer; absent when `status` is `ready`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<QuestionView>,
+    /// Recorded answers, in question order.
+    pub answers: Vec<AnswerView>,
+    /// The template's ratio, used when a generate request names none.
+    pub default_aspect_ratio: AspectRatio,
+    /// The newest generation job, running or finished, so a reloaded page can pick it up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobView>,
+    /// The newest successful image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_image: Option<ImageView>,
+    /// True when a prompt has been written, so "new take (same prompt)" is possible.
+    pub can_reuse_prompt: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aspect_ratio_round_trips_through_its_wire_form() {
+        for ratio in AspectRatio::ALL {
+            let json = serde_json::to_string(&ratio).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", ratio.as_str()));
+            assert_eq!(serde_json::from_str::<AspectRatio>(&json).ok(), Some(ratio));
+            assert_eq!(AspectRatio::parse(ratio.as_str()), Some(ratio));
+        }
+        assert!(serde_json::from_str::<AspectRatio>("\"7:5\"").is_err());
+    }
+
+    #[test]
+    fn requests_reject_unknown_fields() {
+        let err = serde_json::from_str::<StartSessionRequest>(
+            r#"{"templateId":"x","initialInput":"y","extra":1}"#,
+        );
+        assert!(err.is_err());
+        let ok = serde_json::from_str::<AnswerRequest>(r#"{"skip":true}"#).expect("skip alone");
+        assert!(ok.skip && ok.answer.is_empty());
+    }
+
+    #[test]
+    fn session_view_is_camel_case_and_omits_absent_parts() {
+        let view = SessionView {
+            template_id: "t".into(),
+            template_name: "T".into(),
+            idea: "i".into(),
+            status: SessionStatus::Ready,
+            question: None,
+            answers: vec![],
+            default_aspect_ratio: AspectRatio::Landscape16x9,
+            job: None,
+            last_image: None,
+            can_reuse_prompt: false,
+        };
+        let json = serde_json::to_value(&view).expect("serialises");
+        assert_eq!(json["templateId"], "t");
+        assert_eq!(json["status"], "ready");
+        assert_eq!(json["defaultAspectRatio"], "16:9");
+        assert!(json.get("question").is_none());
+        assert!(json.get("lastImage").is_none());
+    }
+}

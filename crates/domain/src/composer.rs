@@ -1,0 +1,243 @@
+//! The local prompt composer: turns the idea and three answers into narrative prose that a Gemini
+//! image model reads well, with no network. Deterministic: the same input always gives the same
+//! prompt. Also home of the prompt cap that the live prompt writer shares.
+
+use crate::refinement::Answer;
+use crate::template::Template;
+
+/// The final prompt with the two lines a person is allowed to see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composition {
+    /// The prompt sent to the image model. Never leaves the server.
+    pub prompt: String,
+    /// One line: "what we understood".
+    pub summary: String,
+    /// A literal description of the intended image, for screen readers.
+    pub alt_text: String,
+}
+
+const SUMMARY_MAX_CHARS: usize = 200;
+const ALT_MAX_CHARS: usize = 250;
+
+/// Composes the prompt for `idea` and `answers` (one per template question), capped at
+/// `cap_chars` characters at a sentence or clause boundary.
+pub fn compose(
+    template: &Template,
+    idea: &str,
+    answers: &[Answer],
+    cap_chars: usize,
+) -> Composition {
+    let idea = clause(idea);
+    let mut sentences = vec![template.opening.replace("{idea}", &lower_first(&idea))];
+    for (question, answer) in template.questions.iter().zip(answers) {
+        sentences.push(format!(
+            "{} {}.",
+            question.lead.trim(),
+            lower_first(&clause(&answer.text))
+        ));
+    }
+    sentences.push(template.style.trim().to_owned());
+    let prompt = cap_at_boundary(&sentences.join(" "), cap_chars);
+
+    let parts: Vec<String> = answers
+        .iter()
+        .filter(|a| !a.defaulted)
+        .map(|a| lower_first(&clause(&a.text)))
+        .collect();
+    let summary = if parts.is_empty() {
+        format!(
+            "{}, as a {} image.",
+            upper_first(&idea),
+            template.name.to_lowercase()
+        )
+    } else {
+        format!("{}: {}.", upper_first(&idea), parts.join("; "))
+    };
+    let setting = answers.first().map(|a| clause(&a.text)).unwrap_or_default();
+    let alt_text = if setting.is_empty() {
+        format!("{}.", upper_first(&idea))
+    } else {
+        format!("{}, in {}.", upper_first(&idea), lower_first(&setting))
+    };
+    Composition {
+        prompt,
+        summary: cap_at_boundary(&summary, SUMMARY_MAX_CHARS),
+        alt_text: cap_at_boundary(&alt_text, ALT_MAX_CHARS),
+    }
+}
+
+/// Cuts `text` to at most `cap_chars` characters: at the last sentence end that fits, else the
+/// last clause break (`,` `;` `:`), else the last space, else hard. Text that fits is returned as is.
+pub fn cap_at_boundary(text: &str, cap_chars: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= cap_chars {
+        return text.to_owned();
+    }
+    let byte_cap = text
+        .char_indices()
+        .nth(cap_chars)
+        .map_or(text.len(), |(i, _)| i);
+    let head = &text[..byte_cap];
+    // A sentence end is . ! or ? followed by a space (or the cut itself).
+    let sentence_end = head
+        .char_indices()
+        .rev()
+        .find(|&(i, c)| {
+            matches!(c, '.' | '!' | '?') && text[i + c.len_utf8()..].starts_with([' ', '\n'])
+        })
+        .map(|(i, c)| i + c.len_utf8());
+    if let Some(end) = sentence_end.filter(|&e| e > byte_cap / 3) {
+        return head[..end].trim_end().to_owned();
+    }
+    if let Some(i) = head.rfind([',', ';', ':']).filter(|&i| i > byte_cap / 3) {
+        return format!("{}.", head[..i].trim_end());
+    }
+    match head.rfind(char::is_whitespace) {
+        Some(i) if i > 0 => format!("{}.", head[..i].trim_end_matches([',', ';', ':', ' '])),
+        _ => head.to_owned(),
+    }
+}
+
+/// Whitespace collapsed and trailing sentence punctuation dropped, so it can sit inside a sentence.
+fn clause(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    joined
+        .trim_end_matches(['.', '!', '?', ',', ';', ':', ' '])
+        .to_owned()
+}
+
+/// Words that start a phrase in lower case mid-sentence. Anything else ("Lisbon", "NASA") keeps its case.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "some", "this", "that", "these", "those", "my", "our", "your", "his", "her",
+    "their", "its", "one", "two", "three", "several", "many", "in", "on", "at", "from", "under",
+    "inside", "outside", "with",
+];
+
+/// "A cat" -> "a cat" and "The sea" -> "the sea", so the phrase can follow a lead-in.
+fn lower_first(text: &str) -> String {
+    let first_word = text.split_whitespace().next().unwrap_or_default();
+    if FUNCTION_WORDS.contains(&first_word.to_lowercase().as_str()) {
+        let mut chars = text.chars();
+        chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default()
+    } else {
+        text.to_owned()
+    }
+}
+
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refinement::{AnswerInput, Refinement};
+    use crate::template::Catalog;
+
+    fn answered(texts: [&str; 3]) -> (std::sync::Arc<Template>, Vec<Answer>) {
+        let t = Catalog::built_in()
+            .expect("valid")
+            .get("general-cinematic")
+            .expect("present");
+        let mut r = Refinement::new();
+        for text in texts {
+            let input = if text.is_empty() {
+                AnswerInput::Skip
+            } else {
+                AnswerInput::Text(text)
+            };
+            r.answer(&t, input).expect("answer");
+        }
+        (t.clone(), r.answers().to_vec())
+    }
+
+    #[test]
+    fn the_prompt_is_narrative_prose_with_every_answer() {
+        let (t, answers) = answered([
+            "a rain-soaked Tokyo alley at 2 a.m.",
+            "tense, neon reflections, teal and magenta",
+            "close-up, 85 mm, eye level",
+        ]);
+        let c = compose(&t, "A lone courier on a bicycle.", &answers, 1500);
+        assert!(
+            c.prompt
+                .starts_with("A cinematic film still of a lone courier on a bicycle.")
+        );
+        assert!(
+            c.prompt
+                .contains("The scene is set in a rain-soaked Tokyo alley at 2 a.m.")
+        );
+        assert!(
+            c.prompt
+                .contains("The mood is tense, neon reflections, teal and magenta.")
+        );
+        assert!(c.prompt.contains("close-up, 85 mm, eye level."));
+        assert!(c.prompt.ends_with("no text or watermarks."));
+        assert_eq!(
+            c.alt_text,
+            "A lone courier on a bicycle, in a rain-soaked Tokyo alley at 2 a.m."
+        );
+        assert!(!c.summary.contains(&c.prompt));
+    }
+
+    #[test]
+    fn proper_nouns_keep_their_capitals() {
+        assert_eq!(lower_first("Lisbon at dawn"), "Lisbon at dawn");
+        assert_eq!(lower_first("The Alps"), "the Alps");
+        assert_eq!(lower_first("NASA launch pad"), "NASA launch pad");
+    }
+
+    #[test]
+    fn composing_is_deterministic() {
+        let (t, answers) = answered(["Lisbon at dawn", "", "wide shot"]);
+        let a = compose(&t, "a tram", &answers, 1500);
+        let b = compose(&t, "a tram", &answers, 1500);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn skipped_answers_use_the_template_default() {
+        let (t, answers) = answered(["", "", ""]);
+        let c = compose(&t, "a tram", &answers, 1500);
+        for q in &t.questions {
+            assert!(
+                c.prompt.contains(&q.default),
+                "missing default {:?}",
+                q.default
+            );
+        }
+        assert_eq!(c.summary, "A tram, as a general cinematic image.");
+    }
+
+    #[test]
+    fn the_cap_cuts_at_a_sentence_boundary() {
+        let (t, answers) = answered(["Lisbon at dawn", "wistful", "wide shot"]);
+        let full = compose(&t, "a tram", &answers, 10_000).prompt;
+        let cap = full.chars().count() - 10;
+        let capped = compose(&t, "a tram", &answers, cap).prompt;
+        assert!(capped.chars().count() <= cap);
+        assert!(capped.ends_with('.'), "{capped}");
+        assert!(full.starts_with(&capped));
+    }
+
+    #[test]
+    fn cap_at_boundary_falls_back_to_clauses_then_words() {
+        let clauses = "alpha beta gamma, delta epsilon zeta, eta theta iota kappa lambda";
+        assert_eq!(
+            cap_at_boundary(clauses, 45),
+            "alpha beta gamma, delta epsilon zeta."
+        );
+        let words = "alpha beta gamma delta epsilon";
+        assert_eq!(cap_at_boundary(words, 20), "alpha beta gamma.");
+        assert_eq!(cap_at_boundary("short.", 100), "short.");
+        let multibyte = "ééééé ééééé ééééé";
+        assert_eq!(cap_at_boundary(multibyte, 12), "ééééé ééééé.");
+    }
+}

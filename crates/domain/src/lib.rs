@@ -1,0 +1,16 @@
+//! Prompt Refinery's pure core. No I/O and no async: the server drives these types, and tests can
+//! check every rule without a network.
+//!
+//! - [`template`]: loading and validating template files.
+//! - [`answer`]: the sparse-answer rule.
+//! - [`refinement`]: the three-question state machine.
+//! - [`composer`]: the local (offline) prompt composer and the prompt cap.
+
+pub mod answer;
+pub mod composer;
+pub mod refinement;
+pub mod template;
+
+pub use composer::{Composition, cap_at_boundary, compose};
+pub use refinement::{Answer, AnswerInput, Refinement, StepError, StepOutcome};
+pub use template::{Catalog, Question, Template, TemplateError};

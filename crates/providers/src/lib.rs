@@ -1,0 +1,106 @@
+//! The two provider roles and their implementations.
+//!
+//! - [`PromptSynthesizer`]: template + idea + answers → the final prompt, a summary and alt text.
+//! - [`ImageGenerator`]: prompt + aspect ratio → image bytes.
+//!
+//! Both are async and cancel by being dropped (the server runs each job under a cancellation token
+//! and drops the future). Failures are a [`ProviderError`], which the API maps to a stable code.
+//! [`local`] holds the offline stand-ins; live adapters sit beside it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use contracts::AspectRatio;
+use domain::{Answer, Template};
+
+pub mod faults;
+pub mod local;
+
+/// What a prompt writer needs: the template, the idea and the three resolved answers.
+#[derive(Debug, Clone, Copy)]
+pub struct SynthesisRequest<'a> {
+    pub template: &'a Template,
+    pub idea: &'a str,
+    pub answers: &'a [Answer],
+}
+
+/// The written prompt and the lines a person may see. Same shape as `domain::Composition`.
+pub type Synthesis = domain::Composition;
+
+/// What an image generator needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageRequest<'a> {
+    pub prompt: &'a str,
+    pub aspect_ratio: AspectRatio,
+}
+
+/// A generated image, already downloaded.
+#[derive(Debug, Clone)]
+pub struct GeneratedImage {
+    pub bytes: Bytes,
+    pub mime_type: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Names a provider for the start-up log and `GET /api/meta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderInfo {
+    /// A person-readable label, e.g. "Local preview renderer (offline)".
+    pub label: String,
+    /// True for the offline stand-ins.
+    pub offline: bool,
+}
+
+/// Writes the final image prompt.
+#[async_trait]
+pub trait PromptSynthesizer: Send + Sync {
+    fn info(&self) -> ProviderInfo;
+    async fn synthesize(&self, request: SynthesisRequest<'_>) -> Result<Synthesis, ProviderError>;
+}
+
+/// Renders an image from a prompt.
+#[async_trait]
+pub trait ImageGenerator: Send + Sync {
+    fn info(&self) -> ProviderInfo;
+    async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError>;
+}
+
+/// Why a provider call failed for good (after any retries the adapter makes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The prompt writer refused the request (a refusal part, or a content filter).
+    #[error("the prompt writer refused the request")]
+    Refused,
+    /// The prompt writer stopped early (e.g. `max_output_tokens`).
+    #[error("the prompt writer returned an incomplete answer")]
+    Incomplete,
+    /// The prompt writer reported `status: failed`.
+    #[error("the prompt writer failed: {0}")]
+    Failed(String),
+    /// The image provider blocked the prompt or the image on safety grounds.
+    #[error("the image provider blocked the content ({reason})")]
+    ContentBlocked { reason: String },
+    /// The image provider answered without an image.
+    #[error("the image provider returned no image ({reason})")]
+    NoImage { reason: String },
+    /// Too many requests; `retry_after` when the provider said.
+    #[error("the provider is rate limiting us")]
+    RateLimited { retry_after: Option<Duration> },
+    /// The account's quota or billing is exhausted.
+    #[error("the provider account has no quota left")]
+    QuotaExhausted,
+    /// The key is missing, wrong or not allowed to use the model.
+    #[error("the provider rejected our credentials")]
+    Auth,
+    /// 5xx or connection failures after retries.
+    #[error("the provider is unavailable")]
+    Unavailable,
+    /// No answer within the deadline.
+    #[error("the provider did not answer in time")]
+    Timeout,
+    /// The provider answered something we could not use (bad JSON, wrong image bytes, too big).
+    #[error("the provider sent a response we could not use: {0}")]
+    BadResponse(String),
+}

@@ -1,0 +1,50 @@
+//! [`LocalComposer`]: the prompt writer with no network, wrapping `domain::compose`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::faults::FaultScript;
+use crate::{PromptSynthesizer, ProviderError, ProviderInfo, Synthesis, SynthesisRequest};
+
+/// Composes prompts locally. Deterministic for the same input.
+#[derive(Debug)]
+pub struct LocalComposer {
+    cap_chars: usize,
+    latency: Duration,
+    faults: FaultScript,
+}
+
+impl LocalComposer {
+    /// `cap_chars` bounds the prompt; `latency` is added to each call (0 in tests).
+    pub fn new(cap_chars: usize, latency: Duration, faults: FaultScript) -> LocalComposer {
+        LocalComposer {
+            cap_chars,
+            latency,
+            faults,
+        }
+    }
+}
+
+#[async_trait]
+impl PromptSynthesizer for LocalComposer {
+    fn info(&self) -> ProviderInfo {
+        ProviderInfo {
+            label: "Local prompt composer (offline)".to_owned(),
+            offline: true,
+        }
+    }
+
+    async fn synthesize(&self, request: SynthesisRequest<'_>) -> Result<Synthesis, ProviderError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        self.faults.next()?;
+        Ok(domain::compose(
+            request.template,
+            request.idea,
+            request.answers,
+            self.cap_chars,
+        ))
+    }
+}

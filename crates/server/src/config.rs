@@ -1,0 +1,258 @@
+//! Settings from environment variables (optionally loaded from `.env`), with defaults in code.
+//! `.env.example` documents every variable. A bad value stops the start with the variable's name.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Everything the server reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `BIND`: address to listen on. Default `127.0.0.1:8080`; tests use port 0.
+    pub bind: SocketAddr,
+    pub session: SessionSettings,
+    /// `PROMPT_MAX_CHARS`: cap on the synthesized prompt, cut at a sentence boundary.
+    pub prompt_max_chars: usize,
+    /// `IMAGE_STORE_MB`: memory for generated images; the oldest are dropped first.
+    pub image_store_bytes: usize,
+    /// `TEMPLATES_DIR`: load templates from here instead of the built-in set.
+    pub templates_dir: Option<PathBuf>,
+    /// `STATIC_DIR`: the built SPA (trunk's `dist/`).
+    pub static_dir: PathBuf,
+    pub openai: OpenAiSettings,
+    pub nanobanana: NanoBananaSettings,
+    pub offline: OfflineSettings,
+}
+
+/// Cookie and store settings.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// `SESSION_SECRET` (≥ 32 bytes). When unset a random one is made and sessions end with the process.
+    pub secret: SecretString,
+    /// True when `secret` was made up at start.
+    pub ephemeral_secret: bool,
+    /// `SESSION_IDLE_HOURS`: a session unused this long is dropped. Default 24.
+    pub idle_timeout: Duration,
+    /// `MAX_SESSIONS`: at most this many sessions; the least recently used is dropped first.
+    pub max_sessions: usize,
+    /// `TRUST_FORWARDED_PROTO`: mark cookies `Secure` when a proxy says `X-Forwarded-Proto: https`.
+    pub trust_forwarded_proto: bool,
+}
+
+/// The OpenAI prompt writer.
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// `OPENAI_API_KEY`. Unset: the local prompt composer runs instead.
+    pub api_key: Option<SecretString>,
+    /// `OPENAI_BASE_URL`, including `/v1`.
+    pub base_url: String,
+    /// `OPENAI_MODEL`.
+    pub model: String,
+}
+
+/// The Nano Banana (Gemini image) provider.
+#[derive(Debug, Clone)]
+pub struct NanoBananaSettings {
+    /// `NANOBANANA_API_KEY`. Unset: the local preview renderer runs instead.
+    pub api_key: Option<SecretString>,
+    /// `NANOBANANA_API_URL`: the API root, without `/v1beta`.
+    pub api_url: String,
+    /// `NANOBANANA_MODEL`.
+    pub model: String,
+}
+
+/// Knobs of the offline stand-ins, for demos and tests.
+#[derive(Debug, Clone, Default)]
+pub struct OfflineSettings {
+    /// `OFFLINE_LATENCY_MS`: added to each offline provider call. Default 0.
+    pub latency: Duration,
+    /// `OFFLINE_SYNTHESIS_FAULTS`: a fault script for the local composer, e.g. `synthesis_failed,ok`.
+    pub synthesis_faults: String,
+    /// `OFFLINE_IMAGE_FAULTS`: a fault script for the local renderer, e.g. `provider_unavailable,ok`.
+    pub image_faults: String,
+}
+
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-5-mini";
+pub const DEFAULT_NANOBANANA_API_URL: &str = "https://generativelanguage.googleapis.com";
+pub const DEFAULT_NANOBANANA_MODEL: &str = "gemini-3.1-flash-image";
+const MIN_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let secret = |name: &str| get(name).map(SecretString::from);
+
+        let bind = match get("BIND") {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("BIND={v:?} is not an address like 127.0.0.1:8080"))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let (session_secret, ephemeral_secret) = match secret("SESSION_SECRET") {
+            Some(s) if s.expose_secret().len() < MIN_SECRET_BYTES => bail!(
+                "SESSION_SECRET is {} bytes; it needs at least {MIN_SECRET_BYTES} (try: openssl rand -hex 32)",
+                s.expose_secret().len()
+            ),
+            Some(s) => (s, false),
+            None => (random_secret(), true),
+        };
+        let openai = OpenAiSettings {
+            api_key: secret("OPENAI_API_KEY"),
+            base_url: url(&get, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
+            model: get("OPENAI_MODEL").unwrap_or_else(|| DEFAULT_OPENAI_MODEL.to_owned()),
+        };
+        let nanobanana = NanoBananaSettings {
+            api_key: secret("NANOBANANA_API_KEY"),
+            api_url: url(&get, "NANOBANANA_API_URL", DEFAULT_NANOBANANA_API_URL)?,
+            model: get("NANOBANANA_MODEL").unwrap_or_else(|| DEFAULT_NANOBANANA_MODEL.to_owned()),
+        };
+        Ok(Settings {
+            bind,
+            session: SessionSettings {
+                secret: session_secret,
+                ephemeral_secret,
+                idle_timeout: Duration::from_secs(
+                    number(&get, "SESSION_IDLE_HOURS", 24, 1..=24 * 365)? * 3600,
+                ),
+                max_sessions: number(&get, "MAX_SESSIONS", 10_000, 1..=10_000_000)? as usize,
+                trust_forwarded_proto: flag(&get, "TRUST_FORWARDED_PROTO")?,
+            },
+            prompt_max_chars: number(&get, "PROMPT_MAX_CHARS", 1500, 200..=10_000)? as usize,
+            image_store_bytes: number(&get, "IMAGE_STORE_MB", 256, 1..=65_536)? as usize
+                * 1024
+                * 1024,
+            templates_dir: get("TEMPLATES_DIR").map(PathBuf::from),
+            static_dir: get("STATIC_DIR").map_or_else(|| PathBuf::from("dist"), PathBuf::from),
+            openai,
+            nanobanana,
+            offline: OfflineSettings {
+                latency: Duration::from_millis(number(&get, "OFFLINE_LATENCY_MS", 0, 0..=600_000)?),
+                synthesis_faults: get("OFFLINE_SYNTHESIS_FAULTS").unwrap_or_default(),
+                image_faults: get("OFFLINE_IMAGE_FAULTS").unwrap_or_default(),
+            },
+        })
+    }
+
+    /// Settings for tests and tools: loopback, OS-picked port, offline providers, a fixed secret.
+    pub fn for_tests() -> Settings {
+        let mut settings = Settings::from_lookup(|name| match name {
+            "BIND" => Some("127.0.0.1:0".to_owned()),
+            "SESSION_SECRET" => Some("test-secret-test-secret-test-secret-0123".to_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| unreachable!("built-in test settings are valid: {e}"));
+        settings.static_dir = PathBuf::from("/nonexistent-static-dir");
+        settings
+    }
+}
+
+fn random_secret() -> SecretString {
+    let bytes: [u8; 32] = rand::random();
+    SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> anyhow::Result<u64> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    let value: u64 = raw
+        .parse()
+        .map_err(|_| anyhow!("{name}={raw:?} is not a whole number"))?;
+    if !range.contains(&value) {
+        bail!(
+            "{name}={value} is out of range ({}..={})",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(value)
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<bool> {
+    match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => bail!("{name}={other:?} must be true or false"),
+    }
+}
+
+fn url(get: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> anyhow::Result<String> {
+    let value = get(name).unwrap_or_else(|| default.to_owned());
+    if !(value.starts_with("http://") || value.starts_with("https://")) {
+        bail!("{name}={value:?} must be an http:// or https:// URL");
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_offline_on_loopback() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert!(s.openai.api_key.is_none() && s.nanobanana.api_key.is_none());
+        assert!(s.session.ephemeral_secret);
+        assert_eq!(s.prompt_max_chars, 1500);
+        assert_eq!(s.session.idle_timeout, Duration::from_secs(24 * 3600));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("BIND", "localhost"),
+            ("SESSION_SECRET", "short"),
+            ("MAX_SESSIONS", "lots"),
+            ("PROMPT_MAX_CHARS", "5"),
+            ("OPENAI_BASE_URL", "api.openai.com"),
+            ("TRUST_FORWARDED_PROTO", "maybe"),
+        ] {
+            let err = settings(&[(name, value)]).expect_err(name);
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = settings(&[
+            ("SESSION_SECRET", "a-very-secret-session-secret-0123456789"),
+            ("OPENAI_API_KEY", "sk-live-abcdef"),
+            ("NANOBANANA_API_KEY", "AIza-secret"),
+        ])
+        .expect("valid");
+        let debug = format!("{s:?}");
+        for secret in ["a-very-secret", "sk-live-abcdef", "AIza-secret"] {
+            assert!(!debug.contains(secret), "{secret} leaked into Debug");
+        }
+        assert!(!s.session.ephemeral_secret);
+    }
+}

@@ -1,0 +1,272 @@
+//! One error type for every handler. Its `IntoResponse` always writes the `{"error", "code"}`
+//! envelope; 5xx bodies are opaque and the cause is logged once, 4xx stay at debug.
+
+use axum::Json;
+use axum::extract::FromRequest;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use contracts::{ApiErrorBody, codes};
+use domain::StepError;
+use providers::ProviderError;
+
+/// Handler result.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `invalid_request`: the message names the field.
+    #[error("{0}")]
+    Validation(String),
+    /// 413 `payload_too_large`.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`.
+    #[error("expected a JSON body")]
+    UnsupportedMediaType,
+    /// 404 `not_found`: no such API route.
+    #[error("no such route")]
+    RouteNotFound,
+    /// 405 `method_not_allowed`.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 404 `template_not_found`.
+    #[error("unknown template {0:?}")]
+    TemplateNotFound(String),
+    /// 404 `session_not_found`: no cookie, or a validly signed id that expired or was dropped.
+    #[error("no session")]
+    SessionNotFound,
+    /// 401 `invalid_session`: a cookie whose signature does not verify.
+    #[error("invalid session cookie")]
+    InvalidSession,
+    /// 409: an event that does not fit the refinement state.
+    #[error(transparent)]
+    Step(#[from] StepError),
+    /// 409 `refinement_incomplete`: generate before the third answer.
+    #[error("refinement incomplete")]
+    RefinementIncomplete,
+    /// 409 `session_busy`: concurrent updates kept colliding.
+    #[error("session busy")]
+    SessionBusy,
+    /// 404 `job_not_found`.
+    #[error("no such job")]
+    JobNotFound,
+    /// 404 `image_not_found`.
+    #[error("no such image")]
+    ImageNotFound,
+    /// 500 `internal_error`: logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// HTTP status, code and the person-facing message.
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            Validation(message) => (StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, message.clone()),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::PAYLOAD_TOO_LARGE,
+                "The request body is larger than 16 KiB.".into(),
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                "Send a JSON body with Content-Type: application/json.".into(),
+            ),
+            RouteNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "There is no such API route; docs/api.md lists them.".into(),
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                codes::METHOD_NOT_ALLOWED,
+                "This route does not accept that method; docs/api.md lists them.".into(),
+            ),
+            TemplateNotFound(id) => (
+                StatusCode::NOT_FOUND,
+                codes::TEMPLATE_NOT_FOUND,
+                format!("There is no template {id:?}; GET /api/templates lists them."),
+            ),
+            SessionNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::SESSION_NOT_FOUND,
+                "No session is active (it may have expired). Start one with POST /api/session/start.".into(),
+            ),
+            InvalidSession => (
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_SESSION,
+                "The session cookie is not valid. Start a new session.".into(),
+            ),
+            Step(StepError::AlreadyComplete) => (
+                StatusCode::CONFLICT,
+                codes::REFINEMENT_COMPLETE,
+                "All three questions are already answered. Generate an image, or go back to change an answer.".into(),
+            ),
+            Step(e @ (StepError::NoSuchQuestion(_) | StepError::NotReached(_))) => {
+                (StatusCode::CONFLICT, codes::INVALID_STEP, format!("Cannot go back: {e}."))
+            }
+            RefinementIncomplete => (
+                StatusCode::CONFLICT,
+                codes::REFINEMENT_INCOMPLETE,
+                "Answer (or skip) all three questions before generating.".into(),
+            ),
+            SessionBusy => (
+                StatusCode::CONFLICT,
+                codes::SESSION_BUSY,
+                "The session was changed by another request at the same time. Try again.".into(),
+            ),
+            JobNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::JOB_NOT_FOUND,
+                "This session has no such generation job.".into(),
+            ),
+            ImageNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::IMAGE_NOT_FOUND,
+                "No such image; images are kept for a limited time. Generate it again.".into(),
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL,
+                "Something went wrong on our side. Try again; your answers are kept.".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, error) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(code, error = ?self, "request failed");
+        } else {
+            tracing::debug!(code, status = status.as_u16(), "request refused");
+        }
+        (
+            status,
+            Json(ApiErrorBody {
+                error,
+                code: code.to_owned(),
+            }),
+        )
+            .into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::BytesRejection(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge
+            }
+            // serde's message names the field and what was expected; it carries no server internals.
+            JsonRejection::JsonDataError(e) => ApiError::Validation(format!(
+                "The request body does not fit this endpoint: {}",
+                serde_detail(&e.body_text())
+            )),
+            JsonRejection::JsonSyntaxError(e) => ApiError::Validation(format!(
+                "The request body is not valid JSON (or not UTF-8): {}",
+                serde_detail(&e.body_text())
+            )),
+            other => ApiError::Validation(format!(
+                "The request body could not be read: {}",
+                other.body_text()
+            )),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> ApiError {
+        ApiError::RouteNotFound
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::Validation(format!(
+            "The query string is not valid: {}",
+            serde_detail(&rejection.body_text())
+        ))
+    }
+}
+
+/// Drops axum's generic prefix, keeping serde's description of the problem.
+fn serde_detail(text: &str) -> String {
+    text.split_once(": ")
+        .map_or(text, |(_, rest)| rest)
+        .to_owned()
+}
+
+/// `axum::Json`, with rejections in our envelope.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct AppJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// The envelope a failed job reports, for each provider failure.
+pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
+    use ProviderError::*;
+    let (code, message) = match error {
+        Refused => (
+            codes::SYNTHESIS_REFUSED,
+            "The prompt writer declined this brief. Rephrase the idea or an answer that could read as unsafe, then try again.".to_owned(),
+        ),
+        Incomplete => (
+            codes::SYNTHESIS_INCOMPLETE,
+            "The prompt writer stopped before finishing. Try again; shorter answers help.".to_owned(),
+        ),
+        Failed(_) => (
+            codes::SYNTHESIS_FAILED,
+            "The prompt writer failed on its side. Try again in a moment; your answers are kept.".to_owned(),
+        ),
+        ContentBlocked { .. } => (
+            codes::CONTENT_BLOCKED,
+            "The image service blocked this picture on safety grounds. Rephrase the idea or the answer most likely to trip a filter (real people, violence, brands), then try again.".to_owned(),
+        ),
+        NoImage { .. } => (
+            codes::NO_IMAGE,
+            "The image service returned no image this time. Try again, perhaps with a more concrete idea.".to_owned(),
+        ),
+        RateLimited { retry_after } => (
+            codes::RATE_LIMITED,
+            match retry_after {
+                Some(d) => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
+                None => "The provider is busy. Try again in a minute.".to_owned(),
+            },
+        ),
+        QuotaExhausted => (
+            codes::PROVIDER_QUOTA,
+            "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),
+        ),
+        Auth => (
+            codes::PROVIDER_AUTH,
+            "The provider rejected this server's API key. This is an operator problem: check the key configuration.".to_owned(),
+        ),
+        Unavailable => (
+            codes::PROVIDER_UNAVAILABLE,
+            "The provider is unavailable right now. Try again in a minute; your answers are kept.".to_owned(),
+        ),
+        Timeout => (
+            codes::PROVIDER_TIMEOUT,
+            "The provider took too long to answer. Try again; your answers are kept.".to_owned(),
+        ),
+        BadResponse(_) => (
+            codes::PROVIDER_BAD_RESPONSE,
+            "The provider sent something we could not use. Try again.".to_owned(),
+        ),
+    };
+    ApiErrorBody {
+        error: message,
+        code: code.to_owned(),
+    }
+}

@@ -1,0 +1,309 @@
+//! Generation jobs: one background task per job writes the prompt (unless reused), renders the
+//! image, stores it, and records each stage in the session so any request can report progress.
+//! Starting over cancels the task through its token; its provider futures are dropped mid-flight.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use contracts::{AspectRatio, ImageView, JobStatus, JobView};
+use domain::Catalog;
+use providers::{ImageGenerator, ImageRequest, PromptSynthesizer, ProviderError, SynthesisRequest};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{ApiError, provider_failure};
+use crate::images::{ImageStore, StoredImage};
+use crate::session::cookie::SessionId;
+use crate::session::store::SessionStore;
+use crate::session::{JobRecord, SessionData, StoredSynthesis, update};
+
+/// Runs and tracks generation jobs.
+pub struct Jobs {
+    synthesizer: Arc<dyn PromptSynthesizer>,
+    renderer: Arc<dyn ImageGenerator>,
+    images: Arc<ImageStore>,
+    sessions: Arc<dyn SessionStore>,
+    catalog: Arc<Catalog>,
+    /// The running job of each session, with the token that cancels it.
+    running: Mutex<HashMap<SessionId, (String, CancellationToken)>>,
+    /// Bumped on every job state change, to wake long-polling readers.
+    changes: watch::Sender<u64>,
+}
+
+/// What `POST /api/generate` did.
+pub enum Started {
+    /// A new job was queued.
+    New(JobView),
+    /// A job was already running; this is it.
+    Existing(JobView),
+}
+
+impl Jobs {
+    pub fn new(
+        synthesizer: Arc<dyn PromptSynthesizer>,
+        renderer: Arc<dyn ImageGenerator>,
+        images: Arc<ImageStore>,
+        sessions: Arc<dyn SessionStore>,
+        catalog: Arc<Catalog>,
+    ) -> Jobs {
+        Jobs {
+            synthesizer,
+            renderer,
+            images,
+            sessions,
+            catalog,
+            running: Mutex::new(HashMap::new()),
+            changes: watch::Sender::new(0),
+        }
+    }
+
+    fn running(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<SessionId, (String, CancellationToken)>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Jobs whose task is still working.
+    pub fn in_flight(&self) -> usize {
+        self.running().len()
+    }
+
+    /// Queues a job for a ready session, or returns the one already running.
+    pub async fn start(
+        self: &Arc<Self>,
+        session: SessionId,
+        aspect_ratio: Option<AspectRatio>,
+        reuse_prompt: bool,
+    ) -> Result<Started, ApiError> {
+        let catalog = self.catalog.clone();
+        let (started, _) = update(self.sessions.as_ref(), &session, |data| {
+            if let Some(job) = data.active_job() {
+                return Ok(Started::Existing(job.view()));
+            }
+            if !data.refinement.is_ready() {
+                return Err(ApiError::RefinementIncomplete);
+            }
+            let template = catalog
+                .get(&data.template_id)
+                .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+            let job = JobRecord {
+                id: crate::ids::random_id(),
+                status: JobStatus::Queued,
+                aspect_ratio: aspect_ratio.unwrap_or(template.default_aspect_ratio),
+                reuse_prompt,
+                image: None,
+                error: None,
+            };
+            let view = job.view();
+            data.push_job(job);
+            Ok(Started::New(view))
+        })
+        .await?;
+        if let Started::New(view) = &started {
+            let token = CancellationToken::new();
+            self.running()
+                .insert(session, (view.job_id.clone(), token.clone()));
+            let jobs = Arc::clone(self);
+            let job_id = view.job_id.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = token.cancelled() => {
+                        tracing::info!(session = %session.log_label(), job = %job_id, "generation cancelled");
+                    }
+                    () = jobs.run(session, &job_id) => {}
+                }
+                jobs.running().retain(|_, (id, _)| *id != job_id);
+                jobs.changes.send_modify(|n| *n += 1);
+            });
+        }
+        Ok(started)
+    }
+
+    /// Cancels the session's running job, if any.
+    pub fn cancel(&self, session: &SessionId) {
+        if let Some((_, token)) = self.running().remove(session) {
+            token.cancel();
+        }
+    }
+
+    /// The job's view once it finishes, or as it stands when `timeout` runs out.
+    pub async fn wait(
+        &self,
+        session: &SessionId,
+        job_id: &str,
+        timeout: Duration,
+    ) -> Result<JobView, ApiError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Subscribe before reading, so a change between the read and the wait is not missed.
+            let mut changes = self.changes.subscribe();
+            let data = self
+                .sessions
+                .get(session)
+                .await
+                .ok_or(ApiError::SessionNotFound)?
+                .value;
+            let job = data.job(job_id).ok_or(ApiError::JobNotFound)?.view();
+            if job.status.is_terminal()
+                || tokio::time::timeout_at(deadline, changes.changed())
+                    .await
+                    .is_err()
+            {
+                return Ok(job);
+            }
+        }
+    }
+
+    /// The job's whole life. Returns early, quietly, if the session disappears.
+    async fn run(&self, session: SessionId, job_id: &str) {
+        let started = Instant::now();
+        let outcome = self.produce(session, job_id).await;
+        let (status, image, error) = match outcome {
+            Ok(image) => (JobStatus::Succeeded, Some(image), None),
+            Err(Failure::Provider(e)) => (JobStatus::Failed, None, Some(provider_failure(&e))),
+            Err(Failure::SessionGone) => return,
+        };
+        let code = error.as_ref().map(|e| e.code.clone());
+        let _ = self
+            .set(session, job_id, |job| {
+                job.status = status;
+                job.image = image.clone();
+                job.error = error.clone();
+            })
+            .await;
+        tracing::info!(
+            session = %session.log_label(),
+            job = %job_id,
+            status = ?status,
+            code = code.as_deref().unwrap_or(""),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "generation finished"
+        );
+    }
+
+    async fn produce(&self, session: SessionId, job_id: &str) -> Result<ImageView, Failure> {
+        let data = self
+            .sessions
+            .get(&session)
+            .await
+            .ok_or(Failure::SessionGone)?
+            .value;
+        let job = data.job(job_id).ok_or(Failure::SessionGone)?.clone();
+        let synthesis = match (&data.synthesis, job.reuse_prompt) {
+            (Some(existing), true) => existing.clone(),
+            _ => self.synthesize(session, job_id, &data).await?,
+        };
+
+        self.set(session, job_id, |j| j.status = JobStatus::Rendering)
+            .await?;
+        let started = Instant::now();
+        let generated = self
+            .renderer
+            .generate(ImageRequest {
+                prompt: &synthesis.prompt,
+                aspect_ratio: job.aspect_ratio,
+            })
+            .await;
+        tracing::info!(
+            provider = %self.renderer.info().label,
+            latency_ms = started.elapsed().as_millis() as u64,
+            ok = generated.is_ok(),
+            "image provider call"
+        );
+        let generated = generated?;
+        let offline = self.renderer.info().offline;
+        let (width, height, mime_type) = (generated.width, generated.height, generated.mime_type);
+        let image_id = self.images.insert(StoredImage {
+            bytes: generated.bytes,
+            mime_type: mime_type.clone(),
+        });
+        Ok(ImageView {
+            url: contracts::paths::image(&image_id),
+            mime_type,
+            width,
+            height,
+            alt: if offline {
+                format!("Offline preview sketch for: {}", synthesis.alt_text)
+            } else {
+                synthesis.alt_text.clone()
+            },
+            summary: synthesis.summary.clone(),
+            aspect_ratio: job.aspect_ratio,
+            offline_preview: offline,
+        })
+    }
+
+    async fn synthesize(
+        &self,
+        session: SessionId,
+        job_id: &str,
+        data: &SessionData,
+    ) -> Result<StoredSynthesis, Failure> {
+        self.set(session, job_id, |j| j.status = JobStatus::Synthesizing)
+            .await?;
+        let template = self
+            .catalog
+            .get(&data.template_id)
+            .ok_or(Failure::SessionGone)?;
+        let started = Instant::now();
+        let result = self
+            .synthesizer
+            .synthesize(SynthesisRequest {
+                template: &template,
+                idea: &data.idea,
+                answers: data.refinement.answers(),
+            })
+            .await;
+        tracing::info!(
+            provider = %self.synthesizer.info().label,
+            latency_ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            prompt_chars = result.as_ref().map_or(0, |s| s.prompt.chars().count()),
+            "prompt synthesis call"
+        );
+        let synthesis = result?;
+        let stored = StoredSynthesis {
+            prompt: synthesis.prompt,
+            summary: synthesis.summary,
+            alt_text: synthesis.alt_text,
+        };
+        update(self.sessions.as_ref(), &session, |d| {
+            d.synthesis = Some(stored.clone());
+            Ok(())
+        })
+        .await
+        .map_err(|_| Failure::SessionGone)?;
+        Ok(stored)
+    }
+
+    /// Changes the job's record and wakes waiters.
+    async fn set(
+        &self,
+        session: SessionId,
+        job_id: &str,
+        change: impl Fn(&mut JobRecord),
+    ) -> Result<(), Failure> {
+        update(self.sessions.as_ref(), &session, |data| {
+            data.job_mut(job_id)
+                .map(&change)
+                .ok_or(ApiError::JobNotFound)
+        })
+        .await
+        .map_err(|_| Failure::SessionGone)?;
+        self.changes.send_modify(|n| *n += 1);
+        Ok(())
+    }
+}
+
+enum Failure {
+    Provider(ProviderError),
+    /// The session was dropped (start over) or expired while the job ran.
+    SessionGone,
+}
+
+impl From<ProviderError> for Failure {
+    fn from(e: ProviderError) -> Failure {
+        Failure::Provider(e)
+    }
+}

@@ -1,0 +1,75 @@
+//! `POST /api/generate` queues a job; `GET /api/generate/{jobId}` reports it, optionally waiting.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use contracts::{GenerateRequest, JobView, paths};
+use serde::Deserialize;
+
+use crate::error::{ApiError, AppJson, Result};
+use crate::jobs::Started;
+use crate::session::{CurrentSession, SessionCookie};
+use crate::state::AppState;
+
+/// Longest a `?wait=` request may hold the connection.
+const MAX_WAIT_SECS: u64 = 60;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::GENERATE, post(generate))
+        .route("/api/generate/{job_id}", get(job))
+}
+
+async fn generate(
+    State(state): State<AppState>,
+    SessionCookie(id): SessionCookie,
+    AppJson(request): AppJson<GenerateRequest>,
+) -> Result<(StatusCode, Json<JobView>)> {
+    let started = state
+        .jobs
+        .start(id, request.aspect_ratio, request.reuse_prompt)
+        .await?;
+    let view = match started {
+        Started::New(view) => {
+            tracing::info!(
+                session = %id.log_label(),
+                job = %view.job_id,
+                mode = if request.reuse_prompt { "new_take" } else { "rethink" },
+                "generation requested"
+            );
+            view
+        }
+        Started::Existing(view) => view,
+    };
+    Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobQuery {
+    /// Seconds to wait for the job to finish before answering (0..=60).
+    #[serde(default)]
+    wait: u64,
+}
+
+async fn job(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(job_id): Path<String>,
+    query: std::result::Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<JobView>> {
+    let Query(query) = query?;
+    let job = session
+        .data
+        .job(&job_id)
+        .ok_or(ApiError::JobNotFound)?
+        .view();
+    if query.wait == 0 || job.status.is_terminal() {
+        return Ok(Json(job));
+    }
+    let wait = Duration::from_secs(query.wait.min(MAX_WAIT_SECS));
+    state.jobs.wait(&session.id, &job_id, wait).await.map(Json)
+}

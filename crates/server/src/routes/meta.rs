@@ -1,0 +1,35 @@
+//! `GET /healthz` and `GET /api/meta`.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use contracts::{ANSWER_MAX_CHARS, AspectRatio, IDEA_MAX_CHARS, MetaResponse, ProviderMode, paths};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::HEALTHZ, get(healthz))
+        .route(paths::META, get(meta))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn meta(State(state): State<AppState>) -> Json<MetaResponse> {
+    let (synthesizer, renderer) = (state.synthesizer.info(), state.renderer.info());
+    Json(MetaResponse {
+        mode: if synthesizer.offline || renderer.offline {
+            ProviderMode::Offline
+        } else {
+            ProviderMode::Live
+        },
+        synthesizer: synthesizer.label,
+        image_provider: renderer.label,
+        aspect_ratios: AspectRatio::ALL.to_vec(),
+        idea_max_chars: IDEA_MAX_CHARS,
+        answer_max_chars: ANSWER_MAX_CHARS,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}

@@ -1,0 +1,155 @@
+//! The refinement flow: start, read, answer, go back, start over.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use contracts::{
+    ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, SessionView, StartSessionRequest,
+    paths,
+};
+use domain::AnswerInput;
+use tower_cookies::Cookies;
+
+use crate::error::{ApiError, AppJson, Result};
+use crate::session::cookie::{COOKIE_NAME, SessionId};
+use crate::session::{
+    CurrentSession, SessionCookie, SessionData, clear_cookie, set_cookie, update,
+};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::SESSION, get(current).delete(start_over))
+        .route(paths::SESSION_START, post(start))
+        .route(paths::SESSION_ANSWER, post(answer))
+        .route(paths::SESSION_BACK, post(back))
+}
+
+/// Trims `value` and checks it against the field's limit, naming the field when it does not fit.
+fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
+    let value = value.trim();
+    let chars = value.chars().count();
+    if chars > max_chars {
+        return Err(ApiError::Validation(format!(
+            "{field} is {chars} characters long; the limit is {max_chars}."
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+async fn start(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    AppJson(request): AppJson<StartSessionRequest>,
+) -> Result<Json<SessionView>> {
+    let template = state
+        .catalog
+        .get(&request.template_id)
+        .ok_or_else(|| ApiError::TemplateNotFound(request.template_id.clone()))?;
+    let idea = checked_text("initialInput", &request.initial_input, IDEA_MAX_CHARS)?;
+    if idea.is_empty() {
+        return Err(ApiError::Validation(
+            "initialInput is empty: describe your idea in a few words.".into(),
+        ));
+    }
+    // A new start replaces any earlier session, and always gets a fresh id.
+    if let Some(old) = cookies
+        .get(COOKIE_NAME)
+        .and_then(|c| state.signer.verify(c.value()).ok())
+    {
+        state.jobs.cancel(&old);
+        state.sessions.delete(&old).await;
+    }
+    let id = SessionId::random();
+    let data = SessionData::new(template.id.clone(), idea);
+    state
+        .sessions
+        .put(&id, data.clone(), None)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    set_cookie(&cookies, &state, &headers, &id);
+    tracing::info!(session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
+    Ok(Json(data.view(&template)))
+}
+
+async fn current(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Json<SessionView>> {
+    view(&state, &session.data).map(Json)
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    SessionCookie(id): SessionCookie,
+    AppJson(request): AppJson<AnswerRequest>,
+) -> Result<Json<SessionView>> {
+    let text = checked_text("answer", &request.answer, ANSWER_MAX_CHARS)?;
+    if request.skip && !text.is_empty() {
+        return Err(ApiError::Validation(
+            "Send either an answer or skip: true, not both.".into(),
+        ));
+    }
+    let input = if request.skip {
+        AnswerInput::Skip
+    } else {
+        AnswerInput::Text(&text)
+    };
+    let catalog = state.catalog.clone();
+    let (outcome, data) = update(state.sessions.as_ref(), &id, |data| {
+        let template = catalog
+            .get(&data.template_id)
+            .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+        let question = data.refinement.current_question();
+        Ok((data.refinement.answer(&template, input)?, question))
+    })
+    .await?;
+    let (outcome, question) = outcome;
+    tracing::info!(
+        session = %id.log_label(),
+        question = question.unwrap_or(0),
+        outcome = ?outcome,
+        skipped = request.skip,
+        answer_chars = text.chars().count(),
+        "question answered"
+    );
+    view(&state, &data).map(Json)
+}
+
+async fn back(
+    State(state): State<AppState>,
+    SessionCookie(id): SessionCookie,
+    AppJson(request): AppJson<BackRequest>,
+) -> Result<Json<SessionView>> {
+    let (_, data) = update(state.sessions.as_ref(), &id, |data| {
+        Ok(data.refinement.back_to(request.question)?)
+    })
+    .await?;
+    tracing::info!(session = %id.log_label(), question = request.question, "answers reopened");
+    view(&state, &data).map(Json)
+}
+
+/// Start over: cancels a running job, drops the state and the cookie. Idempotent.
+async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCode {
+    if let Some(id) = cookies
+        .get(COOKIE_NAME)
+        .and_then(|c| state.signer.verify(c.value()).ok())
+    {
+        state.jobs.cancel(&id);
+        if state.sessions.delete(&id).await {
+            tracing::info!(session = %id.log_label(), "session ended (start over)");
+        }
+    }
+    clear_cookie(&cookies);
+    StatusCode::NO_CONTENT
+}
+
+fn view(state: &AppState, data: &SessionData) -> Result<SessionView> {
+    let template = state
+        .catalog
+        .get(&data.template_id)
+        .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+    Ok(data.view(&template))
+}

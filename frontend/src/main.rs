@@ -1,0 +1,2 @@
+//! Placeholder until the SPA lands (issue 3).
+fn main() {}
