@@ -1,1 +1,8 @@
-//! API tests (being written).
+//! API tests through the real HTTP server. One module per concern.
+
+mod bad_input;
+mod flow;
+mod generate;
+mod helpers;
+mod refinement;
+mod secrecy;

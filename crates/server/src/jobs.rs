@@ -25,7 +25,8 @@ pub struct Jobs {
     images: Arc<ImageStore>,
     sessions: Arc<dyn SessionStore>,
     catalog: Arc<Catalog>,
-    /// The running job of each session, with the token that cancels it.
+    /// The running job task of each session, with the token that cancels it. The task removes
+    /// its own entry when it ends, so this counts live tasks.
     running: Mutex<HashMap<SessionId, (String, CancellationToken)>>,
     /// Bumped on every job state change, to wake long-polling readers.
     changes: watch::Sender<u64>,
@@ -120,10 +121,24 @@ impl Jobs {
         Ok(started)
     }
 
-    /// Cancels the session's running job, if any.
+    /// Cancels the session's running job, if any. Its task ends at its next await point.
     pub fn cancel(&self, session: &SessionId) {
-        if let Some((_, token)) = self.running().remove(session) {
+        if let Some((_, token)) = self.running().get(session) {
             token.cancel();
+        }
+    }
+
+    /// Waits until no job task is running, up to `timeout`; true if idle.
+    pub async fn wait_until_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut changes = self.changes.subscribe();
+            if self.in_flight() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                return self.in_flight() == 0;
+            }
         }
     }
 

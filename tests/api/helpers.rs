@@ -1,0 +1,169 @@
+//! Spawns the real server on 127.0.0.1 (OS-picked port) and drives it over HTTP with a cookie
+//! store, like a script with curl and a cookie jar.
+
+use contracts::{ApiErrorBody, JobView, SessionView, paths};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use server::config::Settings;
+use server::startup::Application;
+use server::state::AppState;
+
+pub struct TestApp {
+    pub address: String,
+    /// One person's browser: keeps the session cookie between calls.
+    pub client: Client,
+    /// In-process handles, to inspect what HTTP cannot show (e.g. running jobs).
+    pub state: AppState,
+}
+
+/// A server with test settings (offline providers, fixed secret).
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server with test settings changed by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::for_tests();
+    configure(&mut settings);
+    let app = Application::build(settings)
+        .await
+        .expect("the test server builds");
+    let address = format!("http://{}", app.address());
+    assert!(
+        address.starts_with("http://127.0.0.1:"),
+        "tests stay on loopback"
+    );
+    let state = app.state().clone();
+    // Bound before spawning: requests queue in the listener until the server accepts them.
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        address,
+        client: cookie_client(),
+        state,
+    }
+}
+
+pub fn cookie_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("a reqwest client")
+}
+
+/// The status and envelope of an error response, checking the envelope has exactly its two keys.
+pub async fn error_of(response: Response) -> (StatusCode, ApiErrorBody) {
+    let status = response.status();
+    let body: Value = response.json().await.expect("an error body is JSON");
+    let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+    assert_eq!(keys.len(), 2, "envelope has exactly error and code: {body}");
+    let envelope: ApiErrorBody = serde_json::from_value(body).expect("the envelope");
+    assert!(!envelope.error.is_empty());
+    (status, envelope)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET is answered")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST is answered")
+    }
+
+    /// A POST with an exact body and content type, for malformed input.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Response {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.send().await.expect("POST is answered")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE is answered")
+    }
+
+    pub async fn start(&self, idea: &str) -> SessionView {
+        let response = self
+            .post_json(
+                paths::SESSION_START,
+                &json!({"templateId": "general-cinematic", "initialInput": idea}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("a session view")
+    }
+
+    pub async fn answer(&self, answer: &str) -> SessionView {
+        let response = self
+            .post_json(paths::SESSION_ANSWER, &json!({"answer": answer}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "answer {answer:?}");
+        response.json().await.expect("a session view")
+    }
+
+    pub async fn skip(&self) -> SessionView {
+        let response = self
+            .post_json(paths::SESSION_ANSWER, &json!({"skip": true}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("a session view")
+    }
+
+    pub async fn session(&self) -> SessionView {
+        let response = self.get(paths::SESSION).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("a session view")
+    }
+
+    /// Starts a session and answers all three questions.
+    pub async fn ready_session(&self, idea: &str) -> SessionView {
+        self.start(idea).await;
+        self.answer("a lighthouse on a storm-lashed island at dusk")
+            .await;
+        self.answer("tense, cold blue light with warm lamp glow")
+            .await;
+        self.answer("wide establishing shot from a low angle").await
+    }
+
+    pub async fn generate(&self, body: Value) -> JobView {
+        let response = self.post_json(paths::GENERATE, &body).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        response.json().await.expect("a job view")
+    }
+
+    /// Long-polls the job until it finishes (bounded).
+    pub async fn finished(&self, job_id: &str) -> JobView {
+        for _ in 0..10 {
+            let response = self.get(&format!("{}?wait=30", paths::job(job_id))).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let job: JobView = response.json().await.expect("a job view");
+            if job.status.is_terminal() {
+                return job;
+            }
+        }
+        panic!("job {job_id} did not finish in 5 minutes");
+    }
+}
