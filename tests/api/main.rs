@@ -1,6 +1,7 @@
 //! API tests through the real HTTP server. One module per concern.
 
 mod bad_input;
+mod curl_recipe;
 mod flow;
 mod generate;
 mod helpers;
