@@ -16,6 +16,7 @@ pub const INVALID_STEP: &str = "invalid_step";
 pub const SESSION_BUSY: &str = "session_busy";
 pub const JOB_NOT_FOUND: &str = "job_not_found";
 pub const IMAGE_NOT_FOUND: &str = "image_not_found";
+pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
 
 // Generation outcomes, reported in a failed job's `error`.
 pub const SYNTHESIS_REFUSED: &str = "synthesis_refused";

@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod images;
 pub mod jobs;
+pub mod middleware;
 pub mod routes;
 pub mod session;
 pub mod startup;

@@ -260,7 +260,8 @@ fn render(prompt: &str, ratio: AspectRatio) -> Result<GeneratedImage, ProviderEr
         Transform::identity(),
     )
     .ok_or_else(fail)?;
-    let sky_rect = Rect::from_xywh(0.0, 0.0, w, horizon + 1.0).ok_or_else(fail)?;
+    // The sky fills the whole frame so dips in the hills show sky, not gaps.
+    let sky_rect = Rect::from_xywh(0.0, 0.0, w, h).ok_or_else(fail)?;
     pixmap.fill_rect(sky_rect, &shader_paint(sky), Transform::identity(), None);
 
     if scene.night {
