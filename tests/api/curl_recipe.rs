@@ -28,7 +28,10 @@ async fn the_curl_recipe_downloads_a_png() {
         "curl-flow failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("Q2 of 3") && stdout.contains("status: ready"), "{stdout}");
+    assert!(
+        stdout.contains("Q2 of 3") && stdout.contains("status: ready"),
+        "{stdout}"
+    );
     let png = std::fs::read(&out).expect("the image was saved");
     let _ = std::fs::remove_file(&out);
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));

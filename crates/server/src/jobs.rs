@@ -136,7 +136,10 @@ impl Jobs {
             if self.in_flight() == 0 {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
                 return self.in_flight() == 0;
             }
         }
