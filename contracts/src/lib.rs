@@ -17,6 +17,7 @@ pub const ANSWER_MAX_CHARS: usize = 300;
 pub const QUESTION_COUNT: u8 = 3;
 
 /// The error envelope every non-2xx response carries: `{"error": "...", "code": "..."}`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiErrorBody {
     /// A sentence a person can act on.
@@ -26,6 +27,7 @@ pub struct ApiErrorBody {
 }
 
 /// Image aspect ratios, as Gemini's `imageConfig.aspectRatio` accepts them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AspectRatio {
     #[serde(rename = "1:1")]
@@ -106,6 +108,7 @@ impl AspectRatio {
 }
 
 /// One template as the picker shows it. Its synthesis instructions stay on the server.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateSummary {
@@ -117,12 +120,14 @@ pub struct TemplateSummary {
 }
 
 /// `GET /api/templates`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplatesResponse {
     pub templates: Vec<TemplateSummary>,
 }
 
 /// Whether images and prompts come from the real providers or the offline stand-ins.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderMode {
@@ -133,6 +138,7 @@ pub enum ProviderMode {
 }
 
 /// `GET /api/meta`: what the server runs with, so a client can label offline previews.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetaResponse {
@@ -149,6 +155,7 @@ pub struct MetaResponse {
 }
 
 /// `POST /api/session/start`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartSessionRequest {
@@ -157,6 +164,7 @@ pub struct StartSessionRequest {
 }
 
 /// `POST /api/session/answer`. Either an answer, or `skip: true` to take the template's default.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnswerRequest {
@@ -168,6 +176,7 @@ pub struct AnswerRequest {
 
 /// `POST /api/session/back`: return to question `question` (1..=3) to change answers.
 /// The earlier answers from that question on are kept and shown as `previousAnswer`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackRequest {
@@ -175,6 +184,7 @@ pub struct BackRequest {
 }
 
 /// Where a session is in the flow.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
@@ -185,6 +195,7 @@ pub enum SessionStatus {
 }
 
 /// The question waiting for an answer.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuestionView {
@@ -201,6 +212,7 @@ pub struct QuestionView {
 }
 
 /// An answer as the session recorded it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnswerView {
@@ -216,6 +228,7 @@ pub struct AnswerView {
 }
 
 /// An image ready to show.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageView {
@@ -233,6 +246,7 @@ pub struct ImageView {
 }
 
 /// Progress of one generation job.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
@@ -253,6 +267,7 @@ impl JobStatus {
 }
 
 /// `POST /api/generate`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateRequest {
@@ -265,6 +280,7 @@ pub struct GenerateRequest {
 }
 
 /// `POST /api/generate` (202) and `GET /api/generate/{jobId}` (200).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
@@ -279,6 +295,7 @@ pub struct JobView {
 }
 
 /// The whole state a client needs to draw (or resume) the flow.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {

@@ -5,5 +5,6 @@ mod curl_recipe;
 mod flow;
 mod generate;
 mod helpers;
+mod openapi;
 mod refinement;
 mod secrecy;

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod images;
 pub mod jobs;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
 pub mod session;
 pub mod startup;

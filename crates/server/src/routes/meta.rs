@@ -1,4 +1,6 @@
-//! `GET /healthz` and `GET /api/meta`.
+//! `GET /healthz`, `GET /api/meta` and `GET /api/openapi.json`.
+
+use std::sync::OnceLock;
 
 use axum::extract::State;
 use axum::routing::get;
@@ -11,6 +13,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::HEALTHZ, get(healthz))
         .route(paths::META, get(meta))
+        .route(crate::openapi::OPENAPI_PATH, get(openapi))
+}
+
+/// Built once: the document depends only on the code.
+async fn openapi() -> Json<&'static serde_json::Value> {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    Json(DOCUMENT.get_or_init(crate::openapi::document))
 }
 
 async fn healthz() -> &'static str {
