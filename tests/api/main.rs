@@ -5,6 +5,7 @@ mod curl_recipe;
 mod flow;
 mod generate;
 mod helpers;
+mod live_providers;
 mod openapi;
 mod refinement;
 mod secrecy;

@@ -5,7 +5,8 @@
 //!
 //! Both are async and cancel by being dropped (the server runs each job under a cancellation token
 //! and drops the future). Failures are a [`ProviderError`], which the API maps to a stable code.
-//! [`local`] holds the offline stand-ins; live adapters sit beside it.
+//! [`local`] holds the offline stand-ins; [`openai`], [`gemini`] and [`task`] the live adapters,
+//! [`retry`] their one retry layer, and [`fallback`] the synthesis fallback.
 
 use std::time::Duration;
 
@@ -14,8 +15,14 @@ use bytes::Bytes;
 use contracts::AspectRatio;
 use domain::{Answer, Template};
 
+pub mod fallback;
 pub mod faults;
+pub mod gemini;
+pub mod image_bytes;
 pub mod local;
+pub mod openai;
+pub mod retry;
+pub mod task;
 
 /// What a prompt writer needs: the template, the idea and the three resolved answers.
 #[derive(Debug, Clone, Copy)]
@@ -103,4 +110,45 @@ pub enum ProviderError {
     /// The provider answered something we could not use (bad JSON, wrong image bytes, too big).
     #[error("the provider sent a response we could not use: {0}")]
     BadResponse(String),
+}
+
+/// The stable code (`contracts::codes`) of each failure, for logs and the API envelope.
+pub fn error_code(error: &ProviderError) -> &'static str {
+    use contracts::codes;
+    match error {
+        ProviderError::Refused => codes::SYNTHESIS_REFUSED,
+        ProviderError::Incomplete => codes::SYNTHESIS_INCOMPLETE,
+        ProviderError::Failed(_) => codes::SYNTHESIS_FAILED,
+        ProviderError::ContentBlocked { .. } => codes::CONTENT_BLOCKED,
+        ProviderError::NoImage { .. } => codes::NO_IMAGE,
+        ProviderError::RateLimited { .. } => codes::RATE_LIMITED,
+        ProviderError::QuotaExhausted => codes::PROVIDER_QUOTA,
+        ProviderError::Auth => codes::PROVIDER_AUTH,
+        ProviderError::Unavailable => codes::PROVIDER_UNAVAILABLE,
+        ProviderError::Timeout => codes::PROVIDER_TIMEOUT,
+        ProviderError::BadResponse(_) => codes::PROVIDER_BAD_RESPONSE,
+    }
+}
+
+/// Reads a response body, failing with `BadResponse` past `cap` bytes.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Bytes, ProviderError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(ProviderError::BadResponse(format!(
+                        "the response is larger than {cap} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(e) if e.is_timeout() => return Err(ProviderError::Timeout),
+            Err(_) => return Err(ProviderError::Unavailable),
+        }
+    }
 }

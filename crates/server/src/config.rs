@@ -51,6 +51,43 @@ pub struct OpenAiSettings {
     pub base_url: String,
     /// `OPENAI_MODEL`.
     pub model: String,
+    /// `OPENAI_TIMEOUT_SECS`: per HTTP attempt. Default 30.
+    pub timeout: Duration,
+    /// `SYNTHESIS_FALLBACK`: what to do when the prompt writer fails for good. Default `local`.
+    pub fallback: SynthesisFallback,
+}
+
+/// `SYNTHESIS_FALLBACK=local|off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthesisFallback {
+    /// Write the prompt with the local composer instead (never the raw idea).
+    Local,
+    /// Report the failure to the person.
+    Off,
+}
+
+/// `NANOBANANA_MODE=gemini|task`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NanoBananaMode {
+    /// Google's Gemini API `generateContent` (the default).
+    Gemini,
+    /// An asynchronous reseller (kie.ai shape): submit, poll, download.
+    Task,
+}
+
+/// The asynchronous task service (`NANOBANANA_MODE=task`).
+#[derive(Debug, Clone)]
+pub struct TaskServiceSettings {
+    /// `NANOBANANA_TASK_API_URL`: the service root. Default `https://api.kie.ai`.
+    pub api_url: String,
+    /// `NANOBANANA_TASK_MODEL`: `model` in the submit body. Default `google/nano-banana`.
+    pub model: String,
+    /// `NANOBANANA_TASK_SUBMIT_PATH`. Default `/api/v1/jobs/createTask`.
+    pub submit_path: String,
+    /// `NANOBANANA_TASK_POLL_PATH`. Default `/api/v1/jobs/recordInfo`.
+    pub poll_path: String,
+    /// `NANOBANANA_TASK_POLL_MS`: the first poll's delay (then ×1.5, at most 10 s). Default 2000.
+    pub poll_initial: Duration,
 }
 
 /// The Nano Banana (Gemini image) provider.
@@ -62,6 +99,14 @@ pub struct NanoBananaSettings {
     pub api_url: String,
     /// `NANOBANANA_MODEL`.
     pub model: String,
+    /// `NANOBANANA_MODE`: `gemini` (default) or `task`.
+    pub mode: NanoBananaMode,
+    /// `NANOBANANA_TIMEOUT_SECS`: deadline for one image, retries included. Default 120.
+    pub timeout: Duration,
+    pub task: TaskServiceSettings,
+    /// `ALLOW_PRIVATE_RESULT_URLS`: let task result URLs point at loopback/private addresses
+    /// (the simulator and tests). Default false.
+    pub allow_private_result_urls: bool,
 }
 
 /// Knobs of the offline stand-ins, for demos and tests.
@@ -76,9 +121,14 @@ pub struct OfflineSettings {
 }
 
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// Checked 2026-11-24 against provider-contracts.md; see docs/providers.md.
 pub const DEFAULT_OPENAI_MODEL: &str = "gpt-5-mini";
 pub const DEFAULT_NANOBANANA_API_URL: &str = "https://generativelanguage.googleapis.com";
+/// Nano Banana 2, GA 2026-05-28 (the 2.5 and 3-pro preview ids were retired in 2026). Checked
+/// 2026-11-24 against provider-contracts.md; see docs/providers.md.
 pub const DEFAULT_NANOBANANA_MODEL: &str = "gemini-3.1-flash-image";
+pub const DEFAULT_TASK_API_URL: &str = "https://api.kie.ai";
+pub const DEFAULT_TASK_MODEL: &str = "google/nano-banana";
 const MIN_SECRET_BYTES: usize = 32;
 
 impl Settings {
@@ -114,11 +164,47 @@ impl Settings {
             api_key: secret("OPENAI_API_KEY"),
             base_url: url(&get, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
             model: get("OPENAI_MODEL").unwrap_or_else(|| DEFAULT_OPENAI_MODEL.to_owned()),
+            timeout: Duration::from_secs(number(&get, "OPENAI_TIMEOUT_SECS", 30, 1..=600)?),
+            fallback: match get("SYNTHESIS_FALLBACK")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("local") => SynthesisFallback::Local,
+                Some("off") => SynthesisFallback::Off,
+                Some(other) => bail!("SYNTHESIS_FALLBACK={other:?} must be local or off"),
+            },
         };
         let nanobanana = NanoBananaSettings {
             api_key: secret("NANOBANANA_API_KEY"),
             api_url: url(&get, "NANOBANANA_API_URL", DEFAULT_NANOBANANA_API_URL)?,
             model: get("NANOBANANA_MODEL").unwrap_or_else(|| DEFAULT_NANOBANANA_MODEL.to_owned()),
+            mode: match get("NANOBANANA_MODE")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("gemini") => NanoBananaMode::Gemini,
+                Some("task") => NanoBananaMode::Task,
+                Some(other) => bail!("NANOBANANA_MODE={other:?} must be gemini or task"),
+            },
+            timeout: Duration::from_secs(number(&get, "NANOBANANA_TIMEOUT_SECS", 120, 1..=1800)?),
+            task: TaskServiceSettings {
+                api_url: url(&get, "NANOBANANA_TASK_API_URL", DEFAULT_TASK_API_URL)?,
+                model: get("NANOBANANA_TASK_MODEL")
+                    .unwrap_or_else(|| DEFAULT_TASK_MODEL.to_owned()),
+                submit_path: path(
+                    &get,
+                    "NANOBANANA_TASK_SUBMIT_PATH",
+                    "/api/v1/jobs/createTask",
+                )?,
+                poll_path: path(&get, "NANOBANANA_TASK_POLL_PATH", "/api/v1/jobs/recordInfo")?,
+                poll_initial: Duration::from_millis(number(
+                    &get,
+                    "NANOBANANA_TASK_POLL_MS",
+                    2000,
+                    10..=60_000,
+                )?),
+            },
+            allow_private_result_urls: flag(&get, "ALLOW_PRIVATE_RESULT_URLS")?,
         };
         Ok(Settings {
             bind,
@@ -195,6 +281,18 @@ fn flag(get: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<boo
     }
 }
 
+fn path(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: &str,
+) -> anyhow::Result<String> {
+    let value = get(name).unwrap_or_else(|| default.to_owned());
+    if !value.starts_with('/') {
+        bail!("{name}={value:?} must be a path starting with /");
+    }
+    Ok(value)
+}
+
 fn url(get: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> anyhow::Result<String> {
     let value = get(name).unwrap_or_else(|| default.to_owned());
     if !(value.starts_with("http://") || value.starts_with("https://")) {
@@ -224,6 +322,31 @@ mod tests {
         assert!(s.session.ephemeral_secret);
         assert_eq!(s.prompt_max_chars, 1500);
         assert_eq!(s.session.idle_timeout, Duration::from_secs(24 * 3600));
+        assert_eq!(s.openai.timeout, Duration::from_secs(30));
+        assert_eq!(s.openai.fallback, SynthesisFallback::Local);
+        assert_eq!(s.nanobanana.mode, NanoBananaMode::Gemini);
+        assert_eq!(s.nanobanana.timeout, Duration::from_secs(120));
+        assert_eq!(s.nanobanana.task.api_url, DEFAULT_TASK_API_URL);
+        assert!(!s.nanobanana.allow_private_result_urls);
+    }
+
+    #[test]
+    fn provider_knobs_are_read() {
+        let s = settings(&[
+            ("OPENAI_TIMEOUT_SECS", "5"),
+            ("SYNTHESIS_FALLBACK", "OFF"),
+            ("NANOBANANA_MODE", "task"),
+            ("NANOBANANA_TIMEOUT_SECS", "60"),
+            ("NANOBANANA_TASK_API_URL", "http://127.0.0.1:9/"),
+            ("ALLOW_PRIVATE_RESULT_URLS", "true"),
+        ])
+        .expect("valid");
+        assert_eq!(s.openai.timeout, Duration::from_secs(5));
+        assert_eq!(s.openai.fallback, SynthesisFallback::Off);
+        assert_eq!(s.nanobanana.mode, NanoBananaMode::Task);
+        assert_eq!(s.nanobanana.timeout, Duration::from_secs(60));
+        assert_eq!(s.nanobanana.task.api_url, "http://127.0.0.1:9");
+        assert!(s.nanobanana.allow_private_result_urls);
     }
 
     #[test]
@@ -235,6 +358,13 @@ mod tests {
             ("PROMPT_MAX_CHARS", "5"),
             ("OPENAI_BASE_URL", "api.openai.com"),
             ("TRUST_FORWARDED_PROTO", "maybe"),
+            ("OPENAI_TIMEOUT_SECS", "0"),
+            ("SYNTHESIS_FALLBACK", "raw"),
+            ("NANOBANANA_MODE", "fal"),
+            ("NANOBANANA_TIMEOUT_SECS", "soon"),
+            ("NANOBANANA_TASK_API_URL", "api.kie.ai"),
+            ("NANOBANANA_TASK_POLL_PATH", "recordInfo"),
+            ("ALLOW_PRIVATE_RESULT_URLS", "perhaps"),
         ] {
             let err = settings(&[(name, value)]).expect_err(name);
             assert!(err.to_string().contains(name), "{name}: {err}");

@@ -4,11 +4,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use domain::Catalog;
+use providers::fallback::WithFallback;
 use providers::faults::FaultScript;
+use providers::gemini::{GeminiConfig, GeminiImages};
 use providers::local::{LocalComposer, LocalPreview};
+use providers::openai::{OpenAiConfig, OpenAiSynthesizer};
+use providers::retry::RetryPolicy;
+use providers::task::{TaskConfig, TaskImages};
 use providers::{ImageGenerator, PromptSynthesizer};
 
-use crate::config::Settings;
+use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
 use crate::images::ImageStore;
 use crate::jobs::Jobs;
 use crate::session::cookie::CookieSigner;
@@ -59,7 +64,8 @@ impl AppState {
     }
 }
 
-/// No key: the offline stand-in for that role.
+/// Per role: a key selects the live adapter, no key the offline stand-in. The start-up log names
+/// each choice (never the key).
 fn providers_for(
     settings: &Settings,
 ) -> anyhow::Result<(Arc<dyn PromptSynthesizer>, Arc<dyn ImageGenerator>)> {
@@ -68,17 +74,51 @@ fn providers_for(
         .map_err(|e| anyhow::anyhow!("OFFLINE_SYNTHESIS_FAULTS: {e}"))?;
     let image_faults = FaultScript::parse(&offline.image_faults)
         .map_err(|e| anyhow::anyhow!("OFFLINE_IMAGE_FAULTS: {e}"))?;
-    if settings.openai.api_key.is_some() || settings.nanobanana.api_key.is_some() {
-        tracing::warn!(
-            "API keys are set, but this build has no live provider adapters yet: running offline"
-        );
-    }
-    let synthesizer: Arc<dyn PromptSynthesizer> = Arc::new(LocalComposer::new(
+    let local: Arc<dyn PromptSynthesizer> = Arc::new(LocalComposer::new(
         settings.prompt_max_chars,
         offline.latency,
         synthesis_faults,
     ));
-    let renderer: Arc<dyn ImageGenerator> =
-        Arc::new(LocalPreview::new(offline.latency, image_faults));
+
+    let openai = &settings.openai;
+    let synthesizer: Arc<dyn PromptSynthesizer> = match &openai.api_key {
+        None => local,
+        Some(key) => {
+            let mut config = OpenAiConfig::new(
+                key.clone(),
+                &openai.base_url,
+                &openai.model,
+                settings.prompt_max_chars,
+            );
+            config.attempt_timeout = openai.timeout;
+            // Two retries after 30 s attempts would be 90 s; keep the whole call near that.
+            config.retry = RetryPolicy::standard(openai.timeout * 5 / 2);
+            let live: Arc<dyn PromptSynthesizer> =
+                Arc::new(OpenAiSynthesizer::new(config).context("OpenAI client")?);
+            match openai.fallback {
+                SynthesisFallback::Local => Arc::new(WithFallback::new(live, local)),
+                SynthesisFallback::Off => live,
+            }
+        }
+    };
+
+    let nb = &settings.nanobanana;
+    let renderer: Arc<dyn ImageGenerator> = match (&nb.api_key, nb.mode) {
+        (None, _) => Arc::new(LocalPreview::new(offline.latency, image_faults)),
+        (Some(key), NanoBananaMode::Gemini) => {
+            let mut config = GeminiConfig::new(key.clone(), &nb.api_url, &nb.model);
+            config.retry = RetryPolicy::standard(nb.timeout);
+            Arc::new(GeminiImages::new(config).context("Gemini client")?)
+        }
+        (Some(key), NanoBananaMode::Task) => {
+            let mut config = TaskConfig::new(key.clone(), &nb.task.api_url, &nb.task.model);
+            config.submit_path = nb.task.submit_path.clone();
+            config.poll_path = nb.task.poll_path.clone();
+            config.poll_initial = nb.task.poll_initial;
+            config.deadline = nb.timeout;
+            config.allow_private_urls = nb.allow_private_result_urls;
+            Arc::new(TaskImages::new(config).context("task service client")?)
+        }
+    };
     Ok((synthesizer, renderer))
 }

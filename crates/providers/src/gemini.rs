@@ -1,0 +1,351 @@
+//! [`GeminiImages`]: Nano Banana through the Gemini API,
+//! `POST {api_url}/v1beta/models/{model}:generateContent` with `x-goog-api-key`.
+//!
+//! Asks for `responseModalities: ["IMAGE"]` and sends the aspect ratio as `imageConfig.aspectRatio`
+//! (never as words in the prompt). Reads the first non-thought `inlineData` part, decodes it with a
+//! size cap and checks the bytes. A 200 without an image is mapped from `promptFeedback.blockReason`
+//! and `finishReason` to `content_blocked` or `no_image` (the latter retried once).
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use base64::Engine;
+use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::retry::{Attempt, RetryPolicy, with_retries};
+use crate::{GeneratedImage, ImageGenerator, ImageRequest, ProviderError, ProviderInfo};
+
+/// Everything the adapter needs. `Debug` never shows the key.
+#[derive(Clone)]
+pub struct GeminiConfig {
+    pub api_key: SecretString,
+    /// The API root, without `/v1beta`.
+    pub api_url: String,
+    pub model: String,
+    /// Retries and the overall deadline (default 120 s → `provider_timeout`).
+    pub retry: RetryPolicy,
+    /// Largest decoded image accepted. Default 20 MiB.
+    pub max_image_bytes: usize,
+}
+
+impl std::fmt::Debug for GeminiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeminiConfig")
+            .field("api_url", &self.api_url)
+            .field("model", &self.model)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GeminiConfig {
+    pub fn new(api_key: SecretString, api_url: &str, model: &str) -> Self {
+        GeminiConfig {
+            api_key,
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            model: model.to_owned(),
+            retry: RetryPolicy::standard(Duration::from_secs(120)),
+            max_image_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// The Gemini image generator.
+#[derive(Debug)]
+pub struct GeminiImages {
+    config: GeminiConfig,
+    http: reqwest::Client,
+}
+
+impl GeminiImages {
+    pub fn new(config: GeminiConfig) -> Result<Self, ProviderError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.retry.deadline)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ProviderError::BadResponse(format!("HTTP client: {e}")))?;
+        Ok(GeminiImages { config, http })
+    }
+
+    /// The body sent to `generateContent`.
+    pub fn request_body(request: &ImageRequest<'_>) -> Value {
+        json!({
+            "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
+            "generationConfig": {
+                "responseModalities": ["IMAGE"],
+                "imageConfig": {"aspectRatio": request.aspect_ratio.as_str()}
+            }
+        })
+    }
+
+    async fn attempt(&self, body: &Value, n: u32, round: u32) -> Attempt<GeneratedImage> {
+        let started = Instant::now();
+        let url = format!(
+            "{}/v1beta/models/{}:generateContent",
+            self.config.api_url, self.config.model
+        );
+        let sent = self
+            .http
+            .post(url)
+            .header("x-goog-api-key", self.config.api_key.expose_secret())
+            .json(body)
+            .send()
+            .await;
+        let outcome = match sent {
+            Err(e) if e.is_timeout() => Attempt::Fail(ProviderError::Timeout),
+            Err(_) => Attempt::Retry {
+                error: ProviderError::Unavailable,
+                retry_after: None,
+            },
+            Ok(response) => self.classify(response).await,
+        };
+        let code = match &outcome {
+            Attempt::Done(_) => "ok",
+            Attempt::Retry { error, .. } | Attempt::Fail(error) => crate::error_code(error),
+        };
+        tracing::info!(
+            provider = "gemini",
+            model = %self.config.model,
+            attempt = n + 1,
+            round = round + 1,
+            latency_ms = started.elapsed().as_millis() as u64,
+            outcome = code,
+            "provider attempt"
+        );
+        outcome
+    }
+
+    async fn classify(&self, response: reqwest::Response) -> Attempt<GeneratedImage> {
+        let status = response.status();
+        // A base64 body is 4/3 of the image; allow room for the JSON around it.
+        let body_cap = self.config.max_image_bytes / 3 * 4 + 64 * 1024;
+        if response
+            .content_length()
+            .is_some_and(|len| len as usize > body_cap)
+        {
+            return Attempt::Fail(ProviderError::BadResponse(
+                "the response is too large".into(),
+            ));
+        }
+        let text = match crate::read_capped(response, body_cap).await {
+            Ok(bytes) => bytes,
+            Err(error) => return Attempt::Fail(error),
+        };
+        if status.is_success() {
+            return match serde_json::from_slice::<GenerateContentResponse>(&text) {
+                Ok(body) => match extract_image(&body, self.config.max_image_bytes) {
+                    Ok(image) => Attempt::Done(image),
+                    Err(error) => Attempt::Fail(error),
+                },
+                Err(e) => Attempt::Fail(ProviderError::BadResponse(format!(
+                    "generateContent body did not parse: {e}"
+                ))),
+            };
+        }
+        let error = serde_json::from_slice::<GoogleErrorEnvelope>(&text)
+            .ok()
+            .map(|e| e.error);
+        let canonical = error.as_ref().map_or("", |e| e.status.as_str());
+        match status.as_u16() {
+            429 => Attempt::Fail(ProviderError::RateLimited {
+                retry_after: error.as_ref().and_then(GoogleError::retry_delay),
+            }),
+            402 => Attempt::Fail(ProviderError::QuotaExhausted),
+            400 if canonical == "FAILED_PRECONDITION" => {
+                Attempt::Fail(ProviderError::QuotaExhausted)
+            }
+            400 if error.as_ref().is_some_and(GoogleError::is_key_problem) => {
+                Attempt::Fail(ProviderError::Auth)
+            }
+            401 | 403 | 404 => Attempt::Fail(ProviderError::Auth),
+            500 | 502 | 503 | 504 => Attempt::Retry {
+                error: ProviderError::Unavailable,
+                retry_after: None,
+            },
+            other => Attempt::Fail(ProviderError::BadResponse(format!(
+                "HTTP {other} {canonical}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateContentResponse {
+    #[serde(default)]
+    candidates: Vec<Candidate>,
+    #[serde(default)]
+    prompt_feedback: Option<PromptFeedback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate {
+    #[serde(default)]
+    content: Option<Content>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Content {
+    #[serde(default)]
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Part {
+    #[serde(default)]
+    inline_data: Option<Blob>,
+    #[serde(default)]
+    thought: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Blob {
+    mime_type: String,
+    data: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromptFeedback {
+    #[serde(default)]
+    block_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GoogleErrorEnvelope {
+    error: GoogleError,
+}
+
+#[derive(Debug, Deserialize)]
+struct GoogleError {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    details: Vec<Value>,
+}
+
+impl GoogleError {
+    /// `RetryInfo.retryDelay`, e.g. `"55s"` or `"1.5s"`.
+    fn retry_delay(&self) -> Option<Duration> {
+        self.details
+            .iter()
+            .filter(|d| {
+                d["@type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("google.rpc.RetryInfo"))
+            })
+            .find_map(|d| d["retryDelay"].as_str())
+            .and_then(|s| s.trim_end_matches('s').parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64)
+    }
+
+    fn is_key_problem(&self) -> bool {
+        self.details.iter().any(|d| {
+            d["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("API_KEY") || r == "ACCESS_TOKEN_TYPE_UNSUPPORTED")
+        }) || self.message.contains("API key")
+    }
+}
+
+/// Finish reasons that mean the content broke a policy: not retried.
+const BLOCKING_FINISH_REASONS: [&str; 9] = [
+    "SAFETY",
+    "IMAGE_SAFETY",
+    "PROHIBITED_CONTENT",
+    "IMAGE_PROHIBITED_CONTENT",
+    "BLOCKLIST",
+    "SPII",
+    "RECITATION",
+    "IMAGE_RECITATION",
+    "LANGUAGE",
+];
+
+fn extract_image(
+    body: &GenerateContentResponse,
+    cap: usize,
+) -> Result<GeneratedImage, ProviderError> {
+    if let Some(reason) = body
+        .prompt_feedback
+        .as_ref()
+        .and_then(|f| f.block_reason.clone())
+    {
+        return Err(ProviderError::ContentBlocked { reason });
+    }
+    let candidate = body.candidates.first();
+    let image = candidate
+        .and_then(|c| c.content.as_ref())
+        .into_iter()
+        .flat_map(|c| &c.parts)
+        .filter(|p| p.thought != Some(true))
+        .find_map(|p| p.inline_data.as_ref());
+    let Some(blob) = image else {
+        let reason = candidate
+            .and_then(|c| c.finish_reason.clone())
+            .unwrap_or_else(|| "NO_CANDIDATE".into());
+        return Err(if BLOCKING_FINISH_REASONS.contains(&reason.as_str()) {
+            ProviderError::ContentBlocked { reason }
+        } else {
+            ProviderError::NoImage { reason }
+        });
+    };
+    if blob.data.len() / 4 * 3 > cap + 3 {
+        return Err(ProviderError::BadResponse(format!(
+            "the image is larger than {cap} bytes"
+        )));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(blob.data.trim())
+        .map_err(|e| ProviderError::BadResponse(format!("the image base64 is invalid: {e}")))?;
+    if bytes.len() > cap {
+        return Err(ProviderError::BadResponse(format!(
+            "the image is larger than {cap} bytes"
+        )));
+    }
+    let (mime, width, height) = crate::image_bytes::inspect(&bytes, &blob.mime_type)?;
+    Ok(GeneratedImage {
+        bytes: Bytes::from(bytes),
+        mime_type: mime.to_owned(),
+        width,
+        height,
+    })
+}
+
+#[async_trait]
+impl ImageGenerator for GeminiImages {
+    fn info(&self) -> ProviderInfo {
+        ProviderInfo {
+            label: format!("Nano Banana {} (Gemini API)", self.config.model),
+            offline: false,
+        }
+    }
+
+    async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
+        let body = Self::request_body(&request);
+        let deadline = tokio::time::Instant::now() + self.config.retry.deadline;
+        let mut round = 0;
+        loop {
+            let mut policy = self.config.retry;
+            policy.deadline = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if policy.deadline.is_zero() {
+                return Err(ProviderError::Timeout);
+            }
+            match with_retries(&policy, |n| self.attempt(&body, n, round)).await {
+                // "No image" is worth exactly one more try.
+                Err(ProviderError::NoImage { .. }) if round == 0 => round += 1,
+                other => return other,
+            }
+        }
+    }
+}

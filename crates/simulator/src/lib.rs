@@ -1,0 +1,535 @@
+//! provider-sim: a loopback fake of the three provider APIs Prompt Refinery talks to, speaking the
+//! documented wire formats (bodies built from the fixtures in `fixtures/`):
+//!
+//! - OpenAI Responses: `POST /v1/responses`
+//! - Gemini: `POST /v1beta/models/{model}:generateContent`
+//! - kie.ai-style tasks: `POST /api/v1/jobs/createTask`, `GET /api/v1/jobs/recordInfo?taskId=`,
+//!   and the result files under `/files/`.
+//!
+//! Each API has a fault script: comma-separated outcomes consumed one per call, then `ok` for
+//! ever (see [`Fault`]). Use it in-process with [`spawn`], or as the `provider-sim` binary.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+const OPENAI_SUCCESS: &str = include_str!("../fixtures/openai-responses-success.json");
+const OPENAI_REFUSAL: &str = include_str!("../fixtures/openai-responses-refusal.json");
+const OPENAI_INCOMPLETE: &str = include_str!("../fixtures/openai-responses-incomplete.json");
+const OPENAI_FAILED: &str = include_str!("../fixtures/openai-responses-failed.json");
+const OPENAI_429: &str = include_str!("../fixtures/openai-error-429-rate-limit.json");
+const OPENAI_QUOTA: &str = include_str!("../fixtures/openai-error-429-insufficient-quota.json");
+const OPENAI_401: &str = include_str!("../fixtures/openai-error-401.json");
+const OPENAI_500: &str = include_str!("../fixtures/openai-error-500.json");
+const GEMINI_SUCCESS: &str = include_str!("../fixtures/gemini-image-success-with-thoughts.json");
+const GEMINI_SAFETY: &str = include_str!("../fixtures/gemini-image-safety-block.json");
+const GEMINI_BLOCKED: &str = include_str!("../fixtures/gemini-prompt-blocked.json");
+const GEMINI_TEXT_ONLY: &str = include_str!("../fixtures/gemini-text-only-no-image.json");
+const GEMINI_429: &str = include_str!("../fixtures/gemini-error-429.json");
+const GEMINI_400_KEY: &str = include_str!("../fixtures/gemini-error-400-invalid-key.json");
+const GEMINI_503: &str = include_str!("../fixtures/gemini-error-503.json");
+const KIE_CREATED: &str = include_str!("../fixtures/async-kie-create-task-response.json");
+const KIE_GENERATING: &str = include_str!("../fixtures/async-kie-record-info-generating.json");
+const KIE_SUCCESS: &str = include_str!("../fixtures/async-kie-record-info-success.json");
+const KIE_FAIL: &str = include_str!("../fixtures/async-kie-record-info-fail.json");
+
+/// The 1×1 PNG the fixtures carry, as bytes.
+pub const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xFF, 0xD0, 0xF4,
+    0x3F, 0x00, 0x08, 0x0D, 0x03, 0x15, 0xA0, 0xAB, 0xCF, 0xAB, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+/// One scripted outcome. Words (case-insensitive) are listed with each variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `ok`: the normal answer.
+    Ok,
+    /// `429`: rate limited, with `Retry-After: 1` (OpenAI) or a 1 s `RetryInfo` (Gemini).
+    RateLimited,
+    /// `quota`: OpenAI 429 `insufficient_quota`; Gemini and tasks 402.
+    Quota,
+    /// `401` / `auth`: the key is rejected (Gemini: 400 `API_KEY_INVALID`).
+    Auth,
+    /// `500`.
+    Status500,
+    /// `503`.
+    Status503,
+    /// `timeout`: never answers (within any sane client timeout).
+    Timeout,
+    /// `malformed`: OpenAI: output_text that is not the schema's JSON; Gemini: a body that is not JSON.
+    Malformed,
+    /// `refusal`: an OpenAI refusal part.
+    Refusal,
+    /// `incomplete`: OpenAI `status: incomplete` (max_output_tokens).
+    Incomplete,
+    /// `failed`: OpenAI `status: failed`.
+    Failed,
+    /// `image_safety`: Gemini `finishReason: IMAGE_SAFETY`.
+    ImageSafety,
+    /// `prompt_blocked`: Gemini `promptFeedback.blockReason`.
+    PromptBlocked,
+    /// `text_only`: Gemini text with `finishReason: NO_IMAGE`.
+    TextOnly,
+    /// `task_fail`: the task ends in state `fail`.
+    TaskFail,
+    /// `404`: the task's result URL answers 404.
+    ResultMissing,
+    /// `oversized`: the task's result is bigger than any sane cap (32 MiB).
+    Oversized,
+}
+
+impl Fault {
+    pub fn parse(word: &str) -> Result<Fault, String> {
+        Ok(match word.trim().to_ascii_lowercase().as_str() {
+            "ok" => Fault::Ok,
+            "429" | "rate_limited" => Fault::RateLimited,
+            "quota" | "insufficient_quota" => Fault::Quota,
+            "401" | "auth" => Fault::Auth,
+            "500" => Fault::Status500,
+            "503" => Fault::Status503,
+            "timeout" => Fault::Timeout,
+            "malformed" => Fault::Malformed,
+            "refusal" => Fault::Refusal,
+            "incomplete" => Fault::Incomplete,
+            "failed" => Fault::Failed,
+            "image_safety" => Fault::ImageSafety,
+            "prompt_blocked" => Fault::PromptBlocked,
+            "text_only" | "no_image" => Fault::TextOnly,
+            "task_fail" => Fault::TaskFail,
+            "404" => Fault::ResultMissing,
+            "oversized" => Fault::Oversized,
+            other => return Err(format!("unknown fault {other:?}")),
+        })
+    }
+}
+
+/// Parses `429,ok` into a script. Empty means always `ok`.
+pub fn parse_script(script: &str) -> Result<Vec<Fault>, String> {
+    script
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(Fault::parse)
+        .collect()
+}
+
+/// What the simulator does.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Port on 127.0.0.1; 0 lets the OS pick.
+    pub port: u16,
+    /// Added before every answer.
+    pub latency: Duration,
+    /// How long a `timeout` fault hangs.
+    pub hang: Duration,
+    pub openai_faults: Vec<Fault>,
+    pub gemini_faults: Vec<Fault>,
+    pub task_faults: Vec<Fault>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 0,
+            latency: Duration::ZERO,
+            hang: Duration::from_secs(600),
+            openai_faults: Vec::new(),
+            gemini_faults: Vec::new(),
+            task_faults: Vec::new(),
+        }
+    }
+}
+
+/// A request the simulator received (for tests).
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+struct Shared {
+    config: Config,
+    addr: SocketAddr,
+    openai: Mutex<VecDeque<Fault>>,
+    gemini: Mutex<VecDeque<Fault>>,
+    task: Mutex<VecDeque<Fault>>,
+    /// Task id → (fault chosen at submit, polls so far).
+    tasks: Mutex<HashMap<String, (Fault, u32)>>,
+    received: Mutex<Vec<Received>>,
+}
+
+impl Shared {
+    fn next(queue: &Mutex<VecDeque<Fault>>) -> Fault {
+        queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+            .unwrap_or(Fault::Ok)
+    }
+
+    fn record(&self, method: &str, path: &str, headers: &HeaderMap, body: &[u8]) {
+        let body = serde_json::from_slice(body).unwrap_or(Value::Null);
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Received {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                headers: headers.clone(),
+                body,
+            });
+    }
+
+    async fn delay(&self) {
+        if !self.config.latency.is_zero() {
+            tokio::time::sleep(self.config.latency).await;
+        }
+    }
+}
+
+/// A running simulator; dropping it stops the server.
+pub struct Handle {
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// Every request received so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces a fault script while running (`openai`, `gemini` or `task`).
+    pub fn set_faults(&self, api: &str, faults: Vec<Fault>) {
+        let queue = match api {
+            "openai" => &self.shared.openai,
+            "gemini" => &self.shared.gemini,
+            _ => &self.shared.task,
+        };
+        *queue.lock().unwrap_or_else(|p| p.into_inner()) = faults.into();
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds 127.0.0.1:`config.port` and serves in a background task.
+pub async fn spawn(config: Config) -> std::io::Result<(SocketAddr, Handle)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        openai: Mutex::new(config.openai_faults.clone().into()),
+        gemini: Mutex::new(config.gemini_faults.clone().into()),
+        task: Mutex::new(config.task_faults.clone().into()),
+        tasks: Mutex::new(HashMap::new()),
+        received: Mutex::new(Vec::new()),
+        config,
+        addr,
+    });
+    let app = Router::new()
+        .route("/v1/responses", post(openai))
+        .route("/v1beta/models/{model_action}", post(gemini))
+        .route("/api/v1/jobs/createTask", post(create_task))
+        .route("/api/v1/jobs/recordInfo", get(record_info))
+        .route("/files/{name}", get(file))
+        .with_state(shared.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, Handle { shared, task }))
+}
+
+fn json_response(status: StatusCode, body: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_owned(),
+    )
+        .into_response()
+}
+
+fn parse(fixture: &str) -> Value {
+    serde_json::from_str(fixture).unwrap_or(Value::Null)
+}
+
+async fn openai(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    s.record("POST", "/v1/responses", &headers, &body);
+    s.delay().await;
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = request["model"].as_str().unwrap_or("gpt-5-mini").to_owned();
+    let with_model = |fixture: &str| {
+        let mut v = parse(fixture);
+        v["model"] = json!(model);
+        v["store"] = json!(false);
+        v.to_string()
+    };
+    match Shared::next(&s.openai) {
+        Fault::Ok => {
+            let idea = request["input"][0]["content"]
+                .as_str()
+                .and_then(|t| t.lines().next())
+                .unwrap_or("Idea: something")
+                .trim_start_matches("Idea:")
+                .trim()
+                .to_owned();
+            let answer = json!({
+                "final_nanobanana_prompt": format!("A richly detailed, cinematic image of {idea}, lit with soft directional light, shot on a wide lens with a shallow depth of field."),
+                "summary": format!("{}, as a cinematic image.", upper_first(&idea)),
+                "alt_text": format!("A cinematic picture of {idea}."),
+            });
+            let mut v = parse(OPENAI_SUCCESS);
+            v["model"] = json!(model);
+            v["text"] = request["text"].clone();
+            v["output"][1]["content"][0]["text"] = json!(answer.to_string());
+            json_response(StatusCode::OK, &v.to_string())
+        }
+        Fault::Malformed => {
+            let mut v = parse(OPENAI_SUCCESS);
+            v["model"] = json!(model);
+            v["output"][1]["content"][0]["text"] = json!("Sure! Here is your prompt: {not json");
+            json_response(StatusCode::OK, &v.to_string())
+        }
+        Fault::Refusal => json_response(StatusCode::OK, &with_model(OPENAI_REFUSAL)),
+        Fault::Incomplete => json_response(StatusCode::OK, &with_model(OPENAI_INCOMPLETE)),
+        Fault::Failed => json_response(StatusCode::OK, &with_model(OPENAI_FAILED)),
+        Fault::RateLimited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::RETRY_AFTER, "1"),
+            ],
+            OPENAI_429,
+        )
+            .into_response(),
+        Fault::Quota => json_response(StatusCode::TOO_MANY_REQUESTS, OPENAI_QUOTA),
+        Fault::Auth => json_response(StatusCode::UNAUTHORIZED, OPENAI_401),
+        Fault::Status503 => json_response(StatusCode::SERVICE_UNAVAILABLE, OPENAI_500),
+        Fault::Timeout => {
+            tokio::time::sleep(s.config.hang).await;
+            json_response(StatusCode::GATEWAY_TIMEOUT, OPENAI_500)
+        }
+        _ => json_response(StatusCode::INTERNAL_SERVER_ERROR, OPENAI_500),
+    }
+}
+
+async fn gemini(
+    State(s): State<Arc<Shared>>,
+    Path(model_action): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    s.record(
+        "POST",
+        &format!("/v1beta/models/{model_action}"),
+        &headers,
+        &body,
+    );
+    if !model_action.ends_with(":generateContent") {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            r#"{"error":{"code":404,"message":"Not found","status":"NOT_FOUND"}}"#,
+        );
+    }
+    s.delay().await;
+    match Shared::next(&s.gemini) {
+        Fault::Ok => json_response(StatusCode::OK, GEMINI_SUCCESS),
+        Fault::ImageSafety => json_response(StatusCode::OK, GEMINI_SAFETY),
+        Fault::PromptBlocked => json_response(StatusCode::OK, GEMINI_BLOCKED),
+        Fault::TextOnly => json_response(StatusCode::OK, GEMINI_TEXT_ONLY),
+        Fault::Malformed => json_response(StatusCode::OK, "{\"candidates\": [ this is not json"),
+        Fault::RateLimited => {
+            let mut v = parse(GEMINI_429);
+            v["error"]["details"][2]["retryDelay"] = json!("1s");
+            json_response(StatusCode::TOO_MANY_REQUESTS, &v.to_string())
+        }
+        Fault::Quota => json_response(
+            StatusCode::PAYMENT_REQUIRED,
+            r#"{"error":{"code":402,"message":"Your prepaid credits are used up.","status":"RESOURCE_EXHAUSTED"}}"#,
+        ),
+        Fault::Auth => json_response(StatusCode::BAD_REQUEST, GEMINI_400_KEY),
+        Fault::Timeout => {
+            tokio::time::sleep(s.config.hang).await;
+            json_response(StatusCode::GATEWAY_TIMEOUT, GEMINI_503)
+        }
+        Fault::Status500 => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}"#,
+        ),
+        _ => json_response(StatusCode::SERVICE_UNAVAILABLE, GEMINI_503),
+    }
+}
+
+async fn create_task(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    s.record("POST", "/api/v1/jobs/createTask", &headers, &body);
+    s.delay().await;
+    let fault = Shared::next(&s.task);
+    match fault {
+        Fault::Auth => {
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                r#"{"code":401,"msg":"Unauthorized","data":null}"#,
+            );
+        }
+        Fault::Quota => {
+            return json_response(
+                StatusCode::OK,
+                r#"{"code":402,"msg":"Insufficient credits","data":null}"#,
+            );
+        }
+        Fault::Status500 | Fault::Status503 => {
+            return json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"code":500,"msg":"Internal error","data":null}"#,
+            );
+        }
+        Fault::Timeout => {
+            tokio::time::sleep(s.config.hang).await;
+        }
+        _ => {}
+    }
+    let mut tasks = s.tasks.lock().unwrap_or_else(|p| p.into_inner());
+    let id = format!("task_sim_{}", tasks.len() + 1);
+    tasks.insert(id.clone(), (fault, 0));
+    drop(tasks);
+    let mut v = parse(KIE_CREATED);
+    v["data"]["taskId"] = json!(id);
+    json_response(StatusCode::OK, &v.to_string())
+}
+
+async fn record_info(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let id = query.get("taskId").cloned().unwrap_or_default();
+    s.record(
+        "GET",
+        &format!("/api/v1/jobs/recordInfo?taskId={id}"),
+        &headers,
+        b"",
+    );
+    s.delay().await;
+    let mut tasks = s.tasks.lock().unwrap_or_else(|p| p.into_inner());
+    let Some((fault, polls)) = tasks.get_mut(&id) else {
+        return json_response(
+            StatusCode::OK,
+            r#"{"code":404,"msg":"Task not found","data":null}"#,
+        );
+    };
+    *polls += 1;
+    let (fault, polls) = (*fault, *polls);
+    drop(tasks);
+    let mut v = if polls == 1 {
+        parse(KIE_GENERATING)
+    } else if fault == Fault::TaskFail {
+        parse(KIE_FAIL)
+    } else {
+        let mut v = parse(KIE_SUCCESS);
+        let file = match fault {
+            Fault::ResultMissing => "missing.png".to_owned(),
+            Fault::Oversized => "oversized.png".to_owned(),
+            _ => format!("{id}.png"),
+        };
+        let url = format!("http://{}/files/{file}", s.addr);
+        v["data"]["resultJson"] = json!(json!({"resultUrls": [url]}).to_string());
+        v
+    };
+    v["data"]["taskId"] = json!(id);
+    json_response(StatusCode::OK, &v.to_string())
+}
+
+async fn file(
+    State(s): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    s.record("GET", &format!("/files/{name}"), &headers, b"");
+    match name.as_str() {
+        "missing.png" => (StatusCode::NOT_FOUND, "not found").into_response(),
+        "oversized.png" => {
+            let mut big = PNG_1X1.to_vec();
+            big.resize(32 * 1024 * 1024, 0);
+            ([(header::CONTENT_TYPE, "image/png")], big).into_response()
+        }
+        _ => ([(header::CONTENT_TYPE, "image/png")], PNG_1X1).into_response(),
+    }
+}
+
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_parse_and_unknown_words_are_named() {
+        assert_eq!(
+            parse_script("429, ok,500,timeout"),
+            Ok(vec![
+                Fault::RateLimited,
+                Fault::Ok,
+                Fault::Status500,
+                Fault::Timeout
+            ])
+        );
+        assert_eq!(parse_script(""), Ok(vec![]));
+        assert!(
+            parse_script("ok,explode")
+                .expect_err("unknown")
+                .contains("explode")
+        );
+    }
+
+    #[test]
+    fn fixtures_are_json_and_the_png_matches_them() {
+        for fixture in [OPENAI_SUCCESS, OPENAI_REFUSAL, GEMINI_SUCCESS, KIE_SUCCESS] {
+            assert!(serde_json::from_str::<Value>(fixture).is_ok());
+        }
+        assert!(GEMINI_SUCCESS.contains("iVBORw0KGgo"));
+        assert_eq!(PNG_1X1.len(), 70);
+    }
+
+    #[tokio::test]
+    async fn spawn_serves_and_scripts_play_in_order() {
+        let (addr, handle) = spawn(Config {
+            gemini_faults: vec![Fault::Status503],
+            ..Config::default()
+        })
+        .await
+        .expect("binds");
+        assert!(addr.ip().is_loopback());
+        let url = format!("http://{addr}/v1beta/models/m:generateContent");
+        let client = reqwest::Client::new();
+        let first = client.post(&url).body("{}").send().await.expect("answer");
+        assert_eq!(first.status().as_u16(), 503);
+        let second = client.post(&url).body("{}").send().await.expect("answer");
+        assert_eq!(second.status().as_u16(), 200);
+        assert_eq!(handle.received().len(), 2);
+    }
+}

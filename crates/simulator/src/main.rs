@@ -1,0 +1,75 @@
+//! `provider-sim`: serves the simulated provider APIs on 127.0.0.1 until Ctrl-C. The first line on
+//! stdout is the bound address (`127.0.0.1:PORT`), so scripts can read it even with `--port 0`.
+//!
+//! Options (each also read from the environment variable in brackets):
+//! `--port N` [SIM_PORT, default 8090], `--latency-ms N` [SIM_LATENCY_MS],
+//! `--openai-faults S` [SIM_OPENAI_FAULTS], `--gemini-faults S` [SIM_GEMINI_FAULTS],
+//! `--task-faults S` [SIM_TASK_FAULTS]. A fault script is e.g. `429,ok` or `500,500,ok`.
+
+use std::io::Write;
+use std::time::Duration;
+
+fn main() {
+    if let Err(message) = run() {
+        eprintln!("provider-sim: {message}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let mut options = std::collections::HashMap::new();
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            println!(
+                "provider-sim [--port N] [--latency-ms N] [--openai-faults S] [--gemini-faults S] [--task-faults S]"
+            );
+            return Ok(());
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        options.insert(flag, value);
+    }
+    let get = |flag: &str, env: &str| {
+        options
+            .get(flag)
+            .cloned()
+            .or_else(|| std::env::var(env).ok())
+            .unwrap_or_default()
+    };
+    let number = |flag: &str, env: &str, default: u64| -> Result<u64, String> {
+        let raw = get(flag, env);
+        if raw.is_empty() {
+            return Ok(default);
+        }
+        raw.parse()
+            .map_err(|_| format!("{flag}={raw:?} is not a whole number"))
+    };
+    let config = simulator::Config {
+        port: u16::try_from(number("--port", "SIM_PORT", 8090)?)
+            .map_err(|_| "--port is out of range".to_owned())?,
+        latency: Duration::from_millis(number("--latency-ms", "SIM_LATENCY_MS", 0)?),
+        openai_faults: simulator::parse_script(&get("--openai-faults", "SIM_OPENAI_FAULTS"))?,
+        gemini_faults: simulator::parse_script(&get("--gemini-faults", "SIM_GEMINI_FAULTS"))?,
+        task_faults: simulator::parse_script(&get("--task-faults", "SIM_TASK_FAULTS"))?,
+        ..simulator::Config::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let (addr, _handle) = simulator::spawn(config)
+            .await
+            .map_err(|e| format!("cannot bind: {e}"))?;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{addr}");
+        let _ = writeln!(out, "OPENAI_BASE_URL=http://{addr}/v1");
+        let _ = writeln!(out, "NANOBANANA_API_URL=http://{addr}");
+        let _ = writeln!(out, "NANOBANANA_TASK_API_URL=http://{addr}");
+        let _ = out.flush();
+        drop(out);
+        let _ = tokio::signal::ctrl_c().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,304 @@
+//! The live adapters through the real server, pointed at the in-process provider simulator: the
+//! whole REST flow works, each provider failure reaches the client as its documented code and
+//! message, the session survives, a retry succeeds, and neither the prompt nor a key leaks.
+
+use std::time::Duration;
+
+use contracts::{JobStatus, SessionStatus, paths};
+use providers::ProviderError;
+use reqwest::StatusCode;
+use serde_json::json;
+use server::config::{NanoBananaMode, Settings, SynthesisFallback};
+use server::error::provider_failure;
+use simulator::Config;
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+const OPENAI_KEY: &str = "sk-sim-openai-key-must-not-leak";
+const NANOBANANA_KEY: &str = "AIza-sim-gemini-key-must-not-leak";
+/// Words only the simulator's synthesized prompt contains.
+const PROMPT_MARKER: &str = "richly detailed, cinematic image";
+
+struct Live {
+    app: TestApp,
+    sim: simulator::Handle,
+}
+
+async fn live(openai: &str, gemini: &str, configure: impl FnOnce(&mut Settings)) -> Live {
+    let (addr, sim) = simulator::spawn(Config {
+        openai_faults: simulator::parse_script(openai).expect("openai script"),
+        gemini_faults: simulator::parse_script(gemini).expect("gemini script"),
+        hang: Duration::from_secs(60),
+        ..Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let app = spawn_app_with(|s| {
+        s.openai.api_key = Some(OPENAI_KEY.to_owned().into());
+        s.openai.base_url = format!("http://{addr}/v1");
+        s.openai.fallback = SynthesisFallback::Off;
+        s.nanobanana.api_key = Some(NANOBANANA_KEY.to_owned().into());
+        s.nanobanana.api_url = format!("http://{addr}");
+        configure(s);
+    })
+    .await;
+    Live { app, sim }
+}
+
+/// Fails the test if a response body or header carries the prompt or a key.
+fn assert_no_secrets(text: &str) {
+    for secret in [PROMPT_MARKER, OPENAI_KEY, NANOBANANA_KEY] {
+        assert!(!text.contains(secret), "{secret:?} leaked: {text}");
+    }
+}
+
+async fn get_text(app: &TestApp, path: &str) -> String {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let headers = format!("{:?}", response.headers());
+    assert_no_secrets(&headers);
+    let text = response.text().await.expect("body");
+    assert_no_secrets(&text);
+    text
+}
+
+#[tokio::test]
+async fn the_whole_rest_flow_runs_on_the_live_adapters() {
+    let Live { app, sim } = live("", "", |_| {}).await;
+    let meta = get_text(&app, paths::META).await;
+    assert!(meta.contains("OpenAI") || !meta.is_empty());
+
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({"aspectRatio": "3:2"})).await;
+    let done = app.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    let image = done.image.expect("an image");
+    assert!(!image.offline_preview);
+    assert_eq!(image.mime_type, "image/png");
+    assert_eq!(
+        image.alt,
+        "A cinematic picture of a lighthouse keeper feeding a stray cat."
+    );
+
+    let response = app.get(&image.url).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .bytes()
+            .await
+            .expect("bytes")
+            .starts_with(b"\x89PNG\r\n\x1a\n")
+    );
+    get_text(&app, &paths::job(&job.job_id)).await;
+    get_text(&app, paths::SESSION).await;
+
+    let received = sim.received();
+    let openai = received
+        .iter()
+        .find(|r| r.path == "/v1/responses")
+        .expect("OpenAI was called");
+    assert_eq!(
+        openai.headers["authorization"],
+        format!("Bearer {OPENAI_KEY}").as_str()
+    );
+    assert_eq!(openai.body["store"], false);
+    assert_eq!(openai.body["text"]["format"]["strict"], true);
+    let gemini = received
+        .iter()
+        .find(|r| r.path.ends_with(":generateContent"))
+        .expect("Gemini was called");
+    assert_eq!(gemini.headers["x-goog-api-key"], NANOBANANA_KEY);
+    assert_eq!(
+        gemini.body["generationConfig"]["imageConfig"]["aspectRatio"],
+        "3:2"
+    );
+    let sent_prompt = gemini.body["contents"][0]["parts"][0]["text"]
+        .as_str()
+        .expect("prompt");
+    assert!(
+        sent_prompt.contains(PROMPT_MARKER),
+        "the synthesized prompt went to Gemini"
+    );
+}
+
+/// Runs one generation that fails with `expected`, checks the job's envelope, that the session
+/// survives, and that generating again (the script is used up) succeeds.
+async fn fails_then_recovers(openai: &str, gemini: &str, expected: ProviderError) {
+    let Live { app, sim: _sim } = live(openai, gemini, |s| {
+        s.openai.timeout = Duration::from_secs(1);
+        s.nanobanana.timeout = Duration::from_secs(2);
+    })
+    .await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({})).await;
+    let failed = app.finished(&job.job_id).await;
+    assert_eq!(
+        failed.status,
+        JobStatus::Failed,
+        "{openai}/{gemini}: {failed:?}"
+    );
+    let error = failed.error.expect("an error envelope");
+    assert_eq!(error, provider_failure(&expected), "{openai}/{gemini}");
+    get_text(&app, &paths::job(&job.job_id)).await;
+
+    let session = app.session().await;
+    assert_eq!(session.status, SessionStatus::Ready, "the session survives");
+    assert_eq!(session.answers.len(), 3, "the answers are kept");
+
+    let again = app.generate(json!({})).await;
+    let done = app.finished(&again.job_id).await;
+    assert_eq!(
+        done.status,
+        JobStatus::Succeeded,
+        "a retry succeeds: {done:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_is_synthesis_refused() {
+    fails_then_recovers("refusal", "", ProviderError::Refused).await;
+}
+
+#[tokio::test]
+async fn an_incomplete_answer_is_synthesis_incomplete() {
+    fails_then_recovers("incomplete", "", ProviderError::Incomplete).await;
+}
+
+#[tokio::test]
+async fn a_failed_response_is_synthesis_failed() {
+    fails_then_recovers("failed", "", ProviderError::Failed(String::new())).await;
+}
+
+#[tokio::test]
+async fn openai_quota_is_provider_quota() {
+    fails_then_recovers("quota", "", ProviderError::QuotaExhausted).await;
+}
+
+#[tokio::test]
+async fn a_rejected_openai_key_is_provider_auth() {
+    fails_then_recovers("401", "", ProviderError::Auth).await;
+}
+
+#[tokio::test]
+async fn a_hanging_prompt_writer_is_provider_timeout() {
+    fails_then_recovers("timeout", "", ProviderError::Timeout).await;
+}
+
+#[tokio::test]
+async fn an_unsafe_image_is_content_blocked() {
+    fails_then_recovers(
+        "",
+        "image_safety",
+        ProviderError::ContentBlocked {
+            reason: String::new(),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_blocked_prompt_is_content_blocked() {
+    fails_then_recovers(
+        "",
+        "prompt_blocked",
+        ProviderError::ContentBlocked {
+            reason: String::new(),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn text_only_twice_is_no_image() {
+    fails_then_recovers(
+        "",
+        "text_only,text_only",
+        ProviderError::NoImage {
+            reason: String::new(),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn gemini_rate_limiting_is_rate_limited_with_its_delay() {
+    fails_then_recovers(
+        "",
+        "429",
+        ProviderError::RateLimited {
+            retry_after: Some(Duration::from_secs(1)),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_rejected_gemini_key_is_provider_auth() {
+    fails_then_recovers("", "auth", ProviderError::Auth).await;
+}
+
+#[tokio::test]
+async fn a_gemini_outage_is_provider_unavailable() {
+    fails_then_recovers("", "503,503,503", ProviderError::Unavailable).await;
+}
+
+#[tokio::test]
+async fn a_hanging_image_model_is_provider_timeout() {
+    fails_then_recovers("", "timeout", ProviderError::Timeout).await;
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_inside_one_job() {
+    let Live { app, sim } = live("429,ok", "503,ok", |_| {}).await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({})).await;
+    let done = app.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    let calls = |suffix: &str| {
+        sim.received()
+            .iter()
+            .filter(|r| r.path.ends_with(suffix))
+            .count()
+    };
+    assert_eq!(calls("/v1/responses"), 2);
+    assert_eq!(calls(":generateContent"), 2);
+}
+
+#[tokio::test]
+async fn a_prompt_writer_failure_falls_back_to_the_local_composer() {
+    let Live { app, sim: _sim } = live("failed", "", |s| {
+        s.openai.fallback = SynthesisFallback::Local;
+    })
+    .await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({})).await;
+    let done = app.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    let image = done.image.expect("an image");
+    assert!(!image.offline_preview, "the image is still the live one");
+    assert!(
+        image.summary.contains("storm-lashed island"),
+        "the local composer's summary"
+    );
+}
+
+#[tokio::test]
+async fn task_mode_runs_the_whole_flow() {
+    let Live { app, sim } = live("", "", |s| {
+        s.nanobanana.mode = NanoBananaMode::Task;
+        s.nanobanana.task.api_url = s.nanobanana.api_url.clone();
+        s.nanobanana.task.poll_initial = Duration::from_millis(10);
+        s.nanobanana.allow_private_result_urls = true;
+    })
+    .await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({})).await;
+    let done = app.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert!(sim.received().iter().any(|r| r.path.starts_with("/files/")));
+}
