@@ -9,3 +9,4 @@ mod live_providers;
 mod openapi;
 mod refinement;
 mod secrecy;
+mod spa;

@@ -1,18 +1,22 @@
 //! Builds the router (API routes, layers, the SPA's files) and runs the server.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -38,9 +42,8 @@ pub fn build_router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
 
     let spa_dir = &state.settings.static_dir;
-    let index = spa_dir.join("index.html");
-    let app = if index.is_file() {
-        api.fallback_service(ServeDir::new(spa_dir).fallback(ServeFile::new(index)))
+    let app = if spa_dir.join("index.html").is_file() {
+        api.fallback_service(spa_router(spa_dir))
     } else {
         api.fallback(spa_not_built)
     };
@@ -64,6 +67,75 @@ async fn api_not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// `Cache-Control` of trunk's content-hashed files (`name-<16 hex>.ext`): their name changes with
+/// their content, so browsers may keep them for a year without asking again.
+const HASHED_ASSET_CACHE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of everything else the SPA serves (index.html above all): revalidate every time,
+/// so a new build's asset names are picked up at once (`Last-Modified` keeps that a 304).
+const REVALIDATE_CACHE: &str = "no-cache";
+
+/// The built SPA (trunk's `dist/`): its files, with gzip or brotli as the browser accepts, long
+/// caching for hashed names, and index.html for client routes (200, so deep links and reloads
+/// work). Paths that look like files (`/x.js`) and do not exist get a plain 404 instead of the
+/// page, so a stale asset reference fails loudly rather than parsing HTML as JavaScript.
+fn spa_router(dir: &Path) -> Router {
+    let index = ServeFile::new(dir.join("index.html"));
+    let client_route = tower::service_fn(move |request: Request| {
+        let index = index.clone();
+        async move {
+            if looks_like_file(request.uri().path()) {
+                return Ok::<_, Infallible>((StatusCode::NOT_FOUND, "Not found\n").into_response());
+            }
+            let response = index.oneshot(request).await?;
+            Ok(response.into_response())
+        }
+    });
+    Router::new()
+        .fallback_service(ServeDir::new(dir).fallback(client_route))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(middleware::from_fn(spa_cache_headers))
+}
+
+async fn spa_cache_headers(request: Request, next: Next) -> Response {
+    let hashed = is_hashed_asset(request.uri().path());
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        let value = if hashed {
+            HASHED_ASSET_CACHE
+        } else {
+            REVALIDATE_CACHE
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// True for a last path segment with an extension, e.g. `/app-1a2b.js` (not `/refine`).
+fn looks_like_file(path: &str) -> bool {
+    path.rsplit('/').next().is_some_and(|name| {
+        name.rsplit_once('.')
+            .is_some_and(|(stem, _)| !stem.is_empty())
+    })
+}
+
+/// True for trunk's hashed names: `frontend-<16 hex>.js`, `frontend-<16 hex>_bg.wasm`,
+/// `style-<16 hex>.css`.
+fn is_hashed_asset(path: &str) -> bool {
+    let Some(name) = path.rsplit('/').next() else {
+        return false;
+    };
+    let Some((stem, _extension)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(base, hash)| {
+        !base.is_empty() && hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 async fn spa_not_built() -> Response {
@@ -164,4 +236,40 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunk_hashed_names_are_recognised() {
+        for path in [
+            "/frontend-4204f9c746c2e881.js",
+            "/frontend-4204f9c746c2e881_bg.wasm",
+            "/style-55d7a7782c6f0fd0.css",
+            "/loader-0123456789abcdef.js",
+        ] {
+            assert!(is_hashed_asset(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/index.html",
+            "/style.css",
+            "/refine",
+            "/x-123.js",
+            "/-0123456789abcdef.js",
+        ] {
+            assert!(!is_hashed_asset(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn client_routes_are_told_apart_from_files() {
+        assert!(looks_like_file("/frontend-1.js"));
+        assert!(looks_like_file("/a/b/favicon.ico"));
+        assert!(!looks_like_file("/"));
+        assert!(!looks_like_file("/refine/step"));
+        assert!(!looks_like_file("/.hidden"));
+    }
 }

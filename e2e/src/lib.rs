@@ -1,0 +1,389 @@
+//! Browser-test harness: the real server (in-process, on 127.0.0.1 with an OS-picked port)
+//! serving the built SPA from `dist/`, ChromeDriver in its own process group, headless Chromium
+//! with a fresh profile, and keyboard-first page helpers.
+//!
+//! Every wait polls a DOM condition against a deadline; nothing sleeps for a fixed time.
+//! [`run`] always saves a screenshot, closes the browser session, kills ChromeDriver's whole
+//! process group (Chromium included) and stops the server, whether the test passed or not.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use server::config::Settings;
+use server::startup::Application;
+use tokio::sync::oneshot;
+
+/// Longest any single wait for the page may take.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The workspace root (this crate lives in `<root>/e2e`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
+}
+
+/// The built SPA. Missing means the suite cannot test anything: that is a failure, not a skip.
+pub fn dist_dir() -> PathBuf {
+    let dist = repo_root().join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} is missing: build the browser app first with scripts/build-spa, then run the e2e tests again",
+        dist.join("index.html").display()
+    );
+    dist
+}
+
+/// Runs one browser test: starts everything, hands `body` a [`Page`], then saves
+/// `e2e/screenshots/<name>.png` and tears everything down, and only then reports the result.
+pub async fn run<F, Fut>(name: &str, configure: impl FnOnce(&mut Settings), body: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut settings = Settings::for_tests();
+    settings.static_dir = dist_dir();
+    configure(&mut settings);
+    let server = TestServer::start(settings).await.expect("server starts");
+    let driver = Driver::start().expect("chromedriver starts");
+    let profile =
+        std::env::temp_dir().join(format!("prompt-refinery-e2e-{}-{name}", std::process::id()));
+    let client = match connect(&driver, &profile).await {
+        Ok(client) => client,
+        Err(e) => {
+            drop(driver);
+            panic!("cannot open a browser session: {e:#}");
+        }
+    };
+    let page = Page {
+        client: client.clone(),
+        base: format!("http://{}", server.address),
+    };
+
+    let outcome = body(page.clone()).await;
+
+    let shot = page.screenshot(name).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&profile);
+    if let Err(e) = outcome {
+        panic!("{name}: {e:#}");
+    }
+    if let Err(e) = shot {
+        panic!("{name}: could not save the screenshot: {e:#}");
+    }
+}
+
+struct TestServer {
+    address: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    async fn start(settings: Settings) -> anyhow::Result<TestServer> {
+        let app = Application::build(settings).await?;
+        let address = app.address();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Ok(TestServer {
+            address,
+            stop,
+            task,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+/// ChromeDriver, started in its own process group so that dropping it ends it and every
+/// browser it launched, even when a test panics.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> anyhow::Result<Driver> {
+        use std::os::unix::process::CommandExt;
+
+        let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+        // Ask the OS for a free port, then hand it to ChromeDriver.
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .with_context(|| {
+                format!("cannot run {program}: install it with scripts/bootstrap --browser")
+            })?;
+        let driver = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("chromedriver did not listen on port {port} within 15 s");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Ok(driver)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Negative pid: the whole group (ChromeDriver and the Chromium processes it started).
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(driver: &Driver, profile: &Path) -> anyhow::Result<Client> {
+    let _ = std::fs::remove_dir_all(profile);
+    let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": binary,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .context("new WebDriver session")?;
+    Ok(client)
+}
+
+/// The app in a browser tab, with keyboard-first helpers.
+#[derive(Clone)]
+pub struct Page {
+    pub client: Client,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+impl Page {
+    /// Opens `path` (e.g. `/`) on the test server.
+    pub async fn open(&self, path: &str) -> anyhow::Result<()> {
+        self.client.goto(&format!("{}{path}", self.base)).await?;
+        Ok(())
+    }
+
+    /// Polls the JavaScript expression `condition` until it is truthy, or fails after [`WAIT`]
+    /// naming `what` and, if the page shows one, the error alert's text.
+    pub async fn wait_until(&self, what: &str, condition: &str) -> anyhow::Result<()> {
+        let script = format!("return !!({condition});");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(Value::Bool(true)) = self.client.execute(&script, vec![]).await {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let alert = self
+                    .js("const a = document.querySelector('[role=alert]'); return a ? a.innerText : null;")
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                bail!("timed out after {WAIT:?} waiting for {what} (alert on the page: {alert:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+    }
+
+    /// Waits for an element with `data-testid` to be in the page.
+    pub async fn wait_for(&self, test_id: &str) -> anyhow::Result<()> {
+        self.wait_until(
+            &format!("[data-testid={test_id}]"),
+            &format!("document.querySelector('[data-testid=\"{test_id}\"]')"),
+        )
+        .await
+    }
+
+    /// Waits until the step counter reads "Question `n` of 3".
+    pub async fn wait_for_question(&self, n: u8) -> anyhow::Result<()> {
+        self.wait_until(
+            &format!("Question {n} of 3"),
+            &format!(
+                "(document.querySelector('[data-testid=\"step-counter\"]') || {{}}).textContent === 'Question {n} of 3'"
+            ),
+        )
+        .await
+    }
+
+    /// Runs a script and returns its value.
+    pub async fn js(&self, script: &str) -> anyhow::Result<Value> {
+        Ok(self.client.execute(script, vec![]).await?)
+    }
+
+    /// The text of the element with `data-testid`.
+    pub async fn text(&self, test_id: &str) -> anyhow::Result<String> {
+        let element = self
+            .client
+            .find(Locator::Css(&format!("[data-testid=\"{test_id}\"]")))
+            .await
+            .with_context(|| format!("no [data-testid={test_id}]"))?;
+        Ok(element.text().await?)
+    }
+
+    /// The `value` of the element with `data-testid`.
+    pub async fn value(&self, test_id: &str) -> anyhow::Result<String> {
+        let element = self
+            .client
+            .find(Locator::Css(&format!("[data-testid=\"{test_id}\"]")))
+            .await
+            .with_context(|| format!("no [data-testid={test_id}]"))?;
+        Ok(element.prop("value").await?.unwrap_or_default())
+    }
+
+    /// `data-testid` (or, failing that, `id`) of the focused element.
+    pub async fn focused(&self) -> anyhow::Result<String> {
+        let value = self
+            .js("const e = document.activeElement; return e ? (e.dataset.testid || e.id || e.tagName) : '';")
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits until the element with `data-testid` or `id` equal to `target` has focus.
+    pub async fn wait_for_focus(&self, target: &str) -> anyhow::Result<()> {
+        self.wait_until(
+            &format!("focus on {target}"),
+            &format!(
+                "document.activeElement && (document.activeElement.dataset.testid === '{target}' || document.activeElement.id === '{target}')"
+            ),
+        )
+        .await
+    }
+
+    /// Presses keys (characters or [`Key`] codes) one after another, as a keyboard would.
+    pub async fn press(&self, keys: &[char]) -> anyhow::Result<()> {
+        let mut actions = KeyActions::new("keyboard".to_owned());
+        for &key in keys {
+            actions = actions
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        self.client.perform_actions(actions).await?;
+        Ok(())
+    }
+
+    /// Types `text` into whatever has focus.
+    pub async fn type_text(&self, text: &str) -> anyhow::Result<()> {
+        let keys: Vec<char> = text.chars().collect();
+        self.press(&keys).await
+    }
+
+    /// Presses Enter.
+    pub async fn enter(&self) -> anyhow::Result<()> {
+        self.press(&[Key::Enter.into()]).await
+    }
+
+    /// Presses Space (activates the focused button, checkbox or radio).
+    pub async fn space(&self) -> anyhow::Result<()> {
+        self.press(&[' ']).await
+    }
+
+    /// Presses Tab until the element with `data-testid` has focus, proving it is reachable by
+    /// keyboard. Fails after 40 presses.
+    pub async fn tab_to(&self, test_id: &str) -> anyhow::Result<()> {
+        for _ in 0..40 {
+            if self.focused().await? == test_id {
+                return Ok(());
+            }
+            self.press(&[Key::Tab.into()]).await?;
+        }
+        Err(anyhow!(
+            "[data-testid={test_id}] was not reached with Tab (focus is on {:?})",
+            self.focused().await?
+        ))
+    }
+
+    /// Selects everything in the focused field (Ctrl+A) so typing replaces it.
+    pub async fn select_all(&self) -> anyhow::Result<()> {
+        let control: char = Key::Control.into();
+        let actions = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: control })
+            .then(KeyAction::Down { value: 'a' })
+            .then(KeyAction::Up { value: 'a' })
+            .then(KeyAction::Up { value: control });
+        self.client.perform_actions(actions).await?;
+        Ok(())
+    }
+
+    /// Fetches `url` from inside the page (same origin, same cookies) and returns
+    /// `(status, content type, first 8 bytes)`.
+    pub async fn fetch_head(&self, url: &str) -> anyhow::Result<(u64, String, Vec<u8>)> {
+        let script = r#"
+            const [url, done] = arguments;
+            fetch(url)
+              .then(r => r.arrayBuffer().then(b => done({
+                status: r.status,
+                type: r.headers.get('content-type') || '',
+                head: Array.from(new Uint8Array(b).slice(0, 8)),
+              })))
+              .catch(e => done({ status: 0, type: String(e), head: [] }));
+        "#;
+        let value = self
+            .client
+            .execute_async(script, vec![Value::String(url.to_owned())])
+            .await?;
+        let status = value["status"].as_u64().unwrap_or(0);
+        let kind = value["type"].as_str().unwrap_or_default().to_owned();
+        let head = value["head"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_u64)
+                    .filter_map(|b| u8::try_from(b).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((status, kind, head))
+    }
+
+    /// Saves a PNG of the current screen as `e2e/screenshots/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = repo_root().join("e2e").join("screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await?;
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP client: one function per API call, typed with `contracts`, returning
+//! `Result<T, ApiClientError>`. Same origin as the page, so the session cookie rides along.
+
+use contracts::{
+    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse, SessionView,
+    StartSessionRequest, TemplatesResponse, paths,
+};
+use gloo_net::http::{Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::errors::ApiClientError;
+
+type Result<T> = std::result::Result<T, ApiClientError>;
+
+/// Turns a sent request into its response, or the error envelope it carried.
+async fn check(sent: std::result::Result<Response, gloo_net::Error>) -> Result<Response> {
+    let response = sent.map_err(|e| ApiClientError::Network(e.to_string()))?;
+    if response.ok() {
+        return Ok(response);
+    }
+    let status = response.status();
+    match response.json::<ApiErrorBody>().await {
+        Ok(body) => Err(ApiClientError::Api { status, body }),
+        Err(_) => Err(ApiClientError::Status(status)),
+    }
+}
+
+async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
+    response
+        .json::<T>()
+        .await
+        .map_err(|e| ApiClientError::Decode(e.to_string()))
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T> {
+    json(check(Request::get(path).send().await).await?).await
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T> {
+    let request = Request::post(path)
+        .json(body)
+        .map_err(|e| ApiClientError::Decode(e.to_string()))?;
+    json(check(request.send().await).await?).await
+}
+
+/// `GET /api/meta`.
+pub async fn meta() -> Result<MetaResponse> {
+    get(paths::META).await
+}
+
+/// `GET /api/templates`.
+pub async fn templates() -> Result<TemplatesResponse> {
+    get(paths::TEMPLATES).await
+}
+
+/// `GET /api/session`: `Ok(None)` when this browser has no session.
+pub async fn session() -> Result<Option<SessionView>> {
+    match get(paths::SESSION).await {
+        Ok(view) => Ok(Some(view)),
+        Err(e) if e.is_session_gone() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /api/session/start`.
+pub async fn start(request: &StartSessionRequest) -> Result<SessionView> {
+    post(paths::SESSION_START, request).await
+}
+
+/// `POST /api/session/answer`.
+pub async fn answer(request: &AnswerRequest) -> Result<SessionView> {
+    post(paths::SESSION_ANSWER, request).await
+}
+
+/// `POST /api/session/back`.
+pub async fn back(request: &BackRequest) -> Result<SessionView> {
+    post(paths::SESSION_BACK, request).await
+}
+
+/// `DELETE /api/session` (start over).
+pub async fn start_over() -> Result<()> {
+    check(Request::delete(paths::SESSION).send().await)
+        .await
+        .map(|_| ())
+}
+
+/// `POST /api/generate`.
+pub async fn generate(request: &GenerateRequest) -> Result<JobView> {
+    post(paths::GENERATE, request).await
+}
+
+/// `GET /api/generate/{jobId}?wait=N`: answers when the job ends or after `wait_secs`.
+pub async fn job(job_id: &str, wait_secs: u64) -> Result<JobView> {
+    get(&format!("{}?wait={wait_secs}", paths::job(job_id))).await
+}
