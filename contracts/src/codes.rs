@@ -17,6 +17,8 @@ pub const SESSION_BUSY: &str = "session_busy";
 pub const JOB_NOT_FOUND: &str = "job_not_found";
 pub const IMAGE_NOT_FOUND: &str = "image_not_found";
 pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
+pub const ACCESS_REQUIRED: &str = "access_required";
+pub const ACCESS_DENIED: &str = "access_denied";
 
 // Generation outcomes, reported in a failed job's `error`.
 pub const SYNTHESIS_REFUSED: &str = "synthesis_refused";

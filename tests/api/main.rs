@@ -1,5 +1,6 @@
 //! API tests through the real HTTP server. One module per concern.
 
+mod access;
 mod bad_input;
 mod curl_recipe;
 mod flow;
@@ -9,4 +10,5 @@ mod live_providers;
 mod openapi;
 mod refinement;
 mod secrecy;
+mod security;
 mod spa;

@@ -22,6 +22,8 @@ pub struct Settings {
     pub templates_dir: Option<PathBuf>,
     /// `STATIC_DIR`: the built SPA (trunk's `dist/`).
     pub static_dir: PathBuf,
+    /// `ACCESS_PASSWORD`: when set, everything but `/healthz` needs this password (see `access`).
+    pub access_password: Option<SecretString>,
     pub openai: OpenAiSettings,
     pub nanobanana: NanoBananaSettings,
     pub offline: OfflineSettings,
@@ -40,6 +42,9 @@ pub struct SessionSettings {
     pub max_sessions: usize,
     /// `TRUST_FORWARDED_PROTO`: mark cookies `Secure` when a proxy says `X-Forwarded-Proto: https`.
     pub trust_forwarded_proto: bool,
+    /// `TRUST_FORWARDED_FOR`: take the client IP from `CF-Connecting-IP` / `X-Forwarded-For`
+    /// (behind a tunnel or proxy) for per-IP limits.
+    pub trust_forwarded_for: bool,
 }
 
 /// The OpenAI prompt writer.
@@ -152,7 +157,13 @@ impl Settings {
                 .with_context(|| format!("BIND={v:?} is not an address like 127.0.0.1:8080"))?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
-        let (session_secret, ephemeral_secret) = match secret("SESSION_SECRET") {
+        let session_secret = secret("SESSION_SECRET");
+        if session_secret.is_none() && !bind.ip().is_loopback() {
+            bail!(
+                "BIND={bind} is reachable from other machines, so SESSION_SECRET must be set (try: openssl rand -hex 32)"
+            );
+        }
+        let (session_secret, ephemeral_secret) = match session_secret {
             Some(s) if s.expose_secret().len() < MIN_SECRET_BYTES => bail!(
                 "SESSION_SECRET is {} bytes; it needs at least {MIN_SECRET_BYTES} (try: openssl rand -hex 32)",
                 s.expose_secret().len()
@@ -216,6 +227,7 @@ impl Settings {
                 ),
                 max_sessions: number(&get, "MAX_SESSIONS", 10_000, 1..=10_000_000)? as usize,
                 trust_forwarded_proto: flag(&get, "TRUST_FORWARDED_PROTO")?,
+                trust_forwarded_for: flag(&get, "TRUST_FORWARDED_FOR")?,
             },
             prompt_max_chars: number(&get, "PROMPT_MAX_CHARS", 1500, 200..=10_000)? as usize,
             image_store_bytes: number(&get, "IMAGE_STORE_MB", 256, 1..=65_536)? as usize
@@ -223,6 +235,7 @@ impl Settings {
                 * 1024,
             templates_dir: get("TEMPLATES_DIR").map(PathBuf::from),
             static_dir: get("STATIC_DIR").map_or_else(|| PathBuf::from("dist"), PathBuf::from),
+            access_password: secret("ACCESS_PASSWORD"),
             openai,
             nanobanana,
             offline: OfflineSettings {
@@ -372,15 +385,32 @@ mod tests {
     }
 
     #[test]
+    fn a_public_bind_needs_a_session_secret() {
+        let err = settings(&[("BIND", "0.0.0.0:8080")]).expect_err("no secret");
+        assert!(err.to_string().contains("SESSION_SECRET"), "{err}");
+        let ok = settings(&[
+            ("BIND", "0.0.0.0:8080"),
+            ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         let s = settings(&[
             ("SESSION_SECRET", "a-very-secret-session-secret-0123456789"),
             ("OPENAI_API_KEY", "sk-live-abcdef"),
             ("NANOBANANA_API_KEY", "AIza-secret"),
+            ("ACCESS_PASSWORD", "partner-password"),
         ])
         .expect("valid");
         let debug = format!("{s:?}");
-        for secret in ["a-very-secret", "sk-live-abcdef", "AIza-secret"] {
+        for secret in [
+            "a-very-secret",
+            "sk-live-abcdef",
+            "AIza-secret",
+            "partner-password",
+        ] {
             assert!(!debug.contains(secret), "{secret} leaked into Debug");
         }
         assert!(!s.session.ephemeral_secret);

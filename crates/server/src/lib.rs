@@ -3,6 +3,7 @@
 //! store) and [`jobs`] (background generation) → the `providers` crate. [`error`] turns every
 //! failure into the `{"error", "code"}` envelope.
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod ids;

@@ -2,6 +2,7 @@
 
 pub mod generate;
 pub mod images;
+pub mod login;
 pub mod meta;
 pub mod session;
 pub mod templates;

@@ -218,11 +218,7 @@ pub async fn update<R>(
 
 /// Sets the signed session cookie: HttpOnly, SameSite=Lax, Path=/, Secure behind https.
 pub fn set_cookie(cookies: &Cookies, state: &AppState, headers: &HeaderMap, id: &SessionId) {
-    let secure = state.settings.session.trust_forwarded_proto
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let secure = is_https(state, headers);
     let cookie = Cookie::build((COOKIE_NAME, state.signer.sign(id)))
         .http_only(true)
         .same_site(tower_cookies::cookie::SameSite::Lax)
@@ -233,6 +229,15 @@ pub fn set_cookie(cookies: &Cookies, state: &AppState, headers: &HeaderMap, id: 
         ))
         .build();
     cookies.add(cookie);
+}
+
+/// True when a trusted proxy says the request arrived over https (cookies then get `Secure`).
+pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
+    state.settings.session.trust_forwarded_proto
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 /// Expires the session cookie in the browser.

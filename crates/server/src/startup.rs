@@ -9,7 +9,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
 use tokio::net::TcpListener;
@@ -17,14 +17,16 @@ use tower::ServiceExt;
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
+use crate::{access, middleware};
 
 /// Largest request body accepted by any route.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
@@ -37,6 +39,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::session::router())
         .merge(routes::generate::router())
         .merge(routes::images::router())
+        .merge(routes::login::router())
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed);
@@ -48,17 +51,40 @@ pub fn build_router(state: AppState) -> Router {
         api.fallback(spa_not_built)
     };
 
+    // Outermost last: a request id first, then tracing, headers, panics, cookies, the origin
+    // rule and the access gate, then the routes.
     app.layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(from_fn_with_state(state.clone(), access::require_access))
+        .layer(from_fn(middleware::same_origin_only))
         .layer(CookieManagerLayer::new())
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }))
+        .layer(from_fn(middleware::add_security_headers))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span every request's log lines carry: method, path and request id (never headers, which
+/// hold cookies, nor bodies, which hold ideas and answers).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+    )
 }
 
 async fn api_not_found() -> ApiError {
@@ -95,7 +121,7 @@ fn spa_router(dir: &Path) -> Router {
     Router::new()
         .fallback_service(ServeDir::new(dir).fallback(client_route))
         .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(middleware::from_fn(spa_cache_headers))
+        .layer(from_fn(spa_cache_headers))
 }
 
 async fn spa_cache_headers(request: Request, next: Next) -> Response {
@@ -186,10 +212,14 @@ impl Application {
         let address = self.address();
         log_start(&self.state, address);
         let router = build_router(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server stopped with an error")
+        // Connect info gives the login rate limit the peer address.
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server stopped with an error")
     }
 }
 
@@ -208,6 +238,11 @@ fn log_start(state: &AppState, address: SocketAddr) {
         spa = spa.is_file(),
         "Prompt Refinery is running at http://{address}"
     );
+    if !address.ip().is_loopback() && state.access.is_none() {
+        tracing::warn!(
+            "BIND={address} is reachable from other machines and ACCESS_PASSWORD is not set: anyone who can reach it can spend your image quota"
+        );
+    }
     if state.settings.session.ephemeral_secret {
         tracing::warn!(
             "SESSION_SECRET is not set: using a random one, so sessions end when the server stops"

@@ -13,6 +13,7 @@ use providers::retry::RetryPolicy;
 use providers::task::{TaskConfig, TaskImages};
 use providers::{ImageGenerator, PromptSynthesizer};
 
+use crate::access::AccessGate;
 use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
 use crate::images::ImageStore;
 use crate::jobs::Jobs;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub jobs: Arc<Jobs>,
     pub synthesizer: Arc<dyn PromptSynthesizer>,
     pub renderer: Arc<dyn ImageGenerator>,
+    /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
+    pub access: Option<Arc<AccessGate>>,
 }
 
 impl AppState {
@@ -51,7 +54,12 @@ impl AppState {
             sessions.clone(),
             catalog.clone(),
         ));
+        let access = settings
+            .access_password
+            .as_ref()
+            .map(|password| Arc::new(AccessGate::new(password, &settings.session.secret)));
         Ok(AppState {
+            access,
             signer: CookieSigner::new(settings.session.secret.clone()),
             settings: Arc::new(settings),
             catalog,
