@@ -19,6 +19,7 @@ pub const IMAGE_NOT_FOUND: &str = "image_not_found";
 pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
 pub const ACCESS_REQUIRED: &str = "access_required";
 pub const ACCESS_DENIED: &str = "access_denied";
+pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
 
 // Generation outcomes, reported in a failed job's `error`.
 pub const SYNTHESIS_REFUSED: &str = "synthesis_refused";

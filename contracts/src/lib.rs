@@ -318,6 +318,20 @@ pub struct SessionView {
     pub last_image: Option<ImageView>,
     /// True when a prompt has been written, so "new take (same prompt)" is possible.
     pub can_reuse_prompt: bool,
+    /// Today's generation limits, when the server has any (live providers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaView>,
+}
+
+/// What is left of today's generation limits (UTC days). `None` fields have no limit.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaView {
+    pub session_left: Option<u32>,
+    pub global_left: Option<u32>,
+    /// Seconds until the counts reset at midnight UTC.
+    pub resets_in_secs: u64,
 }
 
 #[cfg(test)]
@@ -358,6 +372,7 @@ mod tests {
             job: None,
             last_image: None,
             can_reuse_prompt: false,
+            quota: None,
         };
         let json = serde_json::to_value(&view).expect("serialises");
         assert_eq!(json["templateId"], "t");

@@ -8,6 +8,7 @@ mod generate;
 mod helpers;
 mod live_providers;
 mod openapi;
+mod quota;
 mod refinement;
 mod secrecy;
 mod security;

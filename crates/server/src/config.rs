@@ -24,6 +24,9 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// `ACCESS_PASSWORD`: when set, everything but `/healthz` needs this password (see `access`).
     pub access_password: Option<SecretString>,
+    /// `QUOTA_PER_SESSION_DAY` / `QUOTA_GLOBAL_DAY`: live generations a day (0 = no limit).
+    pub quota_per_session_day: Option<u32>,
+    pub quota_global_day: Option<u32>,
     pub openai: OpenAiSettings,
     pub nanobanana: NanoBananaSettings,
     pub offline: OfflineSettings,
@@ -236,6 +239,8 @@ impl Settings {
             templates_dir: get("TEMPLATES_DIR").map(PathBuf::from),
             static_dir: get("STATIC_DIR").map_or_else(|| PathBuf::from("dist"), PathBuf::from),
             access_password: secret("ACCESS_PASSWORD"),
+            quota_per_session_day: limit(number(&get, "QUOTA_PER_SESSION_DAY", 25, 0..=1_000_000)?),
+            quota_global_day: limit(number(&get, "QUOTA_GLOBAL_DAY", 200, 0..=10_000_000)?),
             openai,
             nanobanana,
             offline: OfflineSettings {
@@ -257,6 +262,11 @@ impl Settings {
         settings.static_dir = PathBuf::from("/nonexistent-static-dir");
         settings
     }
+}
+
+/// 0 means "no limit".
+fn limit(value: u64) -> Option<u32> {
+    u32::try_from(value).ok().filter(|&v| v > 0)
 }
 
 fn random_secret() -> SecretString {

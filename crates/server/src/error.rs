@@ -54,6 +54,9 @@ pub enum ApiError {
     /// 404 `image_not_found`.
     #[error("no such image")]
     ImageNotFound,
+    /// 429 `quota_exceeded`, with `Retry-After` until midnight UTC.
+    #[error("daily quota reached")]
+    QuotaExceeded(crate::quota::QuotaExceeded),
     /// 500 `internal_error`: logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -128,6 +131,24 @@ impl ApiError {
                 codes::IMAGE_NOT_FOUND,
                 "No such image; images are kept for a limited time. Generate it again.".into(),
             ),
+            QuotaExceeded(q) => {
+                let when = format!(
+                    "It resets at midnight UTC, in {} h {} min.",
+                    q.resets_in.as_secs() / 3600,
+                    q.resets_in.as_secs() % 3600 / 60
+                );
+                let message = match q.scope {
+                    crate::quota::Scope::Session => format!(
+                        "You have made today's {} images for this session. {when}",
+                        q.limit
+                    ),
+                    crate::quota::Scope::Global => format!(
+                        "This Prompt Refinery has made its {} images for today. {when}",
+                        q.limit
+                    ),
+                };
+                (StatusCode::TOO_MANY_REQUESTS, codes::QUOTA_EXCEEDED, message)
+            }
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 codes::INTERNAL,
@@ -145,14 +166,21 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code, status = status.as_u16(), "request refused");
         }
-        (
+        let mut response = (
             status,
             Json(ApiErrorBody {
                 error,
                 code: code.to_owned(),
             }),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::QuotaExceeded(q) = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(q.resets_in.as_secs()),
+            );
+        }
+        response
     }
 }
 

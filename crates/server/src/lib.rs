@@ -11,6 +11,7 @@ pub mod images;
 pub mod jobs;
 pub mod middleware;
 pub mod openapi;
+pub mod quota;
 pub mod routes;
 pub mod session;
 pub mod startup;

@@ -153,6 +153,7 @@ impl SessionData {
             job: self.jobs.last().map(JobRecord::view),
             last_image: self.jobs.iter().rev().find_map(|j| j.image.clone()),
             can_reuse_prompt: self.synthesis.is_some(),
+            quota: None,
         }
     }
 }

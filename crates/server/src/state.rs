@@ -17,6 +17,7 @@ use crate::access::AccessGate;
 use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
 use crate::images::ImageStore;
 use crate::jobs::Jobs;
+use crate::quota::Quotas;
 use crate::session::cookie::CookieSigner;
 use crate::session::store::{MemoryStore, SessionStore};
 
@@ -32,6 +33,7 @@ pub struct AppState {
     pub renderer: Arc<dyn ImageGenerator>,
     /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
     pub access: Option<Arc<AccessGate>>,
+    pub quotas: Arc<Quotas>,
 }
 
 impl AppState {
@@ -58,8 +60,13 @@ impl AppState {
             .access_password
             .as_ref()
             .map(|password| Arc::new(AccessGate::new(password, &settings.session.secret)));
+        let quotas = Arc::new(Quotas::new(
+            settings.quota_per_session_day,
+            settings.quota_global_day,
+        ));
         Ok(AppState {
             access,
+            quotas,
             signer: CookieSigner::new(settings.session.secret.clone()),
             settings: Arc::new(settings),
             catalog,

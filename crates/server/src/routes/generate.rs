@@ -28,11 +28,20 @@ async fn generate(
     SessionCookie(id): SessionCookie,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
+    // Live generations cost money: count one before starting, and give it back if no new job
+    // started (one was already running, or the session is not ready).
+    let counted = !(state.synthesizer.info().offline && state.renderer.info().offline);
+    if counted {
+        state.quotas.take(&id).map_err(ApiError::QuotaExceeded)?;
+    }
     let started = state
         .jobs
         .start(id, request.aspect_ratio, request.reuse_prompt)
-        .await?;
-    let view = match started {
+        .await;
+    if counted && !matches!(started, Ok(Started::New(_))) {
+        state.quotas.refund(&id);
+    }
+    let view = match started? {
         Started::New(view) => {
             tracing::info!(
                 session = %id.log_label(),

@@ -71,14 +71,14 @@ async fn start(
         .map_err(|e| ApiError::Internal(e.into()))?;
     set_cookie(&cookies, &state, &headers, &id);
     tracing::info!(session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
-    Ok(Json(data.view(&template)))
+    view(&state, &id, &data).map(Json)
 }
 
 async fn current(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Json<SessionView>> {
-    view(&state, &session.data).map(Json)
+    view(&state, &session.id, &session.data).map(Json)
 }
 
 async fn answer(
@@ -115,7 +115,7 @@ async fn answer(
         answer_chars = text.chars().count(),
         "question answered"
     );
-    view(&state, &data).map(Json)
+    view(&state, &id, &data).map(Json)
 }
 
 async fn back(
@@ -128,7 +128,7 @@ async fn back(
     })
     .await?;
     tracing::info!(session = %id.log_label(), question = request.question, "answers reopened");
-    view(&state, &data).map(Json)
+    view(&state, &id, &data).map(Json)
 }
 
 /// Start over: cancels a running job, drops the state and the cookie. Idempotent.
@@ -146,10 +146,13 @@ async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCo
     StatusCode::NO_CONTENT
 }
 
-fn view(state: &AppState, data: &SessionData) -> Result<SessionView> {
+/// The session as the client sees it, with today's quota.
+fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
     let template = state
         .catalog
         .get(&data.template_id)
         .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
-    Ok(data.view(&template))
+    let mut view = data.view(&template);
+    view.quota = state.quotas.left(id);
+    Ok(view)
 }

@@ -1,0 +1,130 @@
+//! Daily spend limits: exact under concurrency, per session, shown in the session view, and only
+//! for generations that reach a live provider.
+
+use std::time::Duration;
+
+use contracts::{ApiErrorBody, paths};
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+use server::config::Settings;
+
+use crate::helpers::{TestApp, cookie_client, spawn_app_with};
+
+/// A server whose providers are live, pointed at the in-process simulator.
+async fn live_app(
+    latency: Duration,
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, simulator::Handle) {
+    let (addr, sim) = simulator::spawn(simulator::Config {
+        latency,
+        ..simulator::Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let app = spawn_app_with(|s| {
+        s.openai.api_key = Some("sk-sim".to_owned().into());
+        s.openai.base_url = format!("http://{addr}/v1");
+        s.nanobanana.api_key = Some("sim".to_owned().into());
+        s.nanobanana.api_url = format!("http://{addr}");
+        configure(s);
+    })
+    .await;
+    (app, sim)
+}
+
+fn person(app: &TestApp) -> TestApp {
+    TestApp {
+        address: app.address.clone(),
+        client: cookie_client(),
+        state: app.state.clone(),
+    }
+}
+
+#[tokio::test]
+async fn the_global_limit_holds_exactly_under_50_concurrent_generates() {
+    let (app, _sim) = live_app(Duration::ZERO, |s| {
+        s.quota_global_day = Some(20);
+        s.quota_per_session_day = Some(5);
+    })
+    .await;
+    let people: Vec<TestApp> = (0..50).map(|_| person(&app)).collect();
+    for p in &people {
+        p.ready_session("a fox").await;
+    }
+    // All 50 requests race each other on the server.
+    let body = json!({});
+    let responses = join_all(people.iter().map(|p| p.post_json(paths::GENERATE, &body))).await;
+
+    let mut accepted = 0;
+    let mut refused = 0;
+    for response in responses {
+        match response.status() {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry_after: u64 = response.headers()["retry-after"]
+                    .to_str()
+                    .expect("ascii")
+                    .parse()
+                    .expect("seconds");
+                assert!((1..=86_400).contains(&retry_after));
+                let body: ApiErrorBody = response.json().await.expect("envelope");
+                assert_eq!(body.code, "quota_exceeded");
+                assert!(body.error.contains("midnight UTC"), "{}", body.error);
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((accepted, refused), (20, 30));
+    assert_eq!(app.state.quotas.used_globally(), 20);
+}
+
+#[tokio::test]
+async fn each_session_has_its_own_limit_shown_in_its_view() {
+    let (app, _sim) = live_app(Duration::ZERO, |s| s.quota_per_session_day = Some(2)).await;
+    let ready = app.ready_session("a fox").await;
+    let quota = ready.quota.expect("limits are shown");
+    assert_eq!(
+        (quota.session_left, quota.global_left),
+        (Some(2), Some(200))
+    );
+
+    for _ in 0..2 {
+        let job = app.generate(json!({})).await;
+        app.finished(&job.job_id).await;
+    }
+    let response = app.post_json(paths::GENERATE, &json!({})).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let view = app.session().await;
+    assert_eq!(view.quota.and_then(|q| q.session_left), Some(0));
+}
+
+#[tokio::test]
+async fn asking_again_while_a_job_runs_costs_nothing() {
+    // Each simulated provider answer takes 2 s, so the first job is still running below.
+    let (app, _sim) = live_app(Duration::from_secs(2), |s| {
+        s.quota_per_session_day = Some(2)
+    })
+    .await;
+    app.ready_session("a heron").await;
+    let first = app.generate(json!({})).await;
+    let again = app.generate(json!({})).await;
+    assert_eq!(again.job_id, first.job_id);
+    assert_eq!(
+        app.session().await.quota.and_then(|q| q.session_left),
+        Some(1)
+    );
+    app.finished(&first.job_id).await;
+}
+
+#[tokio::test]
+async fn offline_previews_are_not_counted() {
+    let app = spawn_app_with(|s| s.quota_global_day = Some(1)).await;
+    app.ready_session("a fox").await;
+    for _ in 0..3 {
+        let job = app.generate(json!({})).await;
+        assert!(app.finished(&job.job_id).await.image.is_some());
+    }
+    assert_eq!(app.state.quotas.used_globally(), 0);
+}
