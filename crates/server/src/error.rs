@@ -241,60 +241,27 @@ impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     }
 }
 
-/// The envelope a failed job reports, for each provider failure.
+/// The envelope a failed job reports: the provider crate's stable code with a message a person can act on.
 pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
     use ProviderError::*;
-    let (code, message) = match error {
-        Refused => (
-            codes::SYNTHESIS_REFUSED,
-            "The prompt writer declined this brief. Rephrase the idea or an answer that could read as unsafe, then try again.".to_owned(),
-        ),
-        Incomplete => (
-            codes::SYNTHESIS_INCOMPLETE,
-            "The prompt writer stopped before finishing. Try again; shorter answers help.".to_owned(),
-        ),
-        Failed(_) => (
-            codes::SYNTHESIS_FAILED,
-            "The prompt writer failed on its side. Try again in a moment; your answers are kept.".to_owned(),
-        ),
-        ContentBlocked { .. } => (
-            codes::CONTENT_BLOCKED,
-            "The image service blocked this picture on safety grounds. Rephrase the idea or the answer most likely to trip a filter (real people, violence, brands), then try again.".to_owned(),
-        ),
-        NoImage { .. } => (
-            codes::NO_IMAGE,
-            "The image service returned no image this time. Try again, perhaps with a more concrete idea.".to_owned(),
-        ),
-        RateLimited { retry_after } => (
-            codes::RATE_LIMITED,
-            match retry_after {
-                Some(d) => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
-                None => "The provider is busy. Try again in a minute.".to_owned(),
-            },
-        ),
-        QuotaExhausted => (
-            codes::PROVIDER_QUOTA,
-            "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),
-        ),
-        Auth => (
-            codes::PROVIDER_AUTH,
-            "The provider rejected this server's API key. This is an operator problem: check the key configuration.".to_owned(),
-        ),
-        Unavailable => (
-            codes::PROVIDER_UNAVAILABLE,
-            "The provider is unavailable right now. Try again in a minute; your answers are kept.".to_owned(),
-        ),
-        Timeout => (
-            codes::PROVIDER_TIMEOUT,
-            "The provider took too long to answer. Try again; your answers are kept.".to_owned(),
-        ),
-        BadResponse(_) => (
-            codes::PROVIDER_BAD_RESPONSE,
-            "The provider sent something we could not use. Try again.".to_owned(),
-        ),
+    let message = match error {
+        Refused => "The prompt writer declined this brief. Rephrase the idea or an answer that could read as unsafe, then try again.".to_owned(),
+        Incomplete => "The prompt writer stopped before finishing. Try again; shorter answers help.".to_owned(),
+        Failed(_) => "The prompt writer failed on its side. Try again in a moment; your answers are kept.".to_owned(),
+        ContentBlocked { .. } => "The image service blocked this picture on safety grounds. Rephrase the idea or the answer most likely to trip a filter (real people, violence, brands), then try again.".to_owned(),
+        NoImage { .. } => "The image service returned no image this time. Try again, perhaps with a more concrete idea.".to_owned(),
+        RateLimited { retry_after } => match retry_after {
+            Some(d) => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
+            None => "The provider is busy. Try again in a minute.".to_owned(),
+        },
+        QuotaExhausted => "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),
+        Auth => "The provider rejected this server's API key. This is an operator problem: check the key configuration.".to_owned(),
+        Unavailable => "The provider is unavailable right now. Try again in a minute; your answers are kept.".to_owned(),
+        Timeout => "The provider took too long to answer. Try again; your answers are kept.".to_owned(),
+        BadResponse(_) => "The provider sent something we could not use. Try again.".to_owned(),
     };
     ApiErrorBody {
         error: message,
-        code: code.to_owned(),
+        code: providers::error_code(error).to_owned(),
     }
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{ApiError, provider_failure};
 use crate::images::{ImageStore, StoredImage};
+use crate::observability;
 use crate::session::cookie::SessionId;
 use crate::session::store::SessionStore;
 use crate::session::{JobRecord, SessionData, StoredSynthesis, update};
@@ -190,7 +191,15 @@ impl Jobs {
                 job.error = error.clone();
             })
             .await;
+        if status == JobStatus::Succeeded {
+            observability::funnel("generation_succeeded");
+            metrics::histogram!("refinery_time_to_image_seconds")
+                .record(started.elapsed().as_secs_f64());
+        } else {
+            observability::funnel("generation_failed");
+        }
         tracing::info!(
+            event = if status == JobStatus::Succeeded { "generation_succeeded" } else { "generation_failed" },
             session = %session.log_label(),
             job = %job_id,
             status = ?status,
@@ -223,11 +232,14 @@ impl Jobs {
                 aspect_ratio: job.aspect_ratio,
             })
             .await;
+        let outcome = outcome_code(&generated);
+        observability::provider_call("image", &self.renderer.info().label, outcome, started);
         tracing::info!(
+            role = "image",
             provider = %self.renderer.info().label,
             latency_ms = started.elapsed().as_millis() as u64,
-            ok = generated.is_ok(),
-            "image provider call"
+            outcome,
+            "provider call"
         );
         let generated = generated?;
         let offline = self.renderer.info().offline;
@@ -264,6 +276,7 @@ impl Jobs {
             .catalog
             .get(&data.template_id)
             .ok_or(Failure::SessionGone)?;
+        observability::funnel("synthesis_started");
         let started = Instant::now();
         let result = self
             .synthesizer
@@ -273,12 +286,25 @@ impl Jobs {
                 answers: data.refinement.answers(),
             })
             .await;
+        let outcome = outcome_code(&result);
+        observability::provider_call(
+            "synthesis",
+            &self.synthesizer.info().label,
+            outcome,
+            started,
+        );
+        observability::funnel(if result.is_ok() {
+            "synthesis_succeeded"
+        } else {
+            "synthesis_failed"
+        });
         tracing::info!(
+            role = "synthesis",
             provider = %self.synthesizer.info().label,
             latency_ms = started.elapsed().as_millis() as u64,
-            ok = result.is_ok(),
+            outcome,
             prompt_chars = result.as_ref().map_or(0, |s| s.prompt.chars().count()),
-            "prompt synthesis call"
+            "provider call"
         );
         let synthesis = result?;
         let stored = StoredSynthesis {
@@ -324,4 +350,9 @@ impl From<ProviderError> for Failure {
     fn from(e: ProviderError) -> Failure {
         Failure::Provider(e)
     }
+}
+
+/// `ok`, or the failure's stable code, for logs and metric labels.
+fn outcome_code<T>(result: &Result<T, ProviderError>) -> &'static str {
+    result.as_ref().map_or_else(providers::error_code, |_| "ok")
 }

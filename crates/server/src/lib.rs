@@ -10,6 +10,7 @@ pub mod ids;
 pub mod images;
 pub mod jobs;
 pub mod middleware;
+pub mod observability;
 pub mod openapi;
 pub mod quota;
 pub mod routes;

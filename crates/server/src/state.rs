@@ -39,6 +39,8 @@ pub struct AppState {
 impl AppState {
     /// Loads templates and picks the providers the settings call for.
     pub fn build(settings: Settings) -> anyhow::Result<AppState> {
+        // Before anything records a metric.
+        crate::observability::prometheus();
         let catalog = Arc::new(match &settings.templates_dir {
             Some(dir) => Catalog::load_dir(dir).context("TEMPLATES_DIR")?,
             None => Catalog::built_in().context("built-in templates")?,

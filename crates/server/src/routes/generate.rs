@@ -43,10 +43,18 @@ async fn generate(
     }
     let view = match started? {
         Started::New(view) => {
+            let mode = if request.reuse_prompt {
+                "new_take"
+            } else {
+                "rethink"
+            };
+            crate::observability::funnel("generation_requested");
+            crate::observability::funnel(mode);
             tracing::info!(
+                event = "generation_requested",
                 session = %id.log_label(),
                 job = %view.job_id,
-                mode = if request.reuse_prompt { "new_take" } else { "rethink" },
+                mode,
                 "generation requested"
             );
             view

@@ -14,6 +14,18 @@ pub fn router() -> Router<AppState> {
         .route(paths::HEALTHZ, get(healthz))
         .route(paths::META, get(meta))
         .route(crate::openapi::OPENAPI_PATH, get(openapi))
+        .route("/metrics", get(prometheus))
+}
+
+/// Prometheus text exposition (behind the access password when one is set).
+async fn prometheus(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::observability::render(&state).await,
+    )
 }
 
 /// Built once: the document depends only on the code.

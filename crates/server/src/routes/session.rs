@@ -8,10 +8,11 @@ use contracts::{
     ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, SessionView, StartSessionRequest,
     paths,
 };
-use domain::AnswerInput;
+use domain::{AnswerInput, StepOutcome};
 use tower_cookies::Cookies;
 
 use crate::error::{ApiError, AppJson, Result};
+use crate::observability::funnel;
 use crate::session::cookie::{COOKIE_NAME, SessionId};
 use crate::session::{
     CurrentSession, SessionCookie, SessionData, clear_cookie, set_cookie, update,
@@ -70,7 +71,8 @@ async fn start(
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     set_cookie(&cookies, &state, &headers, &id);
-    tracing::info!(session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
+    funnel("session_started");
+    tracing::info!(event = "session_started", session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
     view(&state, &id, &data).map(Json)
 }
 
@@ -107,8 +109,24 @@ async fn answer(
     })
     .await?;
     let (outcome, question) = outcome;
+    let recorded = data.refinement.answers().last();
+    let defaulted =
+        outcome != StepOutcome::Reask && recorded.is_some_and(|a| a.defaulted && !a.skipped);
+    funnel("question_answered");
+    if outcome == StepOutcome::Reask {
+        funnel("question_reasked");
+    }
+    if request.skip {
+        funnel("question_skipped");
+    }
+    if defaulted {
+        funnel("question_defaulted");
+    }
     tracing::info!(
+        event = "question_answered",
         session = %id.log_label(),
+        reasked = outcome == StepOutcome::Reask,
+        defaulted,
         question = question.unwrap_or(0),
         outcome = ?outcome,
         skipped = request.skip,
@@ -127,7 +145,8 @@ async fn back(
         Ok(data.refinement.back_to(request.question)?)
     })
     .await?;
-    tracing::info!(session = %id.log_label(), question = request.question, "answers reopened");
+    funnel("answers_changed");
+    tracing::info!(event = "answers_changed", session = %id.log_label(), question = request.question, "answers reopened");
     view(&state, &id, &data).map(Json)
 }
 
@@ -139,7 +158,8 @@ async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCo
     {
         state.jobs.cancel(&id);
         if state.sessions.delete(&id).await {
-            tracing::info!(session = %id.log_label(), "session ended (start over)");
+            funnel("start_over");
+            tracing::info!(event = "start_over", session = %id.log_label(), "session ended (start over)");
         }
     }
     clear_cookie(&cookies);

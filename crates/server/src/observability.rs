@@ -1,0 +1,84 @@
+//! Prometheus metrics (the `metrics` crate, rendered at `GET /metrics`) and the funnel: counters
+//! an operator reads to see how many people started, finished, and how long they waited.
+//! docs/operations.md lists every series. Labels carry routes, codes and provider names only.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+/// Histogram buckets in seconds: from a fast API call to a slow image.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0,
+];
+
+/// The process-wide recorder. Installed on first use; later calls (more servers in one test
+/// process) share it.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new();
+        let builder = match builder.set_buckets(BUCKETS) {
+            Ok(with_buckets) => with_buckets,
+            Err(_) => PrometheusBuilder::new(),
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        }
+        handle
+    })
+}
+
+/// Counts one funnel step (`session_started`, `question_answered`, ...).
+pub fn funnel(event: &'static str) {
+    metrics::counter!("refinery_funnel_events_total", "event" => event).increment(1);
+}
+
+/// Records one provider call: which role and provider, its outcome code, and how long it took.
+pub fn provider_call(role: &'static str, provider: &str, outcome: &str, started: Instant) {
+    let labels = [
+        ("role", role.to_owned()),
+        ("provider", provider.to_owned()),
+        ("outcome", outcome.to_owned()),
+    ];
+    metrics::counter!("refinery_provider_calls_total", &labels).increment(1);
+    metrics::histogram!("refinery_provider_call_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+}
+
+/// Middleware: request count and latency by method, matched route and status.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("refinery_http_requests_total", &labels).increment(1);
+    metrics::histogram!("refinery_http_request_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The text exposition, with the gauges read fresh from the state.
+pub async fn render(state: &AppState) -> String {
+    metrics::gauge!("refinery_sessions_live").set(state.sessions.count().await as f64);
+    metrics::gauge!("refinery_jobs_in_flight").set(state.jobs.in_flight() as f64);
+    metrics::gauge!("refinery_quota_used_today").set(f64::from(state.quotas.used_globally()));
+    let (images, bytes) = state.images.usage();
+    metrics::gauge!("refinery_images_stored").set(images as f64);
+    metrics::gauge!("refinery_images_stored_bytes").set(bytes as f64);
+    let handle = prometheus();
+    handle.run_upkeep();
+    handle.render()
+}

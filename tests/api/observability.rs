@@ -1,0 +1,165 @@
+//! What an operator sees: the funnel in /metrics after a flow, and logs that hold lengths and ids
+//! but never the idea, an answer, the prompt, a password or a cookie.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use contracts::paths;
+use domain::{Answer, Catalog};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::json;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn metrics_show_the_funnel_after_a_flow() {
+    let app = spawn_app().await;
+    app.start("a fox").await;
+    app.answer("idk").await;
+    app.answer("a birch forest at dawn").await;
+    app.skip().await;
+    app.answer("wide shot").await;
+    let job = app.generate(json!({})).await;
+    app.finished(&job.job_id).await;
+    let again = app.generate(json!({"reusePrompt": true})).await;
+    app.finished(&again.job_id).await;
+    app.post_json(paths::SESSION_BACK, &json!({"question": 3}))
+        .await;
+    app.delete(paths::SESSION).await;
+
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.expect("text");
+    for needle in [
+        r#"refinery_funnel_events_total{event="session_started"}"#,
+        r#"refinery_funnel_events_total{event="question_reasked"}"#,
+        r#"refinery_funnel_events_total{event="question_skipped"}"#,
+        r#"refinery_funnel_events_total{event="generation_requested"}"#,
+        r#"refinery_funnel_events_total{event="new_take"}"#,
+        r#"refinery_funnel_events_total{event="generation_succeeded"}"#,
+        r#"refinery_funnel_events_total{event="answers_changed"}"#,
+        r#"refinery_funnel_events_total{event="start_over"}"#,
+        "refinery_time_to_image_seconds_bucket",
+        r#"route="/api/session/answer""#,
+        r#"role="image""#,
+        "refinery_sessions_live",
+        "refinery_jobs_in_flight",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from /metrics");
+    }
+}
+
+/// Collects formatted log lines in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// Every INFO log line of this test process. Global, not per thread: tracing caches per call
+/// site whether anyone listens, so a thread-local subscriber misses lines other tests hit first.
+fn captured_logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(captured.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        captured
+    })
+}
+
+#[tokio::test]
+async fn logs_of_a_full_flow_hold_no_idea_answer_prompt_or_secret() {
+    let captured = captured_logs();
+
+    let password = "partner-password-for-log-test";
+    let app = spawn_app_with(|s| s.access_password = Some(SecretString::from(password))).await;
+    let login = app
+        .post_json("/login", &json!({"password": password}))
+        .await;
+    assert_eq!(login.status(), StatusCode::NO_CONTENT);
+    let idea = "a zebracorn lighthouse keeper polishing brass";
+    let answers = [
+        "quokka harbour at midnight",
+        "melancholic teal fogbanks",
+        "periscope-level dutch tilt",
+    ];
+    app.start(idea).await;
+    for answer in answers {
+        app.answer(answer).await;
+    }
+    let job = app.generate(json!({})).await;
+    let image = app.finished(&job.job_id).await.image.expect("image");
+    app.get(&image.url).await;
+    let view = app.session().await;
+    app.delete(paths::SESSION).await;
+
+    let catalog = Catalog::built_in().expect("templates");
+    let template = catalog.get("general-cinematic").expect("template");
+    let recorded: Vec<Answer> = view
+        .answers
+        .iter()
+        .map(|a| Answer {
+            text: a.answer.clone(),
+            defaulted: a.defaulted,
+            skipped: a.skipped,
+            reasked: false,
+        })
+        .collect();
+    let prompt = domain::compose(&template, idea, &recorded, 1500).prompt;
+
+    let logs = String::from_utf8(captured.0.lock().expect("logs").clone()).expect("utf-8");
+    // The logs of the whole test process, this test's flow among them.
+    assert!(
+        logs.contains(&format!("job={}", job.job_id)),
+        "this flow was logged:\n{logs}"
+    );
+    assert!(logs.contains("idea_chars="), "lengths are logged instead");
+    let test_secret = "test-secret-test-secret-test-secret-0123";
+    for forbidden in [
+        idea,
+        "zebracorn",
+        answers[0],
+        answers[1],
+        answers[2],
+        prompt.as_str(),
+        password,
+        test_secret,
+        "refinery_session=",
+        "refinery_access=",
+    ] {
+        assert!(
+            !logs.contains(forbidden),
+            "{forbidden:?} appears in the logs"
+        );
+    }
+}
