@@ -31,7 +31,7 @@ impl WithFallback {
         }
     }
 
-    /// Fallbacks taken since start (a metric to export later).
+    /// Fallbacks taken since start (also exported as `refinery_synthesis_fallbacks_total`).
     pub fn fallbacks(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
@@ -56,6 +56,7 @@ impl PromptSynthesizer for WithFallback {
             Err(ProviderError::Refused) => Err(ProviderError::Refused),
             Err(error) => {
                 let total = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+                metrics::counter!("refinery_synthesis_fallbacks_total").increment(1);
                 tracing::warn!(
                     event = FALLBACK_EVENT,
                     code = crate::error_code(&error),
