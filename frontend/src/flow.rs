@@ -291,6 +291,7 @@ mod tests {
             job: None,
             last_image: None,
             can_reuse_prompt: false,
+            quota: None,
         }
     }
 
