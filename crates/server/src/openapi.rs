@@ -196,7 +196,13 @@ fn table(g: &mut SchemaGenerator) -> Vec<Operation> {
                 &[
                     body_errors.as_slice(),
                     &session_errors,
-                    &[err(409, "refinement_incomplete")],
+                    &[
+                        err(409, "refinement_incomplete"),
+                        err(
+                            429,
+                            "quota_exceeded: today's limit is reached (Retry-After)",
+                        ),
+                    ],
                 ]
                 .concat(),
             ),
@@ -240,6 +246,55 @@ fn table(g: &mut SchemaGenerator) -> Vec<Operation> {
             image: true,
             needs_session: false,
         },
+        Operation {
+            method: "get",
+            path: "/metrics",
+            summary: "Prometheus metrics (docs/operations.md)",
+            request: None,
+            responses: vec![(200, "text exposition", None)],
+            parameters: no_params.clone(),
+            image: false,
+            needs_session: false,
+        },
+        Operation {
+            method: "get",
+            path: "/login",
+            summary: "The access password's sign-in page (HTML)",
+            request: None,
+            responses: vec![(200, "the page", None)],
+            parameters: no_params.clone(),
+            image: false,
+            needs_session: false,
+        },
+        Operation {
+            method: "post",
+            path: "/login",
+            summary: "Sign in with the access password; sets the refinery_access cookie",
+            request: Some(json!({
+                "type": "object",
+                "properties": {"password": {"type": "string"}},
+                "required": ["password"],
+                "additionalProperties": false
+            })),
+            responses: vec![
+                (204, "signed in", None),
+                err(401, "access_denied: wrong password"),
+                err(429, "rate_limited: too many attempts (Retry-After)"),
+            ],
+            parameters: no_params.clone(),
+            image: false,
+            needs_session: false,
+        },
+        Operation {
+            method: "post",
+            path: "/logout",
+            summary: "Forget the access cookie",
+            request: None,
+            responses: vec![(303, "to /login", None)],
+            parameters: no_params.clone(),
+            image: false,
+            needs_session: false,
+        },
     ]
 }
 
@@ -257,8 +312,10 @@ pub fn document() -> Value {
             } else if op.image && status == 200 {
                 response["content"] =
                     json!({"image/png": {"schema": {"type": "string", "format": "binary"}}});
-            } else if status == 200 && op.path == paths::HEALTHZ {
+            } else if status == 200 && (op.path == paths::HEALTHZ || op.path == "/metrics") {
                 response["content"] = json!({"text/plain": {"schema": {"type": "string"}}});
+            } else if status == 200 && op.path == "/login" {
+                response["content"] = json!({"text/html": {"schema": {"type": "string"}}});
             }
             responses.insert(status.to_string(), response);
         }
