@@ -277,7 +277,10 @@ fn table(g: &mut SchemaGenerator) -> Vec<Operation> {
                 "additionalProperties": false
             })),
             responses: vec![
-                (204, "signed in", None),
+                (204, "signed in (or no password is configured)", None),
+                (303, "form sign-in: back to `next`", None),
+                err(400, "invalid_request: no password field"),
+                err(413, "payload_too_large"),
                 err(401, "access_denied: wrong password"),
                 err(429, "rate_limited: too many attempts (Retry-After)"),
             ],
