@@ -10,6 +10,7 @@ mod live_providers;
 mod observability;
 mod openapi;
 mod quota;
+mod rate_limit;
 mod refinement;
 mod secrecy;
 mod security;

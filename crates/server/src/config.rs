@@ -27,6 +27,9 @@ pub struct Settings {
     /// `QUOTA_PER_SESSION_DAY` / `QUOTA_GLOBAL_DAY`: live generations a day (0 = no limit).
     pub quota_per_session_day: Option<u32>,
     pub quota_global_day: Option<u32>,
+    /// `RATE_LIMIT_IP_PER_MINUTE` / `RATE_LIMIT_SESSION_PER_MINUTE`: `/api` requests (0 = off).
+    pub rate_limit_ip_per_minute: Option<u32>,
+    pub rate_limit_session_per_minute: Option<u32>,
     pub openai: OpenAiSettings,
     pub nanobanana: NanoBananaSettings,
     pub offline: OfflineSettings,
@@ -241,6 +244,18 @@ impl Settings {
             access_password: secret("ACCESS_PASSWORD"),
             quota_per_session_day: limit(number(&get, "QUOTA_PER_SESSION_DAY", 25, 0..=1_000_000)?),
             quota_global_day: limit(number(&get, "QUOTA_GLOBAL_DAY", 200, 0..=10_000_000)?),
+            rate_limit_ip_per_minute: limit(number(
+                &get,
+                "RATE_LIMIT_IP_PER_MINUTE",
+                600,
+                0..=1_000_000,
+            )?),
+            rate_limit_session_per_minute: limit(number(
+                &get,
+                "RATE_LIMIT_SESSION_PER_MINUTE",
+                240,
+                0..=1_000_000,
+            )?),
             openai,
             nanobanana,
             offline: OfflineSettings {
@@ -260,6 +275,9 @@ impl Settings {
         })
         .unwrap_or_else(|e| unreachable!("built-in test settings are valid: {e}"));
         settings.static_dir = PathBuf::from("/nonexistent-static-dir");
+        // Tests fire requests faster than any person; the rate-limit tests turn limits back on.
+        settings.rate_limit_ip_per_minute = None;
+        settings.rate_limit_session_per_minute = None;
         settings
     }
 }

@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod observability;
 pub mod openapi;
 pub mod quota;
+pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod startup;

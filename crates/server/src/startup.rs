@@ -26,7 +26,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
-use crate::{access, middleware, observability};
+use crate::{access, middleware, observability, rate_limit};
 
 /// Largest request body accepted by any route.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
@@ -52,10 +52,11 @@ pub fn build_router(state: AppState) -> Router {
     };
 
     // Outermost last: a request id first, then tracing, headers, panics, cookies, the origin
-    // rule and the access gate, then the routes.
+    // rule, rate limits and the access gate, then the routes.
     app.layer(from_fn(observability::track_http))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(from_fn_with_state(state.clone(), access::require_access))
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn(middleware::same_origin_only))
         .layer(CookieManagerLayer::new())
         .layer(CatchPanicLayer::custom(|_| {

@@ -18,6 +18,7 @@ use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
 use crate::images::ImageStore;
 use crate::jobs::Jobs;
 use crate::quota::Quotas;
+use crate::rate_limit::RateLimits;
 use crate::session::cookie::CookieSigner;
 use crate::session::store::{MemoryStore, SessionStore};
 
@@ -34,6 +35,7 @@ pub struct AppState {
     /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
     pub access: Option<Arc<AccessGate>>,
     pub quotas: Arc<Quotas>,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -66,9 +68,14 @@ impl AppState {
             settings.quota_per_session_day,
             settings.quota_global_day,
         ));
+        let rate_limits = Arc::new(RateLimits::new(
+            settings.rate_limit_ip_per_minute,
+            settings.rate_limit_session_per_minute,
+        ));
         Ok(AppState {
             access,
             quotas,
+            rate_limits,
             signer: CookieSigner::new(settings.session.secret.clone()),
             settings: Arc::new(settings),
             catalog,
