@@ -828,6 +828,25 @@ fn StartOver() -> impl IntoView {
     }
 }
 
+/// What is left of today's live-image limits, next to the generate buttons.
+#[component]
+fn QuotaNote() -> impl IntoView {
+    let ctx = ctx();
+    let line = move || {
+        ctx.flow.with(|f| {
+            f.session
+                .as_ref()
+                .and_then(|s| s.quota)
+                .and_then(|q| crate::flow::quota_line(&q))
+        })
+    };
+    view! {
+        <p class="note" data-testid="quota-left" aria-live="polite">
+            {line}
+        </p>
+    }
+}
+
 #[component]
 fn ReadyScreen() -> impl IntoView {
     let ctx = ctx();
@@ -851,6 +870,7 @@ fn ReadyScreen() -> impl IntoView {
                 </button>
                 <ChangeAnswers/>
             </div>
+            <QuotaNote/>
         </section>
         <StartOver/>
     }
@@ -1035,6 +1055,7 @@ fn ResultScreen() -> impl IntoView {
                 </button>
                 <ChangeAnswers/>
             </div>
+            <QuotaNote/>
             <Answers/>
         </section>
         <StartOver/>

@@ -7,7 +7,7 @@
 
 use contracts::{
     ApiErrorBody, AspectRatio, IDEA_MAX_CHARS, ImageView, JobStatus, JobView, QuestionView,
-    SessionStatus, SessionView,
+    QuotaView, SessionStatus, SessionView,
 };
 
 /// What the page shows.
@@ -250,9 +250,50 @@ pub fn ratio_label(ratio: AspectRatio) -> String {
 /// The idea limit when `/api/meta` has not answered yet.
 pub const DEFAULT_IDEA_MAX: usize = IDEA_MAX_CHARS;
 
+/// The line by the Generate button: how many live images are left today, or when they come back.
+/// `None` when the server has no limits (offline previews are never counted).
+pub fn quota_line(quota: &QuotaView) -> Option<String> {
+    let left = match (quota.session_left, quota.global_left) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => return None,
+    };
+    Some(match left {
+        0 => format!(
+            "Today's image limit is reached; it resets in {} h {} min.",
+            quota.resets_in_secs / 3600,
+            quota.resets_in_secs % 3600 / 60
+        ),
+        1 => "1 image left today.".to_owned(),
+        n => format!("{n} images left today."),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quota_line_shows_the_tighter_limit() {
+        let q = |session_left, global_left| QuotaView {
+            session_left,
+            global_left,
+            resets_in_secs: 3 * 3600 + 120,
+        };
+        assert_eq!(quota_line(&q(None, None)), None);
+        assert_eq!(
+            quota_line(&q(Some(5), Some(2))).as_deref(),
+            Some("2 images left today.")
+        );
+        assert_eq!(
+            quota_line(&q(Some(1), None)).as_deref(),
+            Some("1 image left today.")
+        );
+        assert_eq!(
+            quota_line(&q(Some(0), Some(9))).as_deref(),
+            Some("Today's image limit is reached; it resets in 3 h 2 min.")
+        );
+    }
     use contracts::{AnswerView, codes};
 
     fn question(index: u8) -> QuestionView {
