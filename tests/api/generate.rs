@@ -6,7 +6,7 @@ use contracts::{JobStatus, SessionStatus, paths};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{cookie_client, error_of, spawn_app, spawn_app_with};
+use crate::helpers::{error_of, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn generate_before_three_answers_is_refused() {
@@ -153,11 +153,7 @@ async fn another_sessions_job_and_unknown_ids_are_not_found() {
     app.ready_session("a fox").await;
     let job = app.finished(&app.generate(json!({})).await.job_id).await;
 
-    let stranger = crate::helpers::TestApp {
-        address: app.address.clone(),
-        client: cookie_client(),
-        state: app.state.clone(),
-    };
+    let stranger = app.another_person();
     stranger.ready_session("a heron").await;
     let (status, error) = error_of(stranger.get(&paths::job(&job.job_id)).await).await;
     assert_eq!(

@@ -61,7 +61,33 @@ pub async fn error_of(response: Response) -> (StatusCode, ApiErrorBody) {
     (status, envelope)
 }
 
+/// The prompt the server wrote for `view`, recomputed with the same local composer.
+pub fn expected_prompt(idea: &str, view: &SessionView) -> String {
+    let catalog = domain::Catalog::built_in().expect("templates");
+    let template = catalog.get(&view.template_id).expect("template");
+    let answers: Vec<domain::Answer> = view
+        .answers
+        .iter()
+        .map(|a| domain::Answer {
+            text: a.answer.clone(),
+            defaulted: a.defaulted,
+            skipped: a.skipped,
+            reasked: false,
+        })
+        .collect();
+    domain::compose(&template, idea, &answers, 1500).prompt
+}
+
 impl TestApp {
+    /// Another person on the same server: a fresh cookie jar.
+    pub fn another_person(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            client: cookie_client(),
+            state: self.state.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

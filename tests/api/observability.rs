@@ -5,13 +5,12 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use contracts::paths;
-use domain::{Answer, Catalog};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{expected_prompt, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn metrics_show_the_funnel_after_a_flow() {
@@ -123,19 +122,7 @@ async fn logs_of_a_full_flow_hold_no_idea_answer_prompt_or_secret() {
     let view = app.session().await;
     app.delete(paths::SESSION).await;
 
-    let catalog = Catalog::built_in().expect("templates");
-    let template = catalog.get("general-cinematic").expect("template");
-    let recorded: Vec<Answer> = view
-        .answers
-        .iter()
-        .map(|a| Answer {
-            text: a.answer.clone(),
-            defaulted: a.defaulted,
-            skipped: a.skipped,
-            reasked: false,
-        })
-        .collect();
-    let prompt = domain::compose(&template, idea, &recorded, 1500).prompt;
+    let prompt = expected_prompt(idea, &view);
 
     let logs = String::from_utf8(captured.0.lock().expect("logs").clone()).expect("utf-8");
     // The logs of the whole test process, this test's flow among them.

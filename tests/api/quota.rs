@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use server::config::Settings;
 
-use crate::helpers::{TestApp, cookie_client, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app_with};
 
 /// A server whose providers are live, pointed at the in-process simulator.
 async fn live_app(
@@ -33,14 +33,6 @@ async fn live_app(
     (app, sim)
 }
 
-fn person(app: &TestApp) -> TestApp {
-    TestApp {
-        address: app.address.clone(),
-        client: cookie_client(),
-        state: app.state.clone(),
-    }
-}
-
 #[tokio::test]
 async fn the_global_limit_holds_exactly_under_50_concurrent_generates() {
     let (app, _sim) = live_app(Duration::ZERO, |s| {
@@ -48,7 +40,7 @@ async fn the_global_limit_holds_exactly_under_50_concurrent_generates() {
         s.quota_per_session_day = Some(5);
     })
     .await;
-    let people: Vec<TestApp> = (0..50).map(|_| person(&app)).collect();
+    let people: Vec<TestApp> = (0..50).map(|_| app.another_person()).collect();
     for p in &people {
         p.ready_session("a fox").await;
     }

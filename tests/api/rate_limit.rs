@@ -3,7 +3,7 @@
 use contracts::paths;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, cookie_client, error_of, spawn_app_with};
+use crate::helpers::{error_of, spawn_app_with};
 
 #[tokio::test]
 async fn one_ip_over_its_limit_waits_and_health_checks_never_do() {
@@ -39,11 +39,7 @@ async fn one_session_over_its_limit_does_not_hold_up_another() {
         (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
     );
 
-    let other = TestApp {
-        address: app.address.clone(),
-        client: cookie_client(),
-        state: app.state.clone(),
-    };
+    let other = app.another_person();
     other.start("a heron").await;
     assert_eq!(other.get(paths::SESSION).await.status(), StatusCode::OK);
 }
