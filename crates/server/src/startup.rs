@@ -81,9 +81,15 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // Layers run after routing, so the matched pattern (`/api/generate/{job_id}`) is known.
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str());
     tracing::info_span!(
         "request",
         method = %request.method(),
+        route,
         path = %request.uri().path(),
         request_id,
     )
