@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -177,20 +177,6 @@ fn encode_component(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// 429 with `Retry-After`, in the envelope.
-pub fn too_many_attempts(limit: TooManyAttempts) -> Response {
-    let seconds = limit.retry_after.as_secs().max(1);
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [(header::RETRY_AFTER, seconds.to_string())],
-        Json(ApiErrorBody {
-            error: format!("Too many sign-in attempts. Try again in {seconds} seconds."),
-            code: codes::RATE_LIMITED.into(),
-        }),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

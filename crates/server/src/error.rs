@@ -54,6 +54,12 @@ pub enum ApiError {
     /// 404 `image_not_found`.
     #[error("no such image")]
     ImageNotFound,
+    /// 429 `rate_limited`, with `Retry-After`: too many `what` (e.g. "sign-in attempts").
+    #[error("rate limited")]
+    RateLimited {
+        what: &'static str,
+        retry_after: std::time::Duration,
+    },
     /// 429 `quota_exceeded`, with `Retry-After` until midnight UTC.
     #[error("daily quota reached")]
     QuotaExceeded(crate::quota::QuotaExceeded),
@@ -131,6 +137,14 @@ impl ApiError {
                 codes::IMAGE_NOT_FOUND,
                 "No such image; images are kept for a limited time. Generate it again.".into(),
             ),
+            RateLimited { what, retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::RATE_LIMITED,
+                format!(
+                    "Too many {what}. Try again in {} seconds.",
+                    retry_seconds(*retry_after)
+                ),
+            ),
             QuotaExceeded(q) => {
                 let when = format!(
                     "It resets at midnight UTC, in {} h {} min.",
@@ -174,10 +188,15 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if let ApiError::QuotaExceeded(q) = &self {
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after, .. } => Some(retry_seconds(*retry_after)),
+            ApiError::QuotaExceeded(q) => Some(retry_seconds(q.resets_in)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(q.resets_in.as_secs()),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response
@@ -221,6 +240,11 @@ impl From<QueryRejection> for ApiError {
             serde_detail(&rejection.body_text())
         ))
     }
+}
+
+/// Whole seconds to wait, at least 1 (a `Retry-After: 0` would invite an immediate retry).
+fn retry_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs().max(1)
 }
 
 /// Drops axum's generic prefix, keeping serde's description of the problem.

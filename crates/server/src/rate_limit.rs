@@ -6,17 +6,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use contracts::{ApiErrorBody, codes};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_cookies::Cookies;
 
 use crate::access::client_ip;
+use crate::error::ApiError;
 use crate::session::cookie::{COOKIE_NAME, SessionId};
 use crate::state::AppState;
 
@@ -90,17 +88,12 @@ pub async fn limit(
     match state.rate_limits.check(ip, session) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
-            let seconds = wait.as_secs().max(1);
             tracing::info!(%ip, "request rate-limited");
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, seconds.to_string())],
-                Json(ApiErrorBody {
-                    error: format!("Too many requests. Try again in {seconds} seconds."),
-                    code: codes::RATE_LIMITED.into(),
-                }),
-            )
-                .into_response()
+            ApiError::RateLimited {
+                what: "requests",
+                retry_after: wait,
+            }
+            .into_response()
         }
     }
 }

@@ -12,7 +12,7 @@ use contracts::{ApiErrorBody, codes};
 use serde::Deserialize;
 use tower_cookies::{Cookie, Cookies};
 
-use crate::access::{ACCESS_COOKIE, client_ip, safe_next, too_many_attempts};
+use crate::access::{ACCESS_COOKIE, client_ip, safe_next};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -98,7 +98,11 @@ async fn login(
     );
     if let Err(limit) = gate.attempt(ip) {
         tracing::warn!(%ip, "login attempts rate-limited");
-        return too_many_attempts(limit);
+        return ApiError::RateLimited {
+            what: "sign-in attempts",
+            retry_after: limit.retry_after,
+        }
+        .into_response();
     }
     if !gate.password_matches(&password) {
         tracing::info!(%ip, "login refused: wrong password");
