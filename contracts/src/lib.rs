@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod codes;
+pub mod format;
 pub mod paths;
 
 /// Longest idea accepted by `POST /api/session/start`, in characters.
