@@ -445,4 +445,30 @@ mod tests {
             assert_eq!(&normalise(entry), entry);
         }
     }
+
+    #[test]
+    fn the_documented_phrase_list_is_the_one_in_use() {
+        // docs/session-state-machine.md lists the phrases for people; keep the two in step.
+        let doc = include_str!("../../../docs/session-state-machine.md");
+        let table = doc
+            .split("### Sparse answers")
+            .nth(1)
+            .expect("the section")
+            .lines()
+            .take_while(|l| !l.starts_with("## "))
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| language"));
+        let mut documented: Vec<String> = table
+            .flat_map(|row| {
+                let phrases = row.split('|').nth(2).unwrap_or_default();
+                phrases
+                    .split([',', '、', '،'])
+                    .map(normalise)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        documented.sort();
+        let mut in_use: Vec<String> = DONT_KNOW.iter().map(|p| (*p).to_owned()).collect();
+        in_use.sort();
+        assert_eq!(documented, in_use);
+    }
 }
