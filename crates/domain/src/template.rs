@@ -38,7 +38,7 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 /// The template the picker lists first and clients fall back to.
-pub const FIRST_TEMPLATE_ID: &str = "general-cinematic";
+const FIRST_TEMPLATE_ID: &str = "general-cinematic";
 
 /// One refinement question.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
