@@ -13,6 +13,8 @@ pub const INVALID_SESSION: &str = "invalid_session";
 pub const REFINEMENT_COMPLETE: &str = "refinement_complete";
 pub const REFINEMENT_INCOMPLETE: &str = "refinement_incomplete";
 pub const INVALID_STEP: &str = "invalid_step";
+/// A revised answer (`PUT /api/session/answers/{n}`) too thin to build on; the message has the hint.
+pub const ANSWER_TOO_THIN: &str = "answer_too_thin";
 pub const SESSION_BUSY: &str = "session_busy";
 pub const JOB_NOT_FOUND: &str = "job_not_found";
 pub const IMAGE_NOT_FOUND: &str = "image_not_found";

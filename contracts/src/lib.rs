@@ -175,6 +175,15 @@ pub struct AnswerRequest {
     pub skip: bool,
 }
 
+/// `GET /api/session/resume`: the session this browser has, or `null`. Always 200, so a first
+/// visit (no cookie yet) makes no failed request.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumeResponse {
+    pub session: Option<SessionView>,
+}
+
 /// `POST /api/session/back`: return to question `question` (1..=3) to change answers.
 /// The earlier answers from that question on are kept and shown as `previousAnswer`.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -220,6 +229,9 @@ pub struct AnswerView {
     /// 1-based question index.
     pub index: u8,
     pub question: String,
+    /// The question's hint (the kind of answer that works), for editing the answer in place.
+    #[serde(default)]
+    pub hint: String,
     /// The text used: the person's words, or the template default.
     pub answer: String,
     /// True when the template default was used (skipped, or sparse twice).
@@ -317,9 +329,14 @@ pub struct SessionView {
     /// The newest successful image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_image: Option<ImageView>,
+    /// Every image this session made that the server still lists, newest first (`lastImage` is
+    /// the first). New takes, failures, re-thinks and changed answers never remove one.
+    #[serde(default)]
+    pub images: Vec<ImageView>,
     /// True when a prompt has been written, so "new take (same prompt)" is possible.
     pub can_reuse_prompt: bool,
-    /// Today's generation limits, when the server has any (live providers only).
+    /// Today's generation limits, when the server has any and counts this session's generations
+    /// (live providers only: absent offline, where nothing is counted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaView>,
 }
@@ -372,6 +389,7 @@ mod tests {
             default_aspect_ratio: AspectRatio::Landscape16x9,
             job: None,
             last_image: None,
+            images: vec![],
             can_reuse_prompt: false,
             quota: None,
         };

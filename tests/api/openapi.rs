@@ -24,10 +24,15 @@ async fn every_documented_operation_is_routed() {
             doc["paths"][path].get(method).is_some(),
             "{method} {path} not in the served document"
         );
-        let url = app.url(&path.replace("{jobId}", "0").replace("{imageId}", "0"));
+        let url = app.url(
+            &path
+                .replace("{jobId}", "0")
+                .replace("{imageId}", "0")
+                .replace("{n}", "1"),
+        );
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
         let mut request = app.client.request(method.clone(), url);
-        if method == Method::POST {
+        if method == Method::POST || method == Method::PUT {
             request = request.json(&serde_json::json!({}));
         }
         let response = request.send().await.expect("answered");

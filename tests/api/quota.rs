@@ -119,4 +119,9 @@ async fn offline_previews_are_not_counted() {
         assert!(app.finished(&job.job_id).await.image.is_some());
     }
     assert_eq!(app.state.quotas.used_globally(), 0);
+    assert_eq!(
+        app.session().await.quota,
+        None,
+        "offline, the view shows no limit that is not counted"
+    );
 }

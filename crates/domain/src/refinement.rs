@@ -1,8 +1,9 @@
 //! The three-question refinement state machine (docs/session-state-machine.md).
 //!
 //! States: `Asking { question, reasking }` for questions 1..=3, then `Ready`. Events: an answer,
-//! a skip, or "back to question n". A sparse answer is re-asked once; a second sparse answer, or a
-//! skip, takes the template default. There is never a fourth question.
+//! a skip, "back to question n", or (once all three are in) "revise answer n in place". A sparse
+//! answer is re-asked once; a second sparse answer, or a skip, takes the template default. A sparse
+//! revision is refused instead (the earlier answer stays). There is never a fourth question.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,12 @@ pub enum StepError {
     NoSuchQuestion(u8),
     #[error("question {0} has not been reached yet")]
     NotReached(u8),
+    /// A revision before all three questions are answered.
+    #[error("answer all {TOTAL} questions before revising one")]
+    Incomplete,
+    /// A revision too sparse to build on; nothing was changed.
+    #[error("the answer to question {0} is too thin to build an image on")]
+    TooThin(u8),
 }
 
 /// Progress through the three questions.
@@ -152,6 +159,48 @@ impl Refinement {
         } else {
             StepOutcome::Next
         })
+    }
+
+    /// Replaces answer `question` (1-based) of a ready refinement, keeping the other two. A skip
+    /// takes the template default; a sparse answer is refused with [`StepError::TooThin`] rather
+    /// than defaulted, because the person is editing one field and can simply try again (a silent
+    /// default would overwrite what they had). Returns whether the answer changed.
+    pub fn revise(
+        &mut self,
+        template: &Template,
+        question: u8,
+        input: AnswerInput<'_>,
+    ) -> Result<bool, StepError> {
+        let index = usize::from(question);
+        if !(1..=TOTAL).contains(&index) {
+            return Err(StepError::NoSuchQuestion(question));
+        }
+        if !self.is_ready() {
+            return Err(StepError::Incomplete);
+        }
+        let asked = template
+            .questions
+            .get(index - 1)
+            .ok_or(StepError::NoSuchQuestion(question))?;
+        let revised = match input {
+            AnswerInput::Skip => Answer {
+                text: asked.default.trim().to_owned(),
+                defaulted: true,
+                skipped: true,
+                reasked: false,
+            },
+            AnswerInput::Text(text) if is_sparse(text) => return Err(StepError::TooThin(question)),
+            AnswerInput::Text(text) => Answer {
+                text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                defaulted: false,
+                skipped: false,
+                reasked: false,
+            },
+        };
+        let slot = &mut self.answers[index - 1];
+        let changed = slot.text != revised.text || slot.skipped != revised.skipped;
+        *slot = revised;
+        Ok(changed)
     }
 
     /// Returns to question `question` (1-based) so answers can be changed. Answers from that
@@ -286,6 +335,72 @@ mod tests {
         r.answer(&t, AnswerInput::Skip).expect("skip");
         r.back_to(1).expect("back");
         assert_eq!(r.previous_answer(1), None);
+    }
+
+    fn ready() -> Refinement {
+        let t = template();
+        let mut r = Refinement::new();
+        for text in ["Lisbon at dawn", "wistful, pastel", "wide, low angle"] {
+            r.answer(&t, AnswerInput::Text(text)).expect("answer");
+        }
+        r
+    }
+
+    #[test]
+    fn revising_one_answer_keeps_the_other_two() {
+        let t = template();
+        let mut r = ready();
+        assert_eq!(
+            r.revise(&t, 2, AnswerInput::Text("  stormy,   cold blue ")),
+            Ok(true)
+        );
+        let texts: Vec<&str> = r.answers().iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(texts, ["Lisbon at dawn", "stormy, cold blue", "wide, low angle"]);
+        assert!(r.is_ready());
+        assert_eq!(
+            r.revise(&t, 2, AnswerInput::Text("stormy, cold blue")),
+            Ok(false),
+            "the same words again change nothing"
+        );
+    }
+
+    #[test]
+    fn a_revised_skip_takes_the_default_and_a_thin_revision_is_refused() {
+        let t = template();
+        let mut r = ready();
+        assert_eq!(r.revise(&t, 3, AnswerInput::Skip), Ok(true));
+        let third = &r.answers()[2];
+        assert!(third.skipped && third.defaulted);
+        assert_eq!(third.text, t.questions[2].default);
+
+        let before = r.clone();
+        for thin in ["idk", "", "🤷", "ok"] {
+            assert_eq!(
+                r.revise(&t, 1, AnswerInput::Text(thin)),
+                Err(StepError::TooThin(1)),
+                "{thin:?}"
+            );
+        }
+        assert_eq!(r, before, "nothing changed");
+    }
+
+    #[test]
+    fn revising_needs_all_three_answers_and_a_question_in_range() {
+        let t = template();
+        let mut r = Refinement::new();
+        r.answer(&t, AnswerInput::Text("Lisbon at dawn"))
+            .expect("answer");
+        assert_eq!(
+            r.revise(&t, 1, AnswerInput::Text("Porto at noon")),
+            Err(StepError::Incomplete)
+        );
+        let mut r = ready();
+        for question in [0, 4] {
+            assert_eq!(
+                r.revise(&t, question, AnswerInput::Skip),
+                Err(StepError::NoSuchQuestion(question))
+            );
+        }
     }
 
     #[test]

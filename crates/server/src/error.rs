@@ -42,6 +42,10 @@ pub enum ApiError {
     /// 409: an event that does not fit the refinement state.
     #[error(transparent)]
     Step(#[from] StepError),
+    /// 422 `answer_too_thin`: a revised answer too sparse to build on; the message carries the
+    /// question's hint.
+    #[error("revised answer too thin")]
+    AnswerTooThin { question: u8, hint: String },
     /// 409 `refinement_incomplete`: generate before the third answer.
     #[error("refinement incomplete")]
     RefinementIncomplete,
@@ -115,8 +119,23 @@ impl ApiError {
                 "All three questions are already answered. Generate an image, or go back to change an answer.".into(),
             ),
             Step(e @ (StepError::NoSuchQuestion(_) | StepError::NotReached(_))) => {
-                (StatusCode::CONFLICT, codes::INVALID_STEP, format!("Cannot go back: {e}."))
+                (StatusCode::CONFLICT, codes::INVALID_STEP, format!("Cannot go there: {e}."))
             }
+            Step(StepError::Incomplete) => (
+                StatusCode::CONFLICT,
+                codes::REFINEMENT_INCOMPLETE,
+                "Answer (or skip) all three questions before changing one in place; POST /api/session/answer answers the current question.".into(),
+            ),
+            Step(StepError::TooThin(question)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::ANSWER_TOO_THIN,
+                format!("That answer to question {question} is too thin to build an image on, so the earlier one is kept. A few concrete words help, or skip to use the default."),
+            ),
+            AnswerTooThin { question, hint } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::ANSWER_TOO_THIN,
+                format!("That answer to question {question} is too thin to build an image on, so the earlier one is kept. {hint} Or skip to use the default."),
+            ),
             RefinementIncomplete => (
                 StatusCode::CONFLICT,
                 codes::REFINEMENT_INCOMPLETE,

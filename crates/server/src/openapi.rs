@@ -2,8 +2,8 @@
 //! (their schemars schemas) and the route table below. A test checks the table against the router.
 
 use contracts::{
-    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse, SessionView,
-    StartSessionRequest, TemplatesResponse, paths,
+    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse,
+    ResumeResponse, SessionView, StartSessionRequest, TemplatesResponse, paths,
 };
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
@@ -137,6 +137,20 @@ fn table(g: &mut SchemaGenerator) -> Vec<Operation> {
             needs_session: true,
         },
         Operation {
+            method: "get",
+            path: paths::SESSION_RESUME,
+            summary: "The current session or null: 200 either way (what the browser app loads first)",
+            request: None,
+            responses: vec![(
+                200,
+                "{\"session\": SessionView} or {\"session\": null} (no cookie, expired, or an invalid cookie, which is cleared)",
+                Some(schema::<ResumeResponse>(g)),
+            )],
+            parameters: no_params.clone(),
+            image: false,
+            needs_session: false,
+        },
+        Operation {
             method: "delete",
             path: paths::SESSION,
             summary: "Start over: cancel a running job, drop the session and the cookie",
@@ -183,6 +197,35 @@ fn table(g: &mut SchemaGenerator) -> Vec<Operation> {
                 .concat(),
             ),
             parameters: no_params.clone(),
+            image: false,
+            needs_session: true,
+        },
+        Operation {
+            method: "put",
+            path: "/api/session/answers/{n}",
+            summary: "Revise answer n (1..3) of a ready session in place; the others are kept",
+            request: Some(schema::<AnswerRequest>(g)),
+            responses: with(
+                vec![(
+                    200,
+                    "the session, still ready, with answer n revised",
+                    Some(session.clone()),
+                )],
+                &[
+                    body_errors.as_slice(),
+                    &session_errors,
+                    &[
+                        err(409, "refinement_incomplete: not all three answered yet; invalid_step: n outside 1..3"),
+                        err(422, "answer_too_thin: too sparse to build on; the message carries the hint, nothing changed"),
+                    ],
+                ]
+                .concat(),
+            ),
+            parameters: json!([
+                {"name": "n", "in": "path", "required": true,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 3},
+                 "description": "the question whose answer to revise"}
+            ]),
             image: false,
             needs_session: true,
         },
@@ -374,6 +417,7 @@ mod tests {
             paths::SESSION_START,
             paths::SESSION_ANSWER,
             paths::SESSION_BACK,
+            paths::SESSION_RESUME,
             paths::GENERATE,
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} is missing");

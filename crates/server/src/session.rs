@@ -133,6 +133,7 @@ impl SessionData {
             .map(|((a, q), index)| AnswerView {
                 index,
                 question: q.text.clone(),
+                hint: q.hint.clone(),
                 answer: a.text.clone(),
                 defaulted: a.defaulted,
                 skipped: a.skipped,
@@ -152,6 +153,12 @@ impl SessionData {
             default_aspect_ratio: template.default_aspect_ratio,
             job: self.jobs.last().map(JobRecord::view),
             last_image: self.jobs.iter().rev().find_map(|j| j.image.clone()),
+            images: self
+                .jobs
+                .iter()
+                .rev()
+                .filter_map(|j| j.image.clone())
+                .collect(),
             can_reuse_prompt: self.synthesis.is_some(),
             quota: None,
         }

@@ -23,6 +23,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/generate/{job_id}", get(job))
 }
 
+/// True when a generation reaches a live provider, so it costs money and counts against the
+/// daily quotas (the session view shows what is left only then).
+pub(crate) fn counts_generations(state: &AppState) -> bool {
+    !(state.synthesizer.info().offline && state.renderer.info().offline)
+}
+
 async fn generate(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
@@ -30,7 +36,7 @@ async fn generate(
 ) -> Result<(StatusCode, Json<JobView>)> {
     // Live generations cost money: count one before starting, and give it back if no new job
     // started (one was already running, or the session is not ready).
-    let counted = !(state.synthesizer.info().offline && state.renderer.info().offline);
+    let counted = counts_generations(&state);
     if counted {
         state.quotas.take(&id).map_err(ApiError::QuotaExceeded)?;
     }

@@ -1,14 +1,14 @@
-//! The refinement flow: start, read, answer, go back, start over.
+//! The refinement flow: start, read (or resume), answer, revise one answer, go back, start over.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use contracts::{
-    ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, SessionView, StartSessionRequest,
-    paths,
+    ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, ResumeResponse, SessionView,
+    StartSessionRequest, paths,
 };
-use domain::{AnswerInput, StepOutcome};
+use domain::{AnswerInput, StepError, StepOutcome};
 use tower_cookies::Cookies;
 
 use crate::error::{ApiError, AppJson, Result};
@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route(paths::SESSION_START, post(start))
         .route(paths::SESSION_ANSWER, post(answer))
         .route(paths::SESSION_BACK, post(back))
+        .route(paths::SESSION_RESUME, get(resume))
+        .route("/api/session/answers/{question}", put(revise))
 }
 
 /// Trims `value` and checks it against the field's limit, naming the field when it does not fit.
@@ -82,6 +84,84 @@ async fn current(
     session: CurrentSession,
 ) -> Result<Json<SessionView>> {
     view(&state, &session.id, &session.data).map(Json)
+}
+
+/// Like `GET /api/session`, but 200 with `{"session": null}` when there is none (no cookie, an
+/// expired session, or a cookie that does not verify, which is then cleared). The browser app
+/// loads this first, so a first visit logs no failed request; scripts keep the 404.
+async fn resume(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    session: std::result::Result<CurrentSession, ApiError>,
+) -> Result<Json<ResumeResponse>> {
+    match session {
+        Ok(session) => Ok(Json(ResumeResponse {
+            session: Some(view(&state, &session.id, &session.data)?),
+        })),
+        Err(ApiError::SessionNotFound) => Ok(Json(ResumeResponse { session: None })),
+        Err(ApiError::InvalidSession) => {
+            clear_cookie(&cookies);
+            Ok(Json(ResumeResponse { session: None }))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Revises answer `question` of a ready session in place (docs/adr/0005): the other two are kept,
+/// a skip takes the default, and a thin answer is refused with the question's hint. A changed
+/// answer drops the written prompt, so the next image is written from the brief as it now reads
+/// ("new take" writes one too). Images already made stay.
+async fn revise(
+    State(state): State<AppState>,
+    SessionCookie(id): SessionCookie,
+    path: std::result::Result<Path<u8>, axum::extract::rejection::PathRejection>,
+    AppJson(request): AppJson<AnswerRequest>,
+) -> Result<Json<SessionView>> {
+    let Path(question) = path?;
+    let text = checked_text("answer", &request.answer, ANSWER_MAX_CHARS)?;
+    if request.skip && !text.is_empty() {
+        return Err(ApiError::Validation(
+            "Send either an answer or skip: true, not both.".into(),
+        ));
+    }
+    let input = if request.skip {
+        AnswerInput::Skip
+    } else {
+        AnswerInput::Text(&text)
+    };
+    let catalog = state.catalog.clone();
+    let (changed, data) = update(state.sessions.as_ref(), &id, |data| {
+        let template = catalog
+            .get(&data.template_id)
+            .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+        let changed = match data.refinement.revise(&template, question, input) {
+            Err(StepError::TooThin(n)) => {
+                let hint = template
+                    .questions
+                    .get(usize::from(n) - 1)
+                    .map(|q| q.hint.trim().to_owned())
+                    .unwrap_or_default();
+                return Err(ApiError::AnswerTooThin { question: n, hint });
+            }
+            other => other?,
+        };
+        if changed {
+            data.synthesis = None;
+        }
+        Ok(changed)
+    })
+    .await?;
+    funnel("answer_revised");
+    tracing::info!(
+        event = "answer_revised",
+        session = %id.log_label(),
+        question,
+        changed,
+        skipped = request.skip,
+        answer_chars = text.chars().count(),
+        "answer revised"
+    );
+    view(&state, &id, &data).map(Json)
 }
 
 async fn answer(
@@ -167,13 +247,18 @@ async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCo
     StatusCode::NO_CONTENT
 }
 
-/// The session as the client sees it, with today's quota.
+/// The session as the client sees it, with today's quota when generations are counted (never
+/// offline, where a "25 images left today" would be untrue).
 fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
     let template = state
         .catalog
         .get(&data.template_id)
         .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
     let mut view = data.view(&template);
-    view.quota = state.quotas.left(id);
+    view.quota = if super::generate::counts_generations(state) {
+        state.quotas.left(id)
+    } else {
+        None
+    };
     Ok(view)
 }
