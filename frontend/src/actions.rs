@@ -1,21 +1,27 @@
 //! The requests the page makes, as Leptos actions, and how their outcomes become UI state.
 //!
 //! Each kind of request is one [`Action::new_local`]: `pending()` disables the buttons while it
-//! runs, and `value()` keeps its outcome. A success updates the [`Flow`] (and follows a running
-//! job); a failure is kept with the input that failed, so "Try again" repeats exactly that
-//! request. The page shows the failure in one alert next to the form ([`Actions::failure`]). One
-//! request runs at a time, and starting one clears the last failure.
+//! runs, and `value()` keeps its outcome. A success updates the [`Flow`], moves the address to the
+//! step the session is at (or where the request asked), follows a running job, and tells the
+//! page's other tabs ([`crate::sync`]); a failure is kept with the input that failed, so "Try again"
+//! repeats exactly that request. One request runs at a time, and starting one clears the last
+//! failure.
+//!
+//! A refusal that only means "the session is not where this page thought" (another tab moved it)
+//! is not shown as an error: the page redraws from the server's session view instead.
 
 use contracts::{
-    AnswerRequest, BackRequest, GenerateRequest, JobStatus, SessionView, StartSessionRequest,
+    AnswerRequest, BackRequest, GenerateRequest, JobStatus, SessionStatus, SessionView,
+    StartSessionRequest, codes,
 };
 use leptos::prelude::*;
 
 use crate::announce::focus_soon;
 use crate::api;
 use crate::errors::{ApiClientError, Recovery, UserError, describe};
-use crate::flow::{Flow, poll_wait_secs};
+use crate::flow::{Flow, Route, poll_wait_secs};
 use crate::state::AppState;
+use crate::sync;
 
 /// A failed request, with its input so that it can be repeated.
 #[derive(Debug, Clone)]
@@ -58,12 +64,14 @@ impl<I: Clone + 'static> Act<I> {
     }
 }
 
-/// Which kind of request failed, so that the alert's button can repeat it.
+/// Which kind of request failed, so that the alert's button can repeat it and each alert shows
+/// next to what caused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Load,
     Start,
     Answer,
+    Revise,
     Back,
     Generate,
     Follow,
@@ -77,12 +85,30 @@ pub struct Failure {
     pub kind: Kind,
 }
 
+/// An answer to send, and whether to create the image right after it makes the session ready
+/// (the third question's button says "Create the image").
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerThen {
+    pub request: AnswerRequest,
+    pub create: Option<GenerateRequest>,
+}
+
+/// A revision of answer `question`, and where to go once it is saved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revise {
+    pub question: u8,
+    pub request: AnswerRequest,
+    pub then: Option<Route>,
+}
+
 /// Every request the page makes. `Copy`, so screens take it as a prop and call its methods.
 #[derive(Clone, Copy)]
 pub struct Actions {
     load: Act<()>,
+    refresh: Action<(), ()>,
     start: Act<StartSessionRequest>,
-    answer: Act<AnswerRequest>,
+    answer: Act<AnswerThen>,
+    revise: Act<Revise>,
     back: Act<u8>,
     generate: Act<GenerateRequest>,
     follow: Act<String>,
@@ -97,35 +123,65 @@ impl Actions {
             app.following.set(Some(job_id.clone()));
             follow_job(app, job_id)
         });
+        let refresh = Action::new_local(move |_: &()| refresh(app, follow));
+        let generate = act(app, Kind::Generate, move |request: GenerateRequest| {
+            app.last_generate.set(Some(request.clone()));
+            async move {
+                create(app, follow, &request).await?;
+                sync::announce_change();
+                Ok(())
+            }
+        });
         Actions {
             load: act(app, Kind::Load, move |()| async move {
-                match api::session().await? {
-                    Some(view) => set_session(app, follow, view),
+                match api::resume().await? {
+                    Some(view) => {
+                        set_session(app, follow, view);
+                        // Opening the app's address resumes where this browser left off.
+                        if app.route.get_untracked() == Route::Start {
+                            app.go_instead(app.flow.with_untracked(Flow::home));
+                        }
+                    }
                     None => app.flow.update(Flow::on_no_session),
                 }
                 Ok(())
             }),
+            refresh,
             start: act(app, Kind::Start, move |request| async move {
+                app.selected.set(None);
                 set_session(app, follow, api::start(&request).await?);
+                go_home(app);
+                sync::announce_change();
                 Ok(())
             }),
-            answer: act(app, Kind::Answer, move |request| async move {
-                set_session(app, follow, api::answer(&request).await?);
+            answer: act(app, Kind::Answer, move |then: AnswerThen| async move {
+                let view = api::answer(&then.request).await?;
+                let ready = view.status == SessionStatus::Ready;
+                set_session(app, follow, view);
+                sync::announce_change();
+                go_home(app);
+                // Its own request, so a refusal shows (and retries) as a failed generate.
+                if let Some(request) = then.create.filter(|_| ready) {
+                    generate.action.dispatch_local(request);
+                }
+                Ok(())
+            }),
+            revise: act(app, Kind::Revise, move |revise: Revise| async move {
+                let view = api::revise(revise.question, &revise.request).await?;
+                set_session(app, follow, view);
+                sync::announce_change();
+                if let Some(route) = revise.then {
+                    app.go(route);
+                }
                 Ok(())
             }),
             back: act(app, Kind::Back, move |question| async move {
                 set_session(app, follow, api::back(&BackRequest { question }).await?);
+                go_home(app);
+                sync::announce_change();
                 Ok(())
             }),
-            generate: act(app, Kind::Generate, move |request: GenerateRequest| {
-                app.last_generate.set(Some(request.clone()));
-                async move {
-                    let job = api::generate(&request).await?;
-                    app.flow.update(|f| f.on_job(job));
-                    keep_following(app, follow);
-                    Ok(())
-                }
-            }),
+            generate,
             follow,
             start_over: act(app, Kind::StartOver, move |keep_idea| {
                 app.following.set(None);
@@ -134,9 +190,18 @@ impl Actions {
         }
     }
 
-    /// `GET /api/session`: resume where this browser left off, or show the start.
+    /// `GET /api/session/resume`: resume where this browser left off, or show the start.
     pub fn load(self) {
         self.submit(self.load, ());
+    }
+
+    /// Re-reads the session quietly and redraws if it changed (another tab moved it). Not a
+    /// request the person made: it never disables buttons or shows an alert.
+    pub fn refresh(self) {
+        // A request of this page's own in flight will redraw anyway, and would look "remote".
+        if !untrack(|| self.busy()) && !self.refresh.pending().get_untracked() {
+            self.refresh.dispatch_local(());
+        }
     }
 
     /// `POST /api/session/start`.
@@ -144,9 +209,21 @@ impl Actions {
         self.submit(self.start, request);
     }
 
-    /// `POST /api/session/answer` (an answer, or a skip).
-    pub fn answer(self, request: AnswerRequest) {
-        self.submit(self.answer, request);
+    /// `POST /api/session/answer` (an answer, or a skip), then the image if `create` says so.
+    pub fn answer(self, request: AnswerRequest, create: Option<GenerateRequest>) {
+        self.submit(self.answer, AnswerThen { request, create });
+    }
+
+    /// `PUT /api/session/answers/{question}`, then to `then` if given.
+    pub fn revise(self, question: u8, request: AnswerRequest, then: Option<Route>) {
+        self.submit(
+            self.revise,
+            Revise {
+                question,
+                request,
+                then,
+            },
+        );
     }
 
     /// `POST /api/session/back`: to question `question` with the answers prefilled.
@@ -170,9 +247,15 @@ impl Actions {
         self.load.pending.get()
             || self.start.pending.get()
             || self.answer.pending.get()
+            || self.revise.pending.get()
             || self.back.pending.get()
             || self.generate.pending.get()
             || self.start_over.pending.get()
+    }
+
+    /// True while a revision is being saved.
+    pub fn revising(self) -> bool {
+        self.revise.pending.get()
     }
 
     /// The last request's failure, if it failed.
@@ -181,6 +264,7 @@ impl Actions {
             (self.load.error(), Kind::Load),
             (self.start.error(), Kind::Start),
             (self.answer.error(), Kind::Answer),
+            (self.revise.error(), Kind::Revise),
             (self.back.error(), Kind::Back),
             (self.generate.error(), Kind::Generate),
             (self.follow.error(), Kind::Follow),
@@ -190,12 +274,18 @@ impl Actions {
         .find_map(|(error, kind)| error.map(|error| Failure { error, kind }))
     }
 
+    /// The question whose revision failed last, if the last request was a failed revision.
+    pub fn failed_revision(self) -> Option<u8> {
+        self.revise.failed_input().map(|r| r.question)
+    }
+
     /// Repeats the failed request of `kind` with the same input ("Try again").
     pub fn retry(self, kind: Kind) {
         match kind {
             Kind::Load => self.load(),
             Kind::Start => self.repeat(self.start),
             Kind::Answer => self.repeat(self.answer),
+            Kind::Revise => self.repeat(self.revise),
             Kind::Back => self.repeat(self.back),
             Kind::Generate => self.repeat(self.generate),
             Kind::Follow => {
@@ -208,6 +298,18 @@ impl Actions {
         }
     }
 
+    /// Forgets the last failure (the person dismissed it or moved on).
+    pub fn clear(self) {
+        self.load.action.clear();
+        self.start.action.clear();
+        self.answer.action.clear();
+        self.revise.action.clear();
+        self.back.action.clear();
+        self.generate.action.clear();
+        self.follow.action.clear();
+        self.start_over.action.clear();
+    }
+
     fn repeat<I: Clone + 'static>(self, action: Act<I>) {
         if let Some(input) = action.failed_input() {
             self.submit(action, input);
@@ -216,25 +318,11 @@ impl Actions {
 
     /// Runs `action` unless another request is running (a double Enter sends one request).
     fn submit<I: 'static>(self, action: Act<I>, input: I) {
-        if self.busy_untracked() {
+        if untrack(|| self.busy()) {
             return;
         }
         self.clear();
         action.action.dispatch_local(input);
-    }
-
-    fn busy_untracked(self) -> bool {
-        untrack(|| self.busy())
-    }
-
-    fn clear(self) {
-        self.load.action.clear();
-        self.start.action.clear();
-        self.answer.action.clear();
-        self.back.action.clear();
-        self.generate.action.clear();
-        self.follow.action.clear();
-        self.start_over.action.clear();
     }
 }
 
@@ -248,10 +336,22 @@ where
         let input = input.clone();
         let running = run(input.clone());
         async move {
-            running.await.map_err(|error| Failed {
-                error: failed(app, kind, &error),
-                input,
-            })
+            match running.await {
+                Ok(()) => Ok(()),
+                // Another tab moved the session on: redraw from the server, no contradicting alert.
+                Err(error) if is_out_of_step(&error) => {
+                    app.notice.set(Some(
+                        "This session changed in another tab; here is where it stands now."
+                            .to_owned(),
+                    ));
+                    reload(app).await;
+                    Ok(())
+                }
+                Err(error) => Err(Failed {
+                    error: failed(app, kind, &error),
+                    input,
+                }),
+            }
         }
     });
     Act {
@@ -259,6 +359,14 @@ where
         pending: action.pending(),
         outcome: action.value(),
     }
+}
+
+/// Codes that mean the page's picture of the session is stale, not that the request was wrong.
+fn is_out_of_step(error: &ApiClientError) -> bool {
+    matches!(
+        error.code(),
+        Some(codes::REFINEMENT_COMPLETE | codes::REFINEMENT_INCOMPLETE | codes::INVALID_STEP)
+    )
 }
 
 /// What a failed request means for the page. A session that is gone sends the person back to
@@ -270,6 +378,7 @@ fn failed(app: AppState, kind: Kind, error: &ApiClientError) -> UserError {
         }
         app.following.set(None);
         app.flow.update(Flow::on_no_session);
+        app.go(Route::Start);
         UserError {
             message: "Your session has ended, so the answers are gone. Your idea is still in the field: start again.".to_owned(),
             recovery: Recovery::Restart,
@@ -277,7 +386,9 @@ fn failed(app: AppState, kind: Kind, error: &ApiClientError) -> UserError {
     } else {
         describe(error)
     };
-    focus_soon("request-error");
+    if kind != Kind::Revise {
+        focus_soon("request-error");
+    }
     shown
 }
 
@@ -295,6 +406,24 @@ fn set_session(app: AppState, follow: Act<String>, view: SessionView) {
     }
     app.flow.update(|f| f.on_session(view));
     keep_following(app, follow);
+}
+
+/// Moves the address to the step the session is at now.
+fn go_home(app: AppState) {
+    app.go(app.flow.with_untracked(Flow::home));
+}
+
+/// `POST /api/generate`, then follows the job; the stage shows it instead of a picked image.
+async fn create(
+    app: AppState,
+    follow: Act<String>,
+    request: &GenerateRequest,
+) -> Result<(), ApiClientError> {
+    let job = api::generate(request).await?;
+    app.selected.set(None);
+    app.flow.update(|f| f.on_job(job));
+    keep_following(app, follow);
+    Ok(())
 }
 
 /// Starts the poll loop for the session's running job, unless it is already followed.
@@ -329,6 +458,9 @@ async fn follow_job(app: AppState, job_id: String) -> Result<(), ApiClientError>
         match polled {
             Ok(job) => {
                 let done = job.status.is_terminal();
+                if job.image.is_some() {
+                    app.selected.set(None);
+                }
                 app.flow.update(|f| f.on_job(job));
                 if done {
                     app.following.set(None);
@@ -343,6 +475,42 @@ async fn follow_job(app: AppState, job_id: String) -> Result<(), ApiClientError>
     }
 }
 
+/// Re-reads the session and redraws from it, moving the address if the step changed.
+async fn reload(app: AppState) {
+    if let Ok(found) = api::resume().await {
+        apply_remote(app, found);
+    }
+}
+
+/// [`Actions::refresh`]: like [`reload`], and says so when another tab changed something.
+async fn refresh(app: AppState, follow: Act<String>) {
+    let Ok(found) = api::resume().await else {
+        return;
+    };
+    if !app.flow.with_untracked(|f| f.differs_from(found.as_ref())) {
+        return;
+    }
+    app.notice.set(Some(match &found {
+        Some(_) => "Updated from another tab.".to_owned(),
+        None => "This session was ended in another tab.".to_owned(),
+    }));
+    apply_remote(app, found);
+    keep_following(app, follow);
+}
+
+/// Redraws from a session view read from the server (or its absence).
+fn apply_remote(app: AppState, found: Option<SessionView>) {
+    match found {
+        Some(view) => app.flow.update(|f| f.on_session(view)),
+        None => {
+            app.following.set(None);
+            app.flow.update(Flow::on_no_session);
+        }
+    }
+    app.selected.set(None);
+    // The address follows only if it now names a step this session cannot show; `Home` redirects.
+}
+
 async fn start_over(app: AppState, keep_idea: bool) -> Result<(), ApiClientError> {
     api::start_over().await?;
     let idea = app.flow.with_untracked(|f| f.idea().map(str::to_owned));
@@ -353,6 +521,12 @@ async fn start_over(app: AppState, keep_idea: bool) -> Result<(), ApiClientError
     });
     app.draft.ratio.set(None);
     app.last_generate.set(None);
+    app.selected.set(None);
+    app.notice.set(None);
+    // What was said about the old session is no longer true.
+    app.live.say("");
     app.flow.update(Flow::on_no_session);
+    app.go(Route::Start);
+    sync::announce_change();
     Ok(())
 }

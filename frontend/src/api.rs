@@ -2,8 +2,8 @@
 //! `Result<T, ApiClientError>`. Same origin as the page, so the session cookie rides along.
 
 use contracts::{
-    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse, SessionView,
-    StartSessionRequest, TemplatesResponse, paths,
+    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse,
+    ResumeResponse, SessionView, StartSessionRequest, TemplatesResponse, paths,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -54,13 +54,12 @@ pub async fn templates() -> Result<TemplatesResponse> {
     get(paths::TEMPLATES).await
 }
 
-/// `GET /api/session`: `Ok(None)` when this browser has no session.
-pub async fn session() -> Result<Option<SessionView>> {
-    match get(paths::SESSION).await {
-        Ok(view) => Ok(Some(view)),
-        Err(e) if e.is_session_gone() => Ok(None),
-        Err(e) => Err(e),
-    }
+/// `GET /api/session/resume`: `Ok(None)` when this browser has no session. Always 200 from the
+/// server, so a first visit logs no failed request.
+pub async fn resume() -> Result<Option<SessionView>> {
+    get::<ResumeResponse>(paths::SESSION_RESUME)
+        .await
+        .map(|r| r.session)
 }
 
 /// `POST /api/session/start`.
@@ -71,6 +70,14 @@ pub async fn start(request: &StartSessionRequest) -> Result<SessionView> {
 /// `POST /api/session/answer`.
 pub async fn answer(request: &AnswerRequest) -> Result<SessionView> {
     post(paths::SESSION_ANSWER, request).await
+}
+
+/// `PUT /api/session/answers/{question}`.
+pub async fn revise(question: u8, request: &AnswerRequest) -> Result<SessionView> {
+    let request = Request::put(&paths::answer(question))
+        .json(request)
+        .map_err(|e| ApiClientError::Decode(e.to_string()))?;
+    json(check(request.send().await).await?).await
 }
 
 /// `POST /api/session/back`.

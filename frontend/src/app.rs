@@ -1,12 +1,13 @@
-//! The shell: mounting, the router and the not-found page.
+//! The shell: mounting and the router.
 //!
-//! The state is provided here, above the router, so every route shares it. Every control in the
-//! app is a native form element (buttons, radios, inputs, a select, a link), so Tab, Enter and
-//! Space work without key handlers.
+//! The state is provided here, above the router, so every route shares it. Every address renders
+//! `Home`, which reads the client route (`flow::Route`: `/`, `/questions/{n}`, `/workspace`,
+//! `/r/{recipeId}`) and resolves it against the session, so Back and Forward move inside the app
+//! without remounting it. Every control is a native form element (buttons, radios, inputs, links),
+//! so Tab, Enter, Space and the arrow keys work without key handlers.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::components::Router;
 
 use crate::screens::Home;
 use crate::state::AppState;
@@ -22,21 +23,7 @@ pub fn App() -> impl IntoView {
     AppState::provide();
     view! {
         <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=Home/>
-            </Routes>
+            <Home/>
         </Router>
-    }
-}
-
-#[component]
-fn NotFound() -> impl IntoView {
-    view! {
-        <main id="main" class="wrap">
-            <h1>"Page not found"</h1>
-            <p>
-                <a href="/">"Go to Prompt Refinery"</a>
-            </p>
-        </main>
     }
 }

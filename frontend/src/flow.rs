@@ -1,46 +1,129 @@
-//! The stepper's view state: which screen a session shows, and how server answers move it.
+//! The page's view state: which screen a session and an address show, how server answers move it,
+//! and where the browser's history should point.
 //!
 //! Pure data and functions over the `contracts` types, with no browser APIs, so it runs (and is
-//! unit-tested) natively. The server owns the flow; this only decides what to draw from what it
-//! said, plus the one thing the server cannot know: that the person has just finished answering
-//! and wants to generate, even though an older image exists.
+//! unit-tested) natively. The server owns the flow; the address (a client route) only chooses how
+//! to look at it: the start, one question, one answer to revise, the workspace, a recipe link.
 
 use contracts::{
-    ApiErrorBody, AspectRatio, ImageView, JobStatus, JobView, QuestionView, SessionStatus,
-    SessionView,
+    AnswerView, ApiErrorBody, ImageView, JobStatus, JobView, QUESTION_COUNT, QuestionView,
+    SessionStatus, SessionView,
 };
+
+/// A client route: what the address bar says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Route {
+    /// `/`: the template cards and the idea.
+    #[default]
+    Start,
+    /// `/questions/{n}`: question n (asked, or revised once all three are in).
+    Question(u8),
+    /// `/workspace`: the brief, the stage, the image's actions and the session's images.
+    Workspace,
+    /// `/r/{recipeId}`: a recipe link (filled in by the gallery's issue).
+    Recipe(String),
+    /// Anything else.
+    NotFound,
+}
+
+impl Route {
+    /// Reads a pathname (`/questions/2`); a trailing slash is ignored.
+    pub fn parse(path: &str) -> Route {
+        let path = path.trim_end_matches('/');
+        let parts: Vec<&str> = path.split('/').skip(1).collect();
+        match parts.as_slice() {
+            [] | [""] => Route::Start,
+            ["workspace"] => Route::Workspace,
+            ["questions", n] => match n.parse::<u8>() {
+                Ok(n) if (1..=QUESTION_COUNT).contains(&n) => Route::Question(n),
+                _ => Route::NotFound,
+            },
+            ["r", id] if !id.is_empty() => Route::Recipe((*id).to_owned()),
+            _ => Route::NotFound,
+        }
+    }
+
+    /// The pathname for this route.
+    pub fn path(&self) -> String {
+        match self {
+            Route::Start => "/".to_owned(),
+            Route::Question(n) => format!("/questions/{n}"),
+            Route::Workspace => "/workspace".to_owned(),
+            Route::Recipe(id) => format!("/r/{id}"),
+            Route::NotFound => "/not-found".to_owned(),
+        }
+    }
+
+    /// Position along the flow (start 0, questions 1..3, workspace 4): moving to a later step adds
+    /// a history entry, moving to an earlier one replaces the current entry, so Back never lands
+    /// on a step the server has already left.
+    pub fn step(&self) -> u8 {
+        match self {
+            Route::Start => 0,
+            Route::Question(n) => *n,
+            Route::Workspace => QUESTION_COUNT + 1,
+            Route::Recipe(_) | Route::NotFound => QUESTION_COUNT + 2,
+        }
+    }
+}
+
+/// One answer of a ready session, shown as its question page to change it in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub index: u8,
+    pub total: u8,
+    pub text: String,
+    pub hint: String,
+    /// The person's own words, to prefill the field; `None` when the default is used.
+    pub answer: Option<String>,
+    /// The answer in use (the person's words or the default), to show what stands now.
+    pub current: String,
+}
+
+impl Revision {
+    fn of(answer: &AnswerView) -> Revision {
+        Revision {
+            index: answer.index,
+            total: QUESTION_COUNT,
+            text: answer.question.clone(),
+            hint: answer.hint.clone(),
+            answer: (!answer.defaulted).then(|| answer.answer.clone()),
+            current: answer.answer.clone(),
+        }
+    }
+}
 
 /// What the page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
     /// The session is being fetched (first paint, or after a reload).
     Loading,
-    /// No session: template picker and idea.
+    /// The template cards and the idea (with a way back to a session in progress, if any).
     Start,
     /// One question waiting for an answer.
     Question(QuestionView),
-    /// All answers are in and no image is being made: the Generate button.
-    Ready,
-    /// A job is running.
-    Generating(JobStatus),
-    /// The newest job failed; the answers are still there and a retry is offered.
-    Failed(ApiErrorBody),
-    /// The newest image.
-    Result(ImageView),
+    /// One answer of a ready session, to change in place.
+    Revise(Revision),
+    /// The workspace: brief, stage, actions and the session's images.
+    Workspace,
+    /// A recipe link.
+    Recipe(String),
+    /// No such page.
+    NotFound,
 }
 
 /// What decides whether a screen is drawn afresh (and focus moves): the kind of screen, plus the
-/// question and its re-ask state, or the image shown. A job moving from one stage to the next only
-/// updates the Generating screen in place.
+/// question and its re-ask state. The workspace is one key: a job moving along, an image arriving
+/// or a failure only update the parts of it that change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScreenKey {
     Loading,
     Start,
     Question { index: u8, reask: bool },
-    Ready,
-    Generating,
-    Failed,
-    Result { url: String },
+    Revise { index: u8 },
+    Workspace,
+    Recipe,
+    NotFound,
 }
 
 impl Screen {
@@ -53,75 +136,131 @@ impl Screen {
                 index: q.index,
                 reask: q.reask,
             },
-            Screen::Ready => ScreenKey::Ready,
-            Screen::Generating(_) => ScreenKey::Generating,
-            Screen::Failed(_) => ScreenKey::Failed,
-            Screen::Result(image) => ScreenKey::Result {
-                url: image.url.clone(),
-            },
+            Screen::Revise(r) => ScreenKey::Revise { index: r.index },
+            Screen::Workspace => ScreenKey::Workspace,
+            Screen::Recipe(_) => ScreenKey::Recipe,
+            Screen::NotFound => ScreenKey::NotFound,
         }
     }
+}
+
+/// What else must happen for an address to show what it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    /// The address names a step this session cannot show: replace it with this one.
+    Redirect(Route),
+    /// The address names an earlier question of a session still being asked: the server goes
+    /// back to it (`POST /api/session/back`), as the stepper's Back button does.
+    GoBack(u8),
+}
+
+/// The screen for an address, and what must follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub screen: Screen,
+    pub then: Option<Then>,
+}
+
+/// Where the workspace's stage stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// All answers are in, nothing made yet: the Create button.
+    Empty,
+    /// A job is running: placeholders in the chosen ratio.
+    Working(JobStatus),
+    /// The newest job failed; earlier images stay.
+    Failed(ApiErrorBody),
+    /// The newest job made an image.
+    Done,
 }
 
 /// Where the page stands: the session the server last described, and whether it has been loaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Flow {
-    /// False until the first `GET /api/session` has answered.
+    /// False until the first session load has answered.
     pub loaded: bool,
     /// The server's latest word on the session; `None` when there is none.
     pub session: Option<SessionView>,
-    /// Set when the last answer made the session ready, so the Ready screen shows instead of an
-    /// image made from the previous answers. Cleared when a job starts.
-    pub composing: bool,
 }
 
 impl Flow {
-    /// The screen to draw now.
-    pub fn screen(&self) -> Screen {
+    /// The screen `route` shows for this flow, and what must follow.
+    pub fn resolve(&self, route: &Route) -> Resolved {
+        let show = |screen| Resolved { screen, then: None };
         if !self.loaded {
-            return Screen::Loading;
+            return show(Screen::Loading);
         }
-        let Some(session) = &self.session else {
-            return Screen::Start;
+        let redirect = |to: Route| Resolved {
+            screen: self.resolve(&to).screen,
+            then: Some(Then::Redirect(to)),
         };
-        if session.status == SessionStatus::Refining {
-            return match &session.question {
-                Some(question) => Screen::Question(question.clone()),
-                // A refining session always has a question; draw something sensible anyway.
-                None => Screen::Ready,
-            };
-        }
-        if let Some(job) = &session.job
-            && !job.status.is_terminal()
-        {
-            return Screen::Generating(job.status);
-        }
-        if self.composing {
-            return Screen::Ready;
-        }
-        match &session.job {
-            Some(JobView {
-                status: JobStatus::Failed,
-                error: Some(error),
-                ..
-            }) => Screen::Failed(error.clone()),
-            _ => match &session.last_image {
-                Some(image) => Screen::Result(image.clone()),
-                None => Screen::Ready,
+        match route {
+            Route::Start => show(Screen::Start),
+            Route::Recipe(id) => show(Screen::Recipe(id.clone())),
+            Route::NotFound => show(Screen::NotFound),
+            Route::Question(n) => {
+                let Some(session) = &self.session else {
+                    return redirect(Route::Start);
+                };
+                match (&session.status, &session.question) {
+                    (SessionStatus::Refining, Some(q)) if q.index == *n => {
+                        show(Screen::Question(q.clone()))
+                    }
+                    (SessionStatus::Refining, Some(q)) if q.index > *n => Resolved {
+                        screen: Screen::Question(q.clone()),
+                        then: Some(Then::GoBack(*n)),
+                    },
+                    (SessionStatus::Refining, Some(q)) => redirect(Route::Question(q.index)),
+                    (SessionStatus::Refining, None) => redirect(Route::Start),
+                    (SessionStatus::Ready, _) => match session.answers.iter().find(|a| a.index == *n) {
+                        Some(answer) => show(Screen::Revise(Revision::of(answer))),
+                        None => redirect(Route::Workspace),
+                    },
+                }
+            }
+            Route::Workspace => match self.home() {
+                Route::Workspace => show(Screen::Workspace),
+                other => redirect(other),
             },
         }
     }
 
-    /// Records a session the server returned (start, answer, back, or a reload).
-    pub fn on_session(&mut self, view: SessionView) {
-        let was_refining = self
-            .session
-            .as_ref()
-            .is_some_and(|s| s.status == SessionStatus::Refining);
-        self.composing = match view.status {
-            SessionStatus::Refining => false,
-            SessionStatus::Ready => self.composing || was_refining,
+    /// The step this session is at: the start without one, the waiting question, or the workspace.
+    pub fn home(&self) -> Route {
+        match &self.session {
+            None => Route::Start,
+            Some(s) => match (&s.status, &s.question) {
+                (SessionStatus::Refining, Some(q)) => Route::Question(q.index),
+                (SessionStatus::Refining, None) => Route::Start,
+                (SessionStatus::Ready, _) => Route::Workspace,
+            },
+        }
+    }
+
+    /// Where the workspace's stage stands.
+    pub fn stage(&self) -> Stage {
+        let Some(session) = &self.session else {
+            return Stage::Empty;
         };
+        match &session.job {
+            Some(job) if !job.status.is_terminal() => Stage::Working(job.status),
+            Some(JobView {
+                status: JobStatus::Failed,
+                error: Some(error),
+                ..
+            }) => Stage::Failed(error.clone()),
+            _ if self.images().is_empty() => Stage::Empty,
+            _ => Stage::Done,
+        }
+    }
+
+    /// Every image of the session, newest first.
+    pub fn images(&self) -> &[ImageView] {
+        self.session.as_ref().map_or(&[], |s| s.images.as_slice())
+    }
+
+    /// Records a session the server returned (start, answer, revise, back, or a reload).
+    pub fn on_session(&mut self, view: SessionView) {
         self.session = Some(view);
         self.loaded = true;
     }
@@ -129,18 +268,20 @@ impl Flow {
     /// Records that there is no session (none yet, expired, or started over).
     pub fn on_no_session(&mut self) {
         self.session = None;
-        self.composing = false;
         self.loaded = true;
     }
 
-    /// Records a job the server reported (a new one, or a poll of the running one).
+    /// Records a job the server reported (a new one, or a poll of the running one). A new image
+    /// joins the front of the session's images, as the server lists it.
     pub fn on_job(&mut self, job: JobView) {
-        self.composing = false;
         let Some(session) = &mut self.session else {
             return;
         };
         if let Some(image) = &job.image {
             session.last_image = Some(image.clone());
+            if !session.images.iter().any(|i| i.url == image.url) {
+                session.images.insert(0, image.clone());
+            }
             // An image exists only once a prompt was written.
             session.can_reuse_prompt = true;
         }
@@ -161,7 +302,7 @@ impl Flow {
     }
 
     /// The ratio the next image should use unless the person picks another.
-    pub fn default_ratio(&self) -> Option<AspectRatio> {
+    pub fn default_ratio(&self) -> Option<contracts::AspectRatio> {
         let session = self.session.as_ref()?;
         Some(
             session
@@ -169,6 +310,33 @@ impl Flow {
                 .as_ref()
                 .map_or(session.default_aspect_ratio, |image| image.aspect_ratio),
         )
+    }
+
+    /// True when `other` (the server's view, or its absence) is a different state of the flow
+    /// from the one drawn: another step, other answers, another job or stage, other images. The
+    /// quota's clock countdown alone is no difference.
+    pub fn differs_from(&self, other: Option<&SessionView>) -> bool {
+        let key = |s: &SessionView| {
+            (
+                s.template_id.clone(),
+                s.idea.clone(),
+                s.status,
+                s.question.clone(),
+                s.answers.clone(),
+                s.job.as_ref().map(|j| (j.job_id.clone(), j.status)),
+                s.images.iter().map(|i| i.url.clone()).collect::<Vec<_>>(),
+                s.can_reuse_prompt,
+            )
+        };
+        self.session.as_ref().map(key) != other.map(key)
+    }
+
+    /// True when an answer changed after the newest image's prompt was written: the next image
+    /// (a new take included) follows the brief as it reads now.
+    pub fn brief_changed(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| !s.can_reuse_prompt && !s.images.is_empty())
     }
 }
 
@@ -185,7 +353,7 @@ pub fn poll_wait_secs(status: JobStatus) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts::{AnswerView, codes};
+    use contracts::{AspectRatio, codes};
 
     fn question(index: u8) -> QuestionView {
         QuestionView {
@@ -198,9 +366,9 @@ mod tests {
         }
     }
 
-    fn image() -> ImageView {
+    fn image(n: u8) -> ImageView {
         ImageView {
-            url: "/api/images/abc".into(),
+            url: format!("/api/images/{n}"),
             mime_type: "image/png".into(),
             width: 16,
             height: 9,
@@ -211,27 +379,48 @@ mod tests {
         }
     }
 
-    fn session(status: SessionStatus) -> SessionView {
+    fn answer(index: u8, defaulted: bool) -> AnswerView {
+        AnswerView {
+            index,
+            question: format!("Question {index}?"),
+            hint: "A hint.".into(),
+            answer: format!("answer {index}"),
+            defaulted,
+            skipped: defaulted,
+        }
+    }
+
+    fn refining(at: u8) -> SessionView {
         SessionView {
             template_id: "general-cinematic".into(),
             template_name: "General cinematic".into(),
             idea: "a lighthouse".into(),
-            status,
-            question: (status == SessionStatus::Refining).then(|| question(1)),
-            answers: vec![],
+            status: SessionStatus::Refining,
+            question: Some(question(at)),
+            answers: (1..at).map(|i| answer(i, false)).collect(),
             default_aspect_ratio: AspectRatio::Landscape16x9,
             job: None,
             last_image: None,
+            images: vec![],
             can_reuse_prompt: false,
             quota: None,
         }
     }
 
-    fn job(status: JobStatus) -> JobView {
+    fn ready() -> SessionView {
+        SessionView {
+            status: SessionStatus::Ready,
+            question: None,
+            answers: vec![answer(1, false), answer(2, true), answer(3, false)],
+            ..refining(1)
+        }
+    }
+
+    fn job(status: JobStatus, n: u8) -> JobView {
         JobView {
-            job_id: "j1".into(),
+            job_id: format!("j{n}"),
             status,
-            image: (status == JobStatus::Succeeded).then(image),
+            image: (status == JobStatus::Succeeded).then(|| image(n)),
             error: (status == JobStatus::Failed).then(|| ApiErrorBody {
                 error: "The image service is unavailable.".into(),
                 code: codes::PROVIDER_UNAVAILABLE.into(),
@@ -239,122 +428,154 @@ mod tests {
         }
     }
 
-    #[test]
-    fn nothing_is_drawn_as_a_screen_before_the_session_is_loaded() {
-        assert_eq!(Flow::default().screen(), Screen::Loading);
+    fn flow(session: Option<SessionView>) -> Flow {
         let mut flow = Flow::default();
-        flow.on_no_session();
-        assert_eq!(flow.screen(), Screen::Start);
+        match session {
+            Some(s) => flow.on_session(s),
+            None => flow.on_no_session(),
+        }
+        flow
     }
 
     #[test]
-    fn a_refining_session_shows_its_question() {
-        let mut flow = Flow::default();
-        flow.on_session(session(SessionStatus::Refining));
-        assert_eq!(flow.screen(), Screen::Question(question(1)));
-    }
-
-    #[test]
-    fn the_last_answer_leads_to_the_ready_screen_even_with_an_older_image() {
-        // Arrange: a finished session with an image, then "Change answers".
-        let mut flow = Flow::default();
-        let mut done = session(SessionStatus::Ready);
-        done.last_image = Some(image());
-        done.job = Some(job(JobStatus::Succeeded));
-        flow.on_session(done.clone());
-        assert_eq!(flow.screen(), Screen::Result(image()));
-        flow.on_session(session(SessionStatus::Refining));
-
-        // Act: the last answer makes it ready again.
-        flow.on_session(done);
-
-        // Assert
-        assert_eq!(flow.screen(), Screen::Ready);
-    }
-
-    #[test]
-    fn a_reloaded_ready_session_shows_its_last_image() {
-        let mut flow = Flow::default();
-        let mut done = session(SessionStatus::Ready);
-        done.last_image = Some(image());
-        flow.on_session(done);
-        assert_eq!(flow.screen(), Screen::Result(image()));
-    }
-
-    #[test]
-    fn jobs_move_the_screen_through_generating_to_result_or_failure() {
-        let cases = [
-            (JobStatus::Queued, Screen::Generating(JobStatus::Queued)),
-            (
-                JobStatus::Rendering,
-                Screen::Generating(JobStatus::Rendering),
-            ),
-            (JobStatus::Succeeded, Screen::Result(image())),
-            (
-                JobStatus::Failed,
-                Screen::Failed(
-                    job(JobStatus::Failed)
-                        .error
-                        .expect("failed job has an error"),
-                ),
-            ),
-        ];
-        for (status, expected) in cases {
-            let mut flow = Flow::default();
-            flow.on_session(session(SessionStatus::Refining));
-            flow.on_session(session(SessionStatus::Ready));
-            assert_eq!(flow.screen(), Screen::Ready);
-            flow.on_job(job(status));
-            assert_eq!(flow.screen(), expected, "{status:?}");
-            assert_eq!(flow.running_job().is_some(), !status.is_terminal());
+    fn routes_round_trip_through_their_paths() {
+        for route in [
+            Route::Start,
+            Route::Question(1),
+            Route::Question(3),
+            Route::Workspace,
+            Route::Recipe("abc123".into()),
+        ] {
+            assert_eq!(Route::parse(&route.path()), route);
+        }
+        assert_eq!(Route::parse("/workspace/"), Route::Workspace);
+        for unknown in ["/questions/0", "/questions/4", "/questions/x", "/r/", "/nope"] {
+            assert_eq!(Route::parse(unknown), Route::NotFound, "{unknown}");
         }
     }
 
     #[test]
-    fn a_failed_job_keeps_the_answers() {
-        let mut flow = Flow::default();
-        let mut ready = session(SessionStatus::Ready);
-        ready.answers = vec![AnswerView {
-            index: 1,
-            question: "Where?".into(),
-            answer: "Lisbon".into(),
-            defaulted: false,
-            skipped: false,
-        }];
-        flow.on_session(ready);
-        flow.on_job(job(JobStatus::Failed));
-        let answers = &flow.session.as_ref().expect("session kept").answers;
-        assert_eq!(answers.len(), 1);
-        assert!(
-            matches!(flow.screen(), Screen::Failed(e) if e.code == codes::PROVIDER_UNAVAILABLE)
+    fn nothing_is_drawn_as_a_screen_before_the_session_is_loaded() {
+        assert_eq!(Flow::default().resolve(&Route::Workspace).screen, Screen::Loading);
+        assert_eq!(flow(None).resolve(&Route::Start).screen, Screen::Start);
+    }
+
+    #[test]
+    fn without_a_session_every_step_leads_to_the_start() {
+        for route in [Route::Question(2), Route::Workspace] {
+            let resolved = flow(None).resolve(&route);
+            assert_eq!(resolved.screen, Screen::Start);
+            assert_eq!(resolved.then, Some(Then::Redirect(Route::Start)));
+        }
+        assert_eq!(
+            flow(None).resolve(&Route::Recipe("r1".into())).screen,
+            Screen::Recipe("r1".into())
         );
     }
 
     #[test]
-    fn a_succeeded_job_makes_a_new_take_possible() {
-        let mut flow = Flow::default();
-        flow.on_session(session(SessionStatus::Ready));
-        flow.on_job(job(JobStatus::Succeeded));
-        let s = flow.session.as_ref().expect("session");
-        assert!(s.can_reuse_prompt);
-        assert_eq!(flow.default_ratio(), Some(AspectRatio::Landscape16x9));
+    fn a_refining_session_shows_its_question_goes_back_for_earlier_ones_and_not_ahead() {
+        let f = flow(Some(refining(2)));
+        assert_eq!(f.home(), Route::Question(2));
+        assert_eq!(
+            f.resolve(&Route::Question(2)).screen,
+            Screen::Question(question(2))
+        );
+        let earlier = f.resolve(&Route::Question(1));
+        assert_eq!(earlier.then, Some(Then::GoBack(1)));
+        for ahead in [Route::Question(3), Route::Workspace] {
+            let resolved = f.resolve(&ahead);
+            assert_eq!(resolved.screen, Screen::Question(question(2)), "{ahead:?}");
+            assert_eq!(resolved.then, Some(Then::Redirect(Route::Question(2))));
+        }
+    }
+
+    #[test]
+    fn a_ready_session_shows_the_workspace_and_its_answers_as_revisable_pages() {
+        let f = flow(Some(ready()));
+        assert_eq!(f.home(), Route::Workspace);
+        assert_eq!(f.resolve(&Route::Workspace).screen, Screen::Workspace);
+        let Screen::Revise(second) = f.resolve(&Route::Question(2)).screen else {
+            panic!("question 2 is revisable");
+        };
+        assert_eq!(second.index, 2);
+        assert_eq!(second.answer, None, "a default is not prefilled");
+        assert_eq!(second.current, "answer 2");
+        let Screen::Revise(third) = f.resolve(&Route::Question(3)).screen else {
+            panic!("question 3 is revisable");
+        };
+        assert_eq!(third.answer.as_deref(), Some("answer 3"));
+        assert_eq!(f.resolve(&Route::Question(3)).then, None);
+    }
+
+    #[test]
+    fn later_steps_add_history_entries_and_earlier_ones_replace() {
+        assert!(Route::Question(2).step() > Route::Question(1).step());
+        assert!(Route::Workspace.step() > Route::Question(3).step());
+        assert!(Route::Start.step() < Route::Question(1).step());
+    }
+
+    #[test]
+    fn jobs_move_the_stage_and_every_image_is_kept() {
+        let mut f = flow(Some(ready()));
+        assert_eq!(f.stage(), Stage::Empty);
+        f.on_job(job(JobStatus::Rendering, 1));
+        assert_eq!(f.stage(), Stage::Working(JobStatus::Rendering));
+        assert!(f.running_job().is_some());
+        f.on_job(job(JobStatus::Succeeded, 1));
+        assert_eq!(f.stage(), Stage::Done);
+        f.on_job(job(JobStatus::Failed, 2));
+        assert!(matches!(f.stage(), Stage::Failed(e) if e.code == codes::PROVIDER_UNAVAILABLE));
+        assert_eq!(f.images(), [image(1)], "a failure keeps the image");
+        f.on_job(job(JobStatus::Succeeded, 3));
+        f.on_job(job(JobStatus::Succeeded, 3));
+        assert_eq!(f.images(), [image(3), image(1)], "newest first, once each");
+        assert!(f.running_job().is_none());
+    }
+
+    #[test]
+    fn a_changed_brief_is_noticed_once_images_exist() {
+        let mut session = ready();
+        assert!(!flow(Some(session.clone())).brief_changed());
+        session.images = vec![image(1)];
+        session.can_reuse_prompt = false;
+        assert!(flow(Some(session.clone())).brief_changed());
+        session.can_reuse_prompt = true;
+        assert!(!flow(Some(session)).brief_changed());
+    }
+
+    #[test]
+    fn another_tabs_change_is_a_difference_and_the_quota_clock_is_not() {
+        let mut session = ready();
+        session.quota = Some(contracts::QuotaView {
+            session_left: Some(3),
+            global_left: None,
+            resets_in_secs: 100,
+        });
+        let f = flow(Some(session.clone()));
+        let mut later = session.clone();
+        later.quota = Some(contracts::QuotaView {
+            resets_in_secs: 99,
+            ..session.quota.expect("set")
+        });
+        assert!(!f.differs_from(Some(&later)));
+        assert!(f.differs_from(Some(&refining(1))));
+        assert!(f.differs_from(None));
+        let mut revised = session;
+        revised.answers[0].answer = "another place".into();
+        assert!(f.differs_from(Some(&revised)));
     }
 
     #[test]
     fn starting_over_forgets_the_session() {
-        let mut flow = Flow::default();
-        flow.on_session(session(SessionStatus::Ready));
-        flow.on_no_session();
-        assert_eq!(flow.screen(), Screen::Start);
-        assert_eq!(flow.idea(), None);
+        let mut f = flow(Some(ready()));
+        f.on_no_session();
+        assert_eq!(f.home(), Route::Start);
+        assert_eq!(f.idea(), None);
     }
 
     #[test]
-    fn stage_changes_keep_the_screen_while_new_questions_and_reasks_replace_it() {
-        assert_eq!(
-            Screen::Generating(JobStatus::Queued).key(),
-            Screen::Generating(JobStatus::Rendering).key()
-        );
+    fn stage_changes_keep_the_workspace_while_new_questions_and_reasks_replace_it() {
         let mut reask = question(1);
         reask.reask = true;
         assert_ne!(

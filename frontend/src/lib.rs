@@ -3,8 +3,9 @@
 //! Pure logic, unit-tested natively with `cargo test -p frontend`: [`flow`] (which screen a
 //! session shows), [`words`] (what the page says) and [`errors`] (what a failed request means to
 //! a person). The Leptos UI and the HTTP client exist only in the wasm32 build that trunk makes;
-//! read them top down: `app` (shell and router) → `screens` (`Home` picks a screen) →
-//! `screens::*` and `components::*`, with `state` (the context) and `actions` (the requests).
+//! read them top down: `app` (shell and router) → `screens` (`Home` resolves the address and
+//! picks a screen) → `screens::*` and `components::*`, with `state` (the context), `actions` (the
+//! requests) and `sync` (other tabs).
 
 pub mod errors;
 pub mod flow;
@@ -24,6 +25,8 @@ pub mod components;
 pub mod screens;
 #[cfg(target_arch = "wasm32")]
 pub mod state;
+#[cfg(target_arch = "wasm32")]
+mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub use app::mount;

@@ -1,38 +1,67 @@
-//! `Home`, the one page: it loads the session, picks the screen the flow says, and hands that
-//! screen its data as props. Each screen lives in its own file below.
+//! `Home`, the one page: the header, the address → screen resolution, and the screen the flow
+//! shows, each handed its data as props. Each screen lives in its own file below.
 //!
 //! A screen is drawn afresh only when the [`ScreenKey`] changes (another kind of screen, another
-//! question, another image); then focus moves and the live region speaks
-//! ([`crate::announce`]). Inside a screen, signals update the parts that change.
+//! question); then focus moves and the live region speaks ([`crate::announce`]). Inside a screen,
+//! signals update the parts that change.
+//!
+//! The address follows the flow: a request that moves the session asks `AppState::go` for the
+//! step it is at now, and `Home` navigates (a later step adds a history entry, an earlier one
+//! replaces it). Browser Back and Forward change the address; `Flow::resolve` then says what it
+//! shows, redirecting (by replacing) when it names a step the session cannot show, and asking the
+//! server to go back when it names an earlier question still being asked.
 
-mod failed;
-mod generating;
 mod question;
-mod ready;
-mod result;
+mod recipe;
 mod start;
+mod workspace;
 
-use contracts::JobStatus;
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_location, use_navigate};
 
-pub use failed::FailedScreen;
-pub use generating::GeneratingScreen;
-pub use question::QuestionScreen;
-pub use ready::ReadyScreen;
-pub use result::ResultScreen;
+pub use question::{QuestionScreen, ReviseScreen};
+pub use recipe::{NotFoundScreen, RecipeScreen};
 pub use start::StartScreen;
+pub use workspace::WorkspaceScreen;
 
 use crate::actions::Actions;
 use crate::announce::on_screen_change;
-use crate::components::{RatioChoice, RequestError, StartOver};
-use crate::flow::{Flow, Screen, ScreenKey};
+use crate::components::{OfflineBadge, RatioChoice, RequestError};
+use crate::flow::{Flow, Route, Screen, ScreenKey, Then};
 use crate::state::AppState;
 
 #[component]
 pub fn Home() -> impl IntoView {
     let app = AppState::expect();
     let actions = Actions::new(app);
+    crate::sync::listen(actions);
+
+    // The address → the route, and requests' wishes → the address.
+    let location = use_location();
+    Effect::new(move |_| app.route.set(Route::parse(&location.pathname.get())));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(nav) = app.nav.get() {
+            app.nav.set(None);
+            navigate(
+                &nav.route.path(),
+                NavigateOptions {
+                    replace: nav.replace,
+                    scroll: true,
+                    ..NavigateOptions::default()
+                },
+            );
+        }
+    });
     actions.load();
+
+    // What the address needs beyond drawing: a redirect, or the server going back a question.
+    Effect::new(move |_| match app.resolved.with(|r| r.then.clone()) {
+        Some(Then::Redirect(route)) => app.go_instead(route),
+        Some(Then::GoBack(question)) => actions.back(question),
+        None => {}
+    });
 
     let key = Memo::new(move |_| app.screen.with(Screen::key));
     Effect::new(move |previous: Option<ScreenKey>| {
@@ -40,27 +69,48 @@ pub fn Home() -> impl IntoView {
         if let Some(previous) = previous
             && previous != key
         {
+            let stage = app.flow.with_untracked(Flow::stage);
             app.screen
-                .with_untracked(|screen| on_screen_change(app.live, &previous, screen));
+                .with_untracked(|screen| on_screen_change(app.live, &previous, screen, &stage));
         }
         key
     });
+    let wide = Memo::new(move |_| key.get() == ScreenKey::Workspace);
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
-            <div class="wrap header-row">
-                <p class="brand">"Prompt Refinery"</p>
+            <div class="header-row" class:wide=wide>
+                <h1 class="brand">
+                    <a href="/" class="brand-link">
+                        <span class="brand-mark" aria-hidden="true"></span>
+                        "Prompt Refinery"
+                    </a>
+                </h1>
                 <Show when=move || app.offline()>
-                    <p class="badge" data-testid="offline-badge">
-                        <span class="badge-dot" aria-hidden="true"></span>
-                        "Offline mode: images are local previews until API keys are configured."
-                    </p>
+                    <OfflineBadge/>
                 </Show>
             </div>
         </header>
-        <main id="main" class="wrap" tabindex="-1">
-            <h1>"Turn an idea into an image"</h1>
+        <main id="main" tabindex="-1" class:wide=wide>
+            {move || {
+                app.notice
+                    .get()
+                    .map(|notice| {
+                        view! {
+                            <div class="notice" data-testid="notice">
+                                <p>{notice}</p>
+                                <button
+                                    type="button"
+                                    class="link-button"
+                                    on:click=move |_| app.notice.set(None)
+                                >
+                                    "Dismiss"
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
             {move || {
                 key.track();
                 draw(app, actions)
@@ -74,14 +124,15 @@ pub fn Home() -> impl IntoView {
 
 /// The screen the flow says now, with its data.
 fn draw(app: AppState, actions: Actions) -> AnyView {
-    let session = Signal::from(app.session);
-    let quota = Signal::derive(move || app.session.with(|s| s.as_ref().and_then(|s| s.quota)));
     let ratio = RatioChoice {
         options: Signal::derive(move || app.ratios()),
         picked: app.draft.ratio,
         default: Signal::derive(move || app.flow.with(Flow::default_ratio)),
     };
-    let start_over = move || view! { <StartOver keep_idea=app.draft.keep_idea actions/> };
+    let idea = move || {
+        app.flow
+            .with_untracked(|f| f.idea().unwrap_or_default().to_owned())
+    };
     match app.screen.get_untracked() {
         Screen::Loading => view! {
             <p class="loading" data-testid="loading">
@@ -96,63 +147,33 @@ fn draw(app: AppState, actions: Actions) -> AnyView {
                 template_id=app.draft.template_id
                 idea=app.draft.idea
                 idea_max=Signal::derive(move || app.idea_max())
+                session=Signal::derive(move || app.session.get())
                 actions
             />
         }
         .into_any(),
-        Screen::Question(question) => {
-            let idea = app
-                .flow
-                .with_untracked(|f| f.idea().unwrap_or_default().to_owned());
-            view! {
-                <QuestionScreen
-                    question
-                    idea
-                    answer_max=Signal::derive(move || app.answer_max())
-                    actions
-                />
-                {start_over()}
-            }
-            .into_any()
-        }
-        Screen::Ready => view! {
-            <ReadyScreen session quota ratio actions/>
-            {start_over()}
-        }
-        .into_any(),
-        Screen::Generating(_) => {
-            // Keeps the last stage once the screen is on its way out, so nothing is announced then.
-            let status = Memo::new(move |last: Option<&JobStatus>| match app.screen.get() {
-                Screen::Generating(status) => status,
-                _ => last.copied().unwrap_or(JobStatus::Queued),
-            });
-            view! {
-                <GeneratingScreen status=status.into() live=app.live actions/>
-                {start_over()}
-            }
-            .into_any()
-        }
-        Screen::Failed(error) => view! {
-            <FailedScreen
-                error
-                last_request=app.last_generate.get_untracked()
-                session
+        Screen::Question(question) => view! {
+            <QuestionScreen
+                question
+                idea=idea()
+                answer_max=Signal::derive(move || app.answer_max())
+                sent=app.draft.sent_answer
                 ratio
                 actions
             />
-            {start_over()}
         }
         .into_any(),
-        Screen::Result(image) => {
-            let can_reuse_prompt = Signal::derive(move || {
-                app.session
-                    .with(|s| s.as_ref().is_some_and(|s| s.can_reuse_prompt))
-            });
-            view! {
-                <ResultScreen image can_reuse_prompt session quota ratio actions/>
-                {start_over()}
-            }
-            .into_any()
+        Screen::Revise(revision) => view! {
+            <ReviseScreen
+                revision
+                idea=idea()
+                answer_max=Signal::derive(move || app.answer_max())
+                actions
+            />
         }
+        .into_any(),
+        Screen::Workspace => view! { <WorkspaceScreen app ratio actions/> }.into_any(),
+        Screen::Recipe(id) => view! { <RecipeScreen id/> }.into_any(),
+        Screen::NotFound => view! { <NotFoundScreen/> }.into_any(),
     }
 }

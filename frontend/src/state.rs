@@ -1,9 +1,11 @@
 //! The page's state: one `Copy` struct of signals, provided once as context by [`crate::app::App`].
 //!
-//! It holds what outlives a single screen: the flow the server last described, what `/api/meta`
-//! and `/api/templates` said, the drafts a person is typing (idea, template, ratio, "keep my
-//! idea"), the live region's words, and which job the long-poll follows. `Home` hands each screen
-//! the slices it needs as props; only the requests in [`crate::actions`] write the flow.
+//! It holds what outlives a single screen: the flow the server last described, the address (client
+//! route) and where the requests want it to go next, what `/api/meta` and `/api/templates` said,
+//! the drafts a person is typing (idea, template, ratio, "keep my idea", the last answer sent), the
+//! image picked in the workspace, the live region's words, and which job the long-poll follows.
+//! `Home` hands each screen the slices it needs as props; only the requests in [`crate::actions`]
+//! write the flow.
 
 use contracts::{
     ANSWER_MAX_CHARS, AspectRatio, GenerateRequest, IDEA_MAX_CHARS, MetaResponse, ProviderMode,
@@ -13,15 +15,21 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::errors::{UserError, describe};
-use crate::flow::{Flow, Screen};
+use crate::flow::{Flow, Resolved, Route, Screen};
 
 /// The context type. Signals are `Copy`, so the whole state is too.
 #[derive(Clone, Copy)]
 pub struct AppState {
     /// The server's latest word on the session.
     pub flow: RwSignal<Flow>,
-    /// What [`Flow::screen`] says to draw now.
+    /// The address bar's route; `Home` keeps it in step with the router.
+    pub route: RwSignal<Route>,
+    /// What [`Flow::resolve`] says the route shows now, and what must follow.
+    pub resolved: Memo<Resolved>,
+    /// What to draw now.
     pub screen: Memo<Screen>,
+    /// Where a finished request wants the address to go; `Home` navigates and clears it.
+    pub nav: RwSignal<Option<Nav>>,
     /// The session, compared on change so that lists drawn from it redraw only when it changed.
     pub session: Memo<Option<SessionView>>,
     /// `GET /api/meta`; `None` until it answers, and when it fails (the page works without it).
@@ -34,6 +42,18 @@ pub struct AppState {
     pub following: RwSignal<Option<String>>,
     /// The last generate request, so a retry after a failed job asks for the same thing.
     pub last_generate: RwSignal<Option<GenerateRequest>>,
+    /// The image picked in the workspace's strip (its URL); `None` follows the newest.
+    pub selected: RwSignal<Option<String>>,
+    /// A short, polite note about the session changing under the page (another tab), if any.
+    pub notice: RwSignal<Option<String>>,
+}
+
+/// A navigation a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nav {
+    pub route: Route,
+    /// Replace the current history entry instead of adding one.
+    pub replace: bool,
 }
 
 /// What the person is choosing or typing that outlives a screen.
@@ -45,6 +65,9 @@ pub struct Draft {
     pub ratio: RwSignal<Option<AspectRatio>>,
     /// "Keep my idea" under "Start over".
     pub keep_idea: RwSignal<bool>,
+    /// The last answer typed and sent, with its question: a re-asked question shows it again,
+    /// selected, instead of an empty field.
+    pub sent_answer: RwSignal<Option<(u8, String)>>,
 }
 
 /// The words of the page's `aria-live` region.
@@ -83,6 +106,7 @@ impl AppState {
             idea: RwSignal::new(String::new()),
             ratio: RwSignal::new(None),
             keep_idea: RwSignal::new(true),
+            sent_answer: RwSignal::new(None),
         };
         let templates = LocalResource::new(|| async {
             api::templates()
@@ -101,9 +125,14 @@ impl AppState {
                 }
             });
         });
+        let route = RwSignal::new(Route::Start);
+        let resolved = Memo::new(move |_| route.with(|r| flow.with(|f| f.resolve(r))));
         let state = AppState {
             flow,
-            screen: Memo::new(move |_| flow.with(Flow::screen)),
+            route,
+            resolved,
+            screen: Memo::new(move |_| resolved.with(|r| r.screen.clone())),
+            nav: RwSignal::new(None),
             session: Memo::new(move |_| flow.with(|f| f.session.clone())),
             meta: LocalResource::new(|| async { api::meta().await.ok() }),
             templates,
@@ -111,14 +140,41 @@ impl AppState {
             live: Announcer::new(),
             following: RwSignal::new(None),
             last_generate: RwSignal::new(None),
+            selected: RwSignal::new(None),
+            notice: RwSignal::new(None),
         };
         provide_context(state);
         state
     }
 
+    /// Asks `Home` to move the address to `route`: a later step adds a history entry, an earlier
+    /// one replaces the current entry (see [`Route::step`]). Nothing happens if it is already there.
+    pub fn go(&self, route: Route) {
+        let here = self.route.get_untracked();
+        if here != route {
+            let replace = route.step() < here.step();
+            self.nav.set(Some(Nav { route, replace }));
+        }
+    }
+
+    /// Like [`AppState::go`], always replacing the current history entry.
+    pub fn go_instead(&self, route: Route) {
+        if self.route.get_untracked() != route {
+            self.nav.set(Some(Nav {
+                route,
+                replace: true,
+            }));
+        }
+    }
+
     /// The state `App` provided.
     pub fn expect() -> AppState {
         expect_context::<AppState>()
+    }
+
+    /// True once `/api/meta` has said whether the server runs offline.
+    pub fn meta_loaded(&self) -> bool {
+        self.meta.with(|m| matches!(m, Some(Some(_))))
     }
 
     /// True when the server runs the offline stand-ins (the header says so).

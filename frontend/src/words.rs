@@ -56,9 +56,51 @@ pub fn answer_problem(answer: &str, max_chars: usize) -> Option<String> {
     })
 }
 
-/// The counter under a text field, e.g. `12 / 500 characters`.
+/// The counter under a text field, e.g. `12 / 500 characters`. It counts what the checks (and
+/// the server) count: the text without leading and trailing spaces.
 pub fn char_counter(text: &str, max_chars: usize) -> String {
-    format!("{} / {max_chars} characters", text.chars().count())
+    format!("{} / {max_chars} characters", text.trim().chars().count())
+}
+
+/// Why a re-asked answer was not taken, quoting what was typed.
+pub fn reask_reason(typed: &str) -> String {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        "An empty answer gives us nothing to build the image on.".to_owned()
+    } else {
+        format!("“{typed}” is too thin to build an image on.")
+    }
+}
+
+/// The shape a ratio makes, as its button names it.
+pub fn shape_name(ratio: AspectRatio) -> &'static str {
+    let (w, h) = ratio.parts();
+    match (w * 100 / h, w.cmp(&h)) {
+        (_, std::cmp::Ordering::Equal) => "square",
+        (200.., _) => "wide",
+        (_, std::cmp::Ordering::Greater) => "landscape",
+        (_, std::cmp::Ordering::Less) => "portrait",
+    }
+}
+
+/// What "Start over" clears and what stays, said before it happens.
+pub fn start_over_consequences(images: usize) -> String {
+    let made = match images {
+        0 => "its answers".to_owned(),
+        1 => "its answers and the image you made".to_owned(),
+        n => format!("its answers and the {n} images you made"),
+    };
+    let keep = if images == 0 {
+        ""
+    } else {
+        " Download any image you want to keep first: this page cannot show them again."
+    };
+    format!("Starting over clears this session: {made} leave the workspace.{keep}")
+}
+
+/// Where an image sits in the session's images, e.g. `Image 2 of 5`.
+pub fn image_position(index: usize, count: usize) -> String {
+    format!("Image {} of {count}", index + 1)
 }
 
 /// How the aspect-ratio picker names a ratio, e.g. `16:9 (landscape)`.
@@ -162,5 +204,41 @@ mod tests {
         assert_eq!(answer_problem("", 300), None);
         assert!(answer_problem(&"x".repeat(301), 300).is_some());
         assert_eq!(char_counter("héllo", 300), "5 / 300 characters");
+    }
+
+    #[test]
+    fn the_counter_counts_what_the_check_counts() {
+        // 499 characters and a trailing space: the check counts 499, so must the counter.
+        let idea = format!("{} ", "a".repeat(499));
+        assert_eq!(char_counter(&idea, 500), "499 / 500 characters");
+        assert_eq!(idea_problem(&idea, 500), None);
+        let long = format!("  {}  ", "b".repeat(501));
+        assert_eq!(char_counter(&long, 500), "501 / 500 characters");
+        let problem = idea_problem(&long, 500).expect("too long");
+        assert!(problem.contains("501"), "{problem}");
+    }
+
+    #[test]
+    fn a_reask_quotes_what_was_typed() {
+        assert_eq!(
+            reask_reason(" idk "),
+            "“idk” is too thin to build an image on."
+        );
+        assert!(reask_reason("").starts_with("An empty answer"));
+    }
+
+    #[test]
+    fn shapes_and_start_over_say_what_they_mean() {
+        assert_eq!(shape_name(AspectRatio::Cinema21x9), "wide");
+        assert_eq!(shape_name(AspectRatio::Landscape16x9), "landscape");
+        assert_eq!(shape_name(AspectRatio::Portrait9x16), "portrait");
+        assert_eq!(shape_name(AspectRatio::Square), "square");
+        assert!(start_over_consequences(0).contains("its answers leave"));
+        let three = start_over_consequences(3);
+        assert!(
+            three.contains("3 images") && three.contains("Download"),
+            "{three}"
+        );
+        assert_eq!(image_position(0, 4), "Image 1 of 4");
     }
 }

@@ -1,4 +1,4 @@
-//! "Change answers": back to question 1, each answer prefilled.
+//! "Go through the questions again": back to question 1, each answer prefilled.
 
 use leptos::prelude::*;
 
@@ -9,11 +9,12 @@ pub fn ChangeAnswers(actions: Actions) -> impl IntoView {
     view! {
         <button
             type="button"
+            class="link-button"
             data-testid="change-answers"
             disabled=move || actions.busy()
             on:click=move |_| actions.back(1)
         >
-            "Change answers"
+            "Go through the questions again"
         </button>
     }
 }

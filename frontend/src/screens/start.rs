@@ -1,22 +1,25 @@
-//! The Start screen: pick a template, type the idea, start refining.
+//! The Start screen: pick a style from the template cards, type the idea, start refining.
 
-use contracts::{StartSessionRequest, TemplateSummary};
+use contracts::{SessionView, StartSessionRequest, TemplateSummary};
 use leptos::prelude::*;
 
 use crate::actions::Actions;
 use crate::announce::focus_soon;
 use crate::components::RequestError;
 use crate::errors::UserError;
+use crate::flow::Flow;
 use crate::words::{char_counter, idea_problem};
 
 /// `templates` is `None` while they load. `template_id` and `idea` outlive the screen, so an idea
-/// survives "Start over" and an ended session.
+/// survives "Start over" and an ended session. `session` is the session in progress, if any
+/// (reached with Back from question 1): the screen offers to continue it.
 #[component]
 pub fn StartScreen(
     templates: Signal<Option<Result<Vec<TemplateSummary>, UserError>>>,
     template_id: RwSignal<String>,
     idea: RwSignal<String>,
     idea_max: Signal<usize>,
+    #[prop(optional, into)] session: Signal<Option<SessionView>>,
     actions: Actions,
 ) -> impl IntoView {
     // The idea's problem shows once the person tried to start, or as soon as it is too long.
@@ -24,8 +27,7 @@ pub fn StartScreen(
     let problem = move || idea.with(|idea| idea_problem(idea, idea_max.get()));
     let over_limit = move || idea.with(|idea| idea.trim().chars().count() > idea_max.get());
     let show_problem = move || (touched.get() || over_limit()) && problem().is_some();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let send = move || {
         touched.set(true);
         if untrack(problem).is_some() {
             focus_soon("idea-input");
@@ -36,20 +38,59 @@ pub fn StartScreen(
             initial_input: idea.get_untracked().trim().to_owned(),
         });
     };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+    // Ctrl+Enter (Cmd+Enter on a Mac) sends the idea; a plain Enter is a new line.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+            ev.prevent_default();
+            send();
+        }
+    };
+    let in_progress = move || {
+        session.with(|s| {
+            s.as_ref().map(|s| {
+                let flow = Flow {
+                    loaded: true,
+                    session: Some(s.clone()),
+                };
+                (s.idea.clone(), s.images.len(), flow.home().path())
+            })
+        })
+    };
     view! {
-        <section class="card" aria-labelledby="start-heading">
-            <h2 id="start-heading" tabindex="-1">
-                "Start with an idea"
-            </h2>
+        <section class="start" aria-labelledby="start-heading">
+            {move || {
+                in_progress()
+                    .map(|(idea, images, path)| {
+                        let made = match images {
+                            0 => String::new(),
+                            1 => " and its image".to_owned(),
+                            n => format!(" and its {n} images"),
+                        };
+                        view! {
+                            <div class="note continue" data-testid="continue-session">
+                                <p>
+                                    {format!("Your brief “{idea}”{made} is still here. Starting with a new idea replaces it.")}
+                                </p>
+                                <a class="button small" href=path>"Continue that brief"</a>
+                            </div>
+                        }
+                    })
+            }}
+            <h2 id="start-heading" tabindex="-1">"Start with an idea"</h2>
+            <p class="lede">"Pick a style, describe your idea, and answer three short questions. Then the image."</p>
             <form on:submit=submit novalidate>
-                <fieldset class="choices">
+                <fieldset class="templates">
                     <legend>"Style"</legend>
-                    <TemplateChoices templates template_id/>
+                    <TemplateCards templates template_id/>
                 </fieldset>
                 <div class="field">
                     <label for="idea-input">"Your idea"</label>
                     <p id="idea-help" class="hint">
-                        "A few words or a sentence: who or what, doing what. Three short questions follow."
+                        "A few words or a sentence: who or what, doing what. Ctrl+Enter sends it."
                     </p>
                     <textarea
                         id="idea-input"
@@ -59,18 +100,31 @@ pub fn StartScreen(
                         aria-invalid=move || if show_problem() { "true" } else { "false" }
                         prop:value=move || idea.get()
                         on:input=move |ev| idea.set(event_target_value(&ev))
+                        on:keydown=on_key
                     ></textarea>
-                    <p
-                        id="idea-counter"
-                        class="counter"
-                        class:over=over_limit
-                        data-testid="idea-counter"
-                    >
-                        {move || idea.with(|idea| char_counter(idea, idea_max.get()))}
-                    </p>
-                    <p id="idea-error" class="field-error" data-testid="idea-error">
-                        {move || if show_problem() { problem() } else { None }}
-                    </p>
+                    <div class="field-foot">
+                        <p id="idea-error" class="field-error" data-testid="idea-error">
+                            {move || {
+                                (show_problem())
+                                    .then(problem)
+                                    .flatten()
+                                    .map(|p| {
+                                        view! {
+                                            <crate::components::icons::AlertIcon/>
+                                            <span>{p}</span>
+                                        }
+                                    })
+                            }}
+                        </p>
+                        <p
+                            id="idea-counter"
+                            class="counter"
+                            class:over=over_limit
+                            data-testid="idea-counter"
+                        >
+                            {move || idea.with(|idea| char_counter(idea, idea_max.get()))}
+                        </p>
+                    </div>
                 </div>
                 <RequestError actions/>
                 <div class="actions">
@@ -88,48 +142,61 @@ pub fn StartScreen(
     }
 }
 
-/// One radio per template; the picked one is `template_id`.
+/// One card per template: an image slot (a placeholder in the template's shape until templates
+/// carry example pictures), the name and the description. Each card is a native radio's label, so
+/// arrow keys move between them.
 #[component]
-fn TemplateChoices(
+fn TemplateCards(
     templates: Signal<Option<Result<Vec<TemplateSummary>, UserError>>>,
     template_id: RwSignal<String>,
 ) -> impl IntoView {
     move || match templates.get() {
-        None => view! { <p class="loading">"Loading templates…"</p> }.into_any(),
+        None => view! { <p class="loading">"Loading styles…"</p> }.into_any(),
         Some(Err(error)) => view! {
             <p class="alert" role="alert">
                 {error.message}
             </p>
         }
         .into_any(),
-        Some(Ok(list)) => list
-            .into_iter()
-            .map(|t| {
-                let id = t.id.clone();
-                let input_id = format!("template-{}", t.id);
-                let checked = {
-                    let id = id.clone();
-                    move || template_id.with(|current| *current == id)
-                };
-                view! {
-                    <div class="choice">
-                        <input
-                            type="radio"
-                            name="template"
-                            id=input_id.clone()
-                            value=id.clone()
-                            data-testid=format!("template-{}", t.id)
-                            prop:checked=checked
-                            on:change=move |_| template_id.set(id.clone())
-                        />
-                        <label for=input_id>
-                            <span class="choice-name">{t.name}</span>
-                            <span class="choice-desc">{t.description}</span>
-                        </label>
-                    </div>
-                }
-            })
-            .collect_view()
-            .into_any(),
+        Some(Ok(list)) => view! {
+            <div class="template-grid">
+                {list
+                    .into_iter()
+                    .map(|t| {
+                        let id = t.id.clone();
+                        let input_id = format!("template-{}", t.id);
+                        let checked = {
+                            let id = id.clone();
+                            move || template_id.with(|current| *current == id)
+                        };
+                        let hue = t.id.bytes().fold(7_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 360;
+                        let (w, h) = t.default_aspect_ratio.parts();
+                        let art = format!("--hue:{hue};--rw:{w};--rh:{h}");
+                        view! {
+                            <div class="template-card">
+                                <input
+                                    type="radio"
+                                    name="template"
+                                    class="sr-radio"
+                                    id=input_id.clone()
+                                    value=id.clone()
+                                    data-testid=format!("template-{}", t.id)
+                                    prop:checked=checked
+                                    on:change=move |_| template_id.set(id.clone())
+                                />
+                                <label for=input_id>
+                                    <span class="card-art" style=art aria-hidden="true">
+                                        <span class="card-frame">{t.default_aspect_ratio.as_str()}</span>
+                                    </span>
+                                    <span class="card-name">{t.name}</span>
+                                    <span class="card-desc">{t.description}</span>
+                                </label>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        }
+        .into_any(),
     }
 }

@@ -1,0 +1,387 @@
+//! The stage: the current job on a dark surface. While it runs, a placeholder in the chosen ratio
+//! with the stage and the seconds; when done, the selected image as large as the window allows
+//! (never past its own pixels), its actions right under it, and every image of the session in a
+//! strip below. A failure shows as an alert above the images, which stay.
+
+use contracts::{GenerateRequest, ImageView, JobStatus};
+use leptos::prelude::*;
+
+use crate::actions::{Actions, Kind};
+use crate::announce::focus_soon;
+use crate::components::icons::{AlertIcon, DownloadIcon};
+use crate::components::{RatioChoice, RequestError};
+use crate::errors::{Recovery, answers_kept_note, describe_job_failure};
+use crate::flow::{Flow, Stage as StageNow};
+use crate::state::AppState;
+use crate::words::{image_position, stage_announcement, stage_label};
+
+/// The kind of stage, plus what makes a change worth announcing (a new image, another failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Empty,
+    Working,
+    Failed(String),
+    Done(String),
+}
+
+#[component]
+pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoView {
+    let stage = Memo::new(move |_| app.flow.with(Flow::stage));
+    let images = Memo::new(move |_| app.flow.with(|f| f.images().to_vec()));
+    let job_id = Memo::new(move |_| {
+        app.flow
+            .with(|f| f.session.as_ref().and_then(|s| s.job.as_ref()).map(|j| j.job_id.clone()))
+    });
+    let key = Memo::new(move |_| match stage.get() {
+        StageNow::Empty => Key::Empty,
+        StageNow::Working(_) => Key::Working,
+        StageNow::Failed(_) => Key::Failed(job_id.get().unwrap_or_default()),
+        StageNow::Done => Key::Done(images.with(|i| i.first().map(|i| i.url.clone()).unwrap_or_default())),
+    });
+    // Focus and the live region follow the stage (entering the workspace is `announce`'s job).
+    Effect::new(move |previous: Option<Key>| {
+        let now = key.get();
+        if let Some(previous) = previous
+            && previous != now
+        {
+            match &now {
+                Key::Empty => {}
+                Key::Working => focus_soon("generating-heading"),
+                Key::Failed(_) => {
+                    // The alert speaks for itself, once; what the region said is no longer true.
+                    app.live.say("");
+                    focus_soon("job-error");
+                }
+                Key::Done(_) => {
+                    app.live.say("Your image is ready.");
+                    focus_soon("result-heading");
+                }
+            }
+        }
+        now
+    });
+    // The image the stage shows: the one picked in the strip, else the newest.
+    let shown = Memo::new(move |_| {
+        let picked = app.selected.get();
+        images.with(|list| {
+            let at = picked
+                .and_then(|url| list.iter().position(|i| i.url == url))
+                .or((!list.is_empty()).then_some(0))?;
+            Some((at, list[at].clone(), list.len()))
+        })
+    });
+    let working = Memo::new(move |_| matches!(stage.get(), StageNow::Working(_)));
+    let status = Memo::new(move |last: Option<&JobStatus>| match stage.get() {
+        StageNow::Working(status) => status,
+        _ => last.copied().unwrap_or(JobStatus::Queued),
+    });
+    let placeholder_ratio = Signal::derive(move || {
+        app.last_generate
+            .get()
+            .and_then(|r| r.aspect_ratio)
+            .or_else(|| ratio.current())
+            .unwrap_or(contracts::AspectRatio::Square)
+    });
+    let generate = move |reuse_prompt: bool| {
+        actions.generate(GenerateRequest {
+            aspect_ratio: ratio.for_request(),
+            reuse_prompt,
+        });
+    };
+
+    let heading = move || match key.get() {
+        Key::Empty => view! {
+            <h2 id="ready-heading" tabindex="-1">"Ready to create your image"</h2>
+        }
+        .into_any(),
+        Key::Working => view! {
+            <h2 id="generating-heading" tabindex="-1">"Creating your image"</h2>
+        }
+        .into_any(),
+        Key::Failed(_) if shown.with(Option::is_none) => view! {
+            <h2 id="failed-heading" tabindex="-1">"The image could not be made"</h2>
+        }
+        .into_any(),
+        Key::Failed(_) | Key::Done(_) => view! {
+            <h2 id="result-heading" tabindex="-1">"Your image"</h2>
+        }
+        .into_any(),
+    };
+    let position = move || {
+        shown.get().map(|(at, image, count)| {
+            format!("{} · {}", image_position(at, count), image.aspect_ratio.as_str())
+        })
+    };
+
+    view! {
+        <section class="stage" aria-labelledby="stage-title">
+            <div class="stage-head" id="stage-title">
+                {heading}
+                <span class="stage-meta" data-testid="image-position">{position}</span>
+            </div>
+            {move || match stage.get() {
+                StageNow::Failed(error) => Some(view! { <JobFailure error last=app.last_generate ratio actions/> }),
+                _ => None,
+            }}
+            <div class="stage-main" data-testid="stage-main">
+                {move || {
+                    if working.get() && app.selected.get().is_none() {
+                        view! { <Placeholder status=status.into() ratio=placeholder_ratio app/> }.into_any()
+                    } else if let Some((_, image, _)) = shown.get() {
+                        view! { <Shot image/> }.into_any()
+                    } else if matches!(stage.get(), StageNow::Empty) {
+                        view! {
+                            <div class="ready-panel">
+                                <p>"All answers are in. Pick a shape in the brief, then create the image."</p>
+                                <button
+                                    type="button"
+                                    class="primary"
+                                    data-testid="generate-button"
+                                    disabled=move || actions.busy()
+                                    on:click=move |_| generate(false)
+                                >
+                                    "Create the image"
+                                </button>
+                            </div>
+                        }
+                        .into_any()
+                    } else {
+                        ().into_any()
+                    }
+                }}
+            </div>
+            <div class="action-bar" data-testid="action-bar" role="group" aria-label="Image actions">
+                {move || {
+                    shown
+                        .get()
+                        .map(|(_, image, _)| {
+                            view! {
+                                <a
+                                    class="button"
+                                    data-testid="download-link"
+                                    href=image.url.clone()
+                                    download=image.file_name()
+                                >
+                                    <DownloadIcon/>
+                                    "Download"
+                                </a>
+                            }
+                        })
+                }}
+                <button
+                    type="button"
+                    data-testid="new-take"
+                    title="A new image from the same prompt"
+                    disabled=move || actions.busy() || working.get() || images.with(Vec::is_empty)
+                    on:click=move |_| generate(true)
+                >
+                    "New take"
+                </button>
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="rethink"
+                    title="Write the prompt again from the brief, then a new image"
+                    disabled=move || actions.busy() || working.get()
+                    on:click=move |_| generate(false)
+                >
+                    {move || if working.get() { "Creating…" } else { "Re-think" }}
+                </button>
+            </div>
+            <RequestError actions only=&[Kind::Generate, Kind::Follow, Kind::Load]/>
+            <Strip app images working shown=Signal::derive(move || shown.get().map(|(at, _, _)| at))/>
+        </section>
+    }
+}
+
+/// A failed job: the server's message with an icon, the "answers are kept" note once, and "Try
+/// again" (the same request) unless the content itself was refused.
+#[component]
+fn JobFailure(
+    error: contracts::ApiErrorBody,
+    last: RwSignal<Option<GenerateRequest>>,
+    ratio: RatioChoice,
+    actions: Actions,
+) -> impl IntoView {
+    let shown = describe_job_failure(&error);
+    let note = answers_kept_note(&error);
+    let retry = move |_| {
+        let request = last.get_untracked().unwrap_or_else(|| GenerateRequest {
+            aspect_ratio: ratio.for_request(),
+            reuse_prompt: false,
+        });
+        actions.generate(request);
+    };
+    view! {
+        <div class="alert" role="alert" id="job-error" tabindex="-1" data-testid="job-error">
+            <AlertIcon/>
+            <div class="alert-body">
+                <p>{shown.message}</p>
+                {note.map(|note| view! { <p>{note}</p> })}
+                {(shown.recovery == Recovery::Retry)
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="small"
+                                data-testid="retry-button"
+                                disabled=move || actions.busy()
+                                on:click=retry
+                            >
+                                "Try again"
+                            </button>
+                        }
+                    })}
+            </div>
+        </div>
+    }
+}
+
+/// The selected image, sized by CSS from its own pixel size (`--w`, `--h`) and the room the stage
+/// has, with its "what we understood" line.
+#[component]
+fn Shot(image: ImageView) -> impl IntoView {
+    let offline = image.offline_preview.then(|| {
+        view! {
+            <span class="chip on-image" data-testid="offline-preview-note">
+                "Offline preview"
+            </span>
+        }
+    });
+    view! {
+        <figure class="shot">
+            <div class="frame" style=format!("--w:{};--h:{}", image.width.max(1), image.height.max(1))>
+                <img
+                    data-testid="result-image"
+                    src=image.url.clone()
+                    alt=image.alt.clone()
+                    width=image.width.to_string()
+                    height=image.height.to_string()
+                />
+                {offline}
+            </div>
+            <figcaption data-testid="summary">
+                <strong>"What we understood: "</strong>
+                {image.summary.clone()}
+            </figcaption>
+        </figure>
+    }
+}
+
+/// The running job: a shimmering box in the chosen ratio, the stage and the seconds so far. It
+/// owns its clock; the live region hears each stage as it starts and every ten seconds.
+#[component]
+fn Placeholder(status: Signal<JobStatus>, ratio: Signal<contracts::AspectRatio>, app: AppState) -> impl IntoView {
+    let live = app.live;
+    let elapsed = elapsed_seconds(status, live);
+    Effect::new(move |previous: Option<JobStatus>| {
+        let now = status.get();
+        if previous != Some(now) {
+            live.say(stage_announcement(now, elapsed.get_untracked()));
+        }
+        now
+    });
+    let size = move || {
+        let (w, h) = ratio.get().parts();
+        format!("--w:{};--h:{}", w * 2000, h * 2000)
+    };
+    view! {
+        <div class="frame placeholder" style=size aria-busy="true" data-testid="placeholder">
+            <div class="placeholder-text">
+                <p class="stage-now" data-testid="stage">
+                    {move || stage_label(status.get())}
+                    <span class="elapsed" data-testid="elapsed">
+                        {move || format!(" · {} s", elapsed.get())}
+                    </span>
+                </p>
+                <p class="stage-sub">
+                    {move || match status.get() {
+                        JobStatus::Queued | JobStatus::Synthesizing => "Then the image is rendered.",
+                        _ => "Your earlier images stay in the strip below.",
+                    }}
+                </p>
+            </div>
+        </div>
+    }
+}
+
+/// Whole seconds since the placeholder appeared, ticking once a second until it goes away; every
+/// ten seconds the live region says the stage again.
+fn elapsed_seconds(status: Signal<JobStatus>, live: crate::state::Announcer) -> ReadSignal<u64> {
+    let since = js_sys::Date::now();
+    let (elapsed, set_elapsed) = signal(0_u64);
+    let ticking = set_interval_with_handle(
+        move || {
+            let secs = ((js_sys::Date::now() - since) / 1000.0).max(0.0) as u64;
+            if secs != elapsed.get_untracked() {
+                set_elapsed.set(secs);
+                if secs > 0 && secs.is_multiple_of(10) {
+                    live.say(stage_announcement(status.get_untracked(), secs));
+                }
+            }
+        },
+        std::time::Duration::from_secs(1),
+    );
+    on_cleanup(move || {
+        if let Ok(handle) = ticking {
+            handle.clear();
+        }
+    });
+    elapsed
+}
+
+/// Every image of the session as thumbnails, newest first (a pending tile first while a job
+/// runs); pressing one shows it on the stage. Later: the gallery's own actions per image.
+#[component]
+fn Strip(
+    app: AppState,
+    images: Memo<Vec<ImageView>>,
+    working: Memo<bool>,
+    shown: Signal<Option<usize>>,
+) -> impl IntoView {
+    let following = move || app.selected.get().is_none();
+    view! {
+        <section class="strip" aria-labelledby="strip-heading" class:empty=move || images.with(Vec::is_empty) && !working.get()>
+            <h3 id="strip-heading" class="visually-hidden">"This session's images"</h3>
+            <ul class="strip-list" data-testid="strip">
+                <Show when=move || working.get()>
+                    <li>
+                        <button
+                            type="button"
+                            class="thumb pending"
+                            data-testid="thumb-pending"
+                            aria-label="Show the image being made"
+                            aria-pressed=move || if following() { "true" } else { "false" }
+                            on:click=move |_| app.selected.set(None)
+                        >
+                            <span class="thumb-dots" aria-hidden="true"></span>
+                        </button>
+                    </li>
+                </Show>
+                <For
+                    each={move || images.get().into_iter().enumerate().collect::<Vec<_>>()}
+                    key=|(at, image)| (*at, image.url.clone())
+                    children=move |(at, image)| {
+                        let url = image.url.clone();
+                        let count = move || images.with(Vec::len);
+                        let pressed = move || shown.get() == Some(at) && !(working.get() && following());
+                        view! {
+                            <li>
+                                <button
+                                    type="button"
+                                    class="thumb"
+                                    data-testid=format!("thumb-{at}")
+                                    aria-label=move || format!("Show {}", image_position(at, count()).to_lowercase())
+                                    aria-pressed=move || if pressed() { "true" } else { "false" }
+                                    on:click=move |_| app.selected.set(Some(url.clone()))
+                                >
+                                    <img src=image.url.clone() alt="" loading="lazy"/>
+                                </button>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+        </section>
+    }
+}
