@@ -11,58 +11,21 @@
 //! is not shown as an error: the page redraws from the server's session view instead.
 
 use contracts::{
-    AnswerRequest, BackRequest, GenerateRequest, JobStatus, SessionStatus, SessionView,
-    StartSessionRequest, codes,
+    AnswerRequest, BackRequest, GenerateRequest, SessionStatus, SessionView, StartSessionRequest,
 };
 use leptos::prelude::*;
 
-use crate::announce::focus_soon;
+mod act;
+mod follow;
+
 use crate::api;
-use crate::errors::{ApiClientError, Recovery, UserError, describe};
-use crate::flow::{Flow, Route, poll_wait_secs};
+use crate::errors::{ApiClientError, UserError};
+use crate::flow::{Flow, Route};
 use crate::state::AppState;
 use crate::sync;
-
-/// A failed request, with its input so that it can be repeated.
-#[derive(Debug, Clone)]
-pub struct Failed<I> {
-    pub error: UserError,
-    pub input: I,
-}
-
-/// One kind of request: its action, with its pending flag and outcome read once (each call to
-/// `Action::pending` or `Action::value` makes a new signal).
-struct Act<I: 'static> {
-    action: Action<I, Result<(), Failed<I>>>,
-    pending: Memo<bool>,
-    outcome: MappedSignal<Option<Result<(), Failed<I>>>>,
-}
-
-impl<I> Clone for Act<I> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<I> Copy for Act<I> {}
-
-impl<I: Clone + 'static> Act<I> {
-    /// The failure of the last run, if it failed.
-    fn error(self) -> Option<UserError> {
-        self.outcome.with(|outcome| match outcome {
-            Some(Err(failed)) => Some(failed.error.clone()),
-            _ => None,
-        })
-    }
-
-    /// The input of the last run, if it failed.
-    fn failed_input(self) -> Option<I> {
-        self.outcome.with_untracked(|outcome| match outcome {
-            Some(Err(failed)) => Some(failed.input.clone()),
-            _ => None,
-        })
-    }
-}
+pub use act::Failed;
+use act::{Act, act};
+use follow::{create, follow_job, keep_following, refresh};
 
 /// Which kind of request failed, so that the alert's button can repeat it and each alert shows
 /// next to what caused it.
@@ -326,72 +289,6 @@ impl Actions {
     }
 }
 
-/// An action of `kind` running `run`; a failure becomes UI state through [`failed`].
-fn act<I, Fut>(app: AppState, kind: Kind, run: impl Fn(I) -> Fut + 'static) -> Act<I>
-where
-    I: Clone + 'static,
-    Fut: Future<Output = Result<(), ApiClientError>> + 'static,
-{
-    let action = Action::new_local(move |input: &I| {
-        let input = input.clone();
-        let running = run(input.clone());
-        async move {
-            match running.await {
-                Ok(()) => Ok(()),
-                // Another tab moved the session on: redraw from the server, no contradicting alert.
-                Err(error) if is_out_of_step(&error) => {
-                    app.notice.set(Some(
-                        "This session changed in another tab; here is where it stands now."
-                            .to_owned(),
-                    ));
-                    reload(app).await;
-                    Ok(())
-                }
-                Err(error) => Err(Failed {
-                    error: failed(app, kind, &error),
-                    input,
-                }),
-            }
-        }
-    });
-    Act {
-        action,
-        pending: action.pending(),
-        outcome: action.value(),
-    }
-}
-
-/// Codes that mean the page's picture of the session is stale, not that the request was wrong.
-fn is_out_of_step(error: &ApiClientError) -> bool {
-    matches!(
-        error.code(),
-        Some(codes::REFINEMENT_COMPLETE | codes::REFINEMENT_INCOMPLETE | codes::INVALID_STEP)
-    )
-}
-
-/// What a failed request means for the page. A session that is gone sends the person back to
-/// the start with the idea still in the field; anything else is shown as the server put it.
-fn failed(app: AppState, kind: Kind, error: &ApiClientError) -> UserError {
-    let shown = if error.is_session_gone() && kind != Kind::StartOver {
-        if let Some(idea) = app.flow.with_untracked(|f| f.idea().map(str::to_owned)) {
-            app.draft.idea.set(idea);
-        }
-        app.following.set(None);
-        app.flow.update(Flow::on_no_session);
-        app.go(Route::Start);
-        UserError {
-            message: "Your session has ended, so the answers are gone. Your idea is still in the field: start again.".to_owned(),
-            recovery: Recovery::Restart,
-        }
-    } else {
-        describe(error)
-    };
-    if kind != Kind::Revise {
-        focus_soon("request-error");
-    }
-    shown
-}
-
 /// Records a session the server returned; keeps the drafts in step with it.
 fn set_session(app: AppState, follow: Act<String>, view: SessionView) {
     if app.draft.idea.with_untracked(String::is_empty) {
@@ -411,104 +308,6 @@ fn set_session(app: AppState, follow: Act<String>, view: SessionView) {
 /// Moves the address to the step the session is at now.
 fn go_home(app: AppState) {
     app.go(app.flow.with_untracked(Flow::home));
-}
-
-/// `POST /api/generate`, then follows the job; the stage shows it instead of a picked image.
-async fn create(
-    app: AppState,
-    follow: Act<String>,
-    request: &GenerateRequest,
-) -> Result<(), ApiClientError> {
-    let job = api::generate(request).await?;
-    app.selected.set(None);
-    app.flow.update(|f| f.on_job(job));
-    keep_following(app, follow);
-    Ok(())
-}
-
-/// Starts the poll loop for the session's running job, unless it is already followed.
-fn keep_following(app: AppState, follow: Act<String>) {
-    let running = app
-        .flow
-        .with_untracked(|f| f.running_job().map(|j| j.job_id.clone()));
-    if let Some(job_id) = running
-        && app
-            .following
-            .with_untracked(|f| f.as_deref() != Some(job_id.as_str()))
-    {
-        follow.action.dispatch_local(job_id);
-    }
-}
-
-/// Long-polls `GET /api/generate/{jobId}?wait=` until the job ends, or another loop (or "Start
-/// over") takes it over.
-async fn follow_job(app: AppState, job_id: String) -> Result<(), ApiClientError> {
-    let still_ours = || {
-        app.following
-            .with_untracked(|f| f.as_deref() == Some(job_id.as_str()))
-    };
-    loop {
-        let status = app
-            .flow
-            .with_untracked(|f| f.running_job().map_or(JobStatus::Queued, |job| job.status));
-        let polled = api::job(&job_id, poll_wait_secs(status)).await;
-        if !still_ours() {
-            return Ok(());
-        }
-        match polled {
-            Ok(job) => {
-                let done = job.status.is_terminal();
-                if job.image.is_some() {
-                    app.selected.set(None);
-                }
-                app.flow.update(|f| f.on_job(job));
-                if done {
-                    app.following.set(None);
-                    return Ok(());
-                }
-            }
-            Err(error) => {
-                app.following.set(None);
-                return Err(error);
-            }
-        }
-    }
-}
-
-/// Re-reads the session and redraws from it, moving the address if the step changed.
-async fn reload(app: AppState) {
-    if let Ok(found) = api::resume().await {
-        apply_remote(app, found);
-    }
-}
-
-/// [`Actions::refresh`]: like [`reload`], and says so when another tab changed something.
-async fn refresh(app: AppState, follow: Act<String>) {
-    let Ok(found) = api::resume().await else {
-        return;
-    };
-    if !app.flow.with_untracked(|f| f.differs_from(found.as_ref())) {
-        return;
-    }
-    app.notice.set(Some(match &found {
-        Some(_) => "Updated from another tab.".to_owned(),
-        None => "This session was ended in another tab.".to_owned(),
-    }));
-    apply_remote(app, found);
-    keep_following(app, follow);
-}
-
-/// Redraws from a session view read from the server (or its absence).
-fn apply_remote(app: AppState, found: Option<SessionView>) {
-    match found {
-        Some(view) => app.flow.update(|f| f.on_session(view)),
-        None => {
-            app.following.set(None);
-            app.flow.update(Flow::on_no_session);
-        }
-    }
-    app.selected.set(None);
-    // The address follows only if it now names a step this session cannot show; `Home` redirects.
 }
 
 async fn start_over(app: AppState, keep_idea: bool) -> Result<(), ApiClientError> {

@@ -14,6 +14,7 @@ mod ratio_picker;
 mod request_error;
 mod stage;
 mod start_over;
+mod strip;
 
 pub use brief::Brief;
 pub use change_answers::ChangeAnswers;

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::actions::{Actions, Kind};
-use crate::components::{ChangeAnswers, QuotaNote, RatioChoice, RatioPicker, RequestError, StartOver};
+use crate::components::{
+    ChangeAnswers, QuotaNote, RatioChoice, RatioPicker, RequestError, StartOver,
+};
 use crate::words::{answer_problem, char_counter};
 
 #[component]
@@ -27,9 +29,15 @@ pub fn Brief(
     let answers = Memo::new(move |_| {
         session.with(|s| s.as_ref().map(|s| s.answers.clone()).unwrap_or_default())
     });
-    let idea = Memo::new(move |_| session.with(|s| s.as_ref().map(|s| s.idea.clone()).unwrap_or_default()));
+    let idea = Memo::new(move |_| {
+        session.with(|s| s.as_ref().map(|s| s.idea.clone()).unwrap_or_default())
+    });
     let template = Memo::new(move |_| {
-        session.with(|s| s.as_ref().map(|s| s.template_name.clone()).unwrap_or_default())
+        session.with(|s| {
+            s.as_ref()
+                .map(|s| s.template_name.clone())
+                .unwrap_or_default()
+        })
     });
     view! {
         <aside class="brief" aria-labelledby="brief-heading" class:open=move || open.get()>

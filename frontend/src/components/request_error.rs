@@ -11,7 +11,10 @@ use crate::errors::Recovery;
 /// of those kinds, so a screen with two places for alerts shows each failure once, where it
 /// belongs.
 #[component]
-pub fn RequestError(actions: Actions, #[prop(optional)] only: Option<&'static [Kind]>) -> impl IntoView {
+pub fn RequestError(
+    actions: Actions,
+    #[prop(optional)] only: Option<&'static [Kind]>,
+) -> impl IntoView {
     move || {
         actions
             .failure()

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::actions::{Actions, Kind};
 use crate::announce::focus_soon;
 use crate::components::icons::{AlertIcon, DownloadIcon};
+use crate::components::strip::Strip;
 use crate::components::{RatioChoice, RequestError};
 use crate::errors::{Recovery, answers_kept_note, describe_job_failure};
 use crate::flow::{Flow, Stage as StageNow};
@@ -29,14 +30,20 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
     let stage = Memo::new(move |_| app.flow.with(Flow::stage));
     let images = Memo::new(move |_| app.flow.with(|f| f.images().to_vec()));
     let job_id = Memo::new(move |_| {
-        app.flow
-            .with(|f| f.session.as_ref().and_then(|s| s.job.as_ref()).map(|j| j.job_id.clone()))
+        app.flow.with(|f| {
+            f.session
+                .as_ref()
+                .and_then(|s| s.job.as_ref())
+                .map(|j| j.job_id.clone())
+        })
     });
     let key = Memo::new(move |_| match stage.get() {
         StageNow::Empty => Key::Empty,
         StageNow::Working(_) => Key::Working,
         StageNow::Failed(_) => Key::Failed(job_id.get().unwrap_or_default()),
-        StageNow::Done => Key::Done(images.with(|i| i.first().map(|i| i.url.clone()).unwrap_or_default())),
+        StageNow::Done => {
+            Key::Done(images.with(|i| i.first().map(|i| i.url.clone()).unwrap_or_default()))
+        }
     });
     // Focus and the live region follow the stage (entering the workspace is `announce`'s job).
     Effect::new(move |previous: Option<Key>| {
@@ -109,7 +116,11 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
     };
     let position = move || {
         shown.get().map(|(at, image, count)| {
-            format!("{} · {}", image_position(at, count), image.aspect_ratio.as_str())
+            format!(
+                "{} · {}",
+                image_position(at, count),
+                image.aspect_ratio.as_str()
+            )
         })
     };
 
@@ -271,7 +282,11 @@ fn Shot(image: ImageView) -> impl IntoView {
 /// The running job: a shimmering box in the chosen ratio, the stage and the seconds so far. It
 /// owns its clock; the live region hears each stage as it starts and every ten seconds.
 #[component]
-fn Placeholder(status: Signal<JobStatus>, ratio: Signal<contracts::AspectRatio>, app: AppState) -> impl IntoView {
+fn Placeholder(
+    status: Signal<JobStatus>,
+    ratio: Signal<contracts::AspectRatio>,
+    app: AppState,
+) -> impl IntoView {
     let live = app.live;
     let elapsed = elapsed_seconds(status, live);
     Effect::new(move |previous: Option<JobStatus>| {
@@ -328,60 +343,4 @@ fn elapsed_seconds(status: Signal<JobStatus>, live: crate::state::Announcer) -> 
         }
     });
     elapsed
-}
-
-/// Every image of the session as thumbnails, newest first (a pending tile first while a job
-/// runs); pressing one shows it on the stage. Later: the gallery's own actions per image.
-#[component]
-fn Strip(
-    app: AppState,
-    images: Memo<Vec<ImageView>>,
-    working: Memo<bool>,
-    shown: Signal<Option<usize>>,
-) -> impl IntoView {
-    let following = move || app.selected.get().is_none();
-    view! {
-        <section class="strip" aria-labelledby="strip-heading" class:empty=move || images.with(Vec::is_empty) && !working.get()>
-            <h3 id="strip-heading" class="visually-hidden">"This session's images"</h3>
-            <ul class="strip-list" data-testid="strip">
-                <Show when=move || working.get()>
-                    <li>
-                        <button
-                            type="button"
-                            class="thumb pending"
-                            data-testid="thumb-pending"
-                            aria-label="Show the image being made"
-                            aria-pressed=move || if following() { "true" } else { "false" }
-                            on:click=move |_| app.selected.set(None)
-                        >
-                            <span class="thumb-dots" aria-hidden="true"></span>
-                        </button>
-                    </li>
-                </Show>
-                <For
-                    each={move || images.get().into_iter().enumerate().collect::<Vec<_>>()}
-                    key=|(at, image)| (*at, image.url.clone())
-                    children=move |(at, image)| {
-                        let url = image.url.clone();
-                        let count = move || images.with(Vec::len);
-                        let pressed = move || shown.get() == Some(at) && !(working.get() && following());
-                        view! {
-                            <li>
-                                <button
-                                    type="button"
-                                    class="thumb"
-                                    data-testid=format!("thumb-{at}")
-                                    aria-label=move || format!("Show {}", image_position(at, count()).to_lowercase())
-                                    aria-pressed=move || if pressed() { "true" } else { "false" }
-                                    on:click=move |_| app.selected.set(Some(url.clone()))
-                                >
-                                    <img src=image.url.clone() alt="" loading="lazy"/>
-                                </button>
-                            </li>
-                        }
-                    }
-                />
-            </ul>
-        </section>
-    }
 }

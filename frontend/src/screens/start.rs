@@ -150,7 +150,8 @@ fn TemplateCards(
     templates: Signal<Option<Result<Vec<TemplateSummary>, UserError>>>,
     template_id: RwSignal<String>,
 ) -> impl IntoView {
-    move || match templates.get() {
+    move || {
+        match templates.get() {
         None => view! { <p class="loading">"Loading styles…"</p> }.into_any(),
         Some(Err(error)) => view! {
             <p class="alert" role="alert">
@@ -198,5 +199,6 @@ fn TemplateCards(
             </div>
         }
         .into_any(),
+    }
     }
 }
