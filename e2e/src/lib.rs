@@ -236,6 +236,26 @@ pub struct Page {
 }
 
 impl Page {
+    /// Resizes the window until the page's viewport is `width` x `height` CSS pixels (the window
+    /// is larger than its viewport by whatever the browser draws around it).
+    pub async fn viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        let (mut w, mut h) = (width, height);
+        for _ in 0..3 {
+            self.client.set_window_size(w, h).await?;
+            let inner = self
+                .js("return [window.innerWidth, window.innerHeight];")
+                .await?;
+            let got = |i: usize| inner[i].as_i64().unwrap_or_default();
+            let (dw, dh) = (i64::from(width) - got(0), i64::from(height) - got(1));
+            if dw == 0 && dh == 0 {
+                return Ok(());
+            }
+            w = u32::try_from(i64::from(w) + dw).unwrap_or(width);
+            h = u32::try_from(i64::from(h) + dh).unwrap_or(height);
+        }
+        Err(anyhow!("the viewport did not become {width}x{height}"))
+    }
+
     /// Opens `path` (e.g. `/`) on the test server.
     pub async fn open(&self, path: &str) -> anyhow::Result<()> {
         self.client.goto(&format!("{}{path}", self.base)).await?;

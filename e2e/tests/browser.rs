@@ -30,22 +30,15 @@ async fn answer(page: &Page, text: &str) -> anyhow::Result<()> {
     page.enter().await
 }
 
-/// Answers all three questions plainly and asks for the image; ends on the result.
+/// Answers all three questions plainly, which creates the image; ends in the workspace.
 async fn reach_result(page: &Page) -> anyhow::Result<()> {
     start(page).await?;
     answer(page, "a rocky Atlantic island at dusk").await?;
     page.wait_for_question(2).await?;
     answer(page, "wild, stormy, silver and slate blue").await?;
     page.wait_for_question(3).await?;
+    // The third answer's Enter is "Create the image": no extra click.
     answer(page, "wide shot from a low angle").await?;
-    generate(page).await
-}
-
-/// From the Ready screen: Tab to "Create the image", Enter, wait for the image.
-async fn generate(page: &Page) -> anyhow::Result<()> {
-    page.wait_for_focus("ready-heading").await?;
-    page.tab_to("generate-button").await?;
-    page.enter().await?;
     wait_for_image(page).await
 }
 
@@ -90,14 +83,10 @@ async fn happy_path_by_keyboard_alone() {
 
             page.wait_for_question(3).await?;
             answer(&page, "wide shot from a low angle").await?;
-            let answers = {
-                page.wait_for("answers").await?;
-                page.text("answers").await?
-            };
+            wait_for_image(&page).await?;
+            let answers = page.text("answers").await?;
             ensure!(answers.contains("rocky Atlantic island"), "{answers}");
-            ensure!(answers.contains("skipped"), "{answers}");
-
-            generate(&page).await?;
+            ensure!(answers.contains("Skipped: default used"), "{answers}");
             let alt = page
                 .js("return document.querySelector('[data-testid=\"result-image\"]').alt;")
                 .await?;
@@ -141,9 +130,6 @@ async fn a_failed_generation_can_be_retried_with_the_answers_intact() {
             answer(&page, "wild, stormy, silver and slate blue").await?;
             page.wait_for_question(3).await?;
             answer(&page, "wide shot from a low angle").await?;
-            page.wait_for_focus("ready-heading").await?;
-            page.tab_to("generate-button").await?;
-            page.enter().await?;
 
             // The message shows in an alert, which takes focus; the answers are still there.
             page.wait_for("job-error").await?;
@@ -192,50 +178,74 @@ async fn new_take_change_an_answer_and_start_over() {
             .await?;
             page.wait_for_focus("result-heading").await?;
 
-            // Change answers: each question comes back prefilled; change the second.
-            page.tab_to("change-answers").await?;
+            // Both images stay in the strip, newest first.
+            page.wait_for("thumb-1").await?;
+            let second = image_src(&page).await?;
+
+            // Change the second answer in place: the others stay, nothing is asked again.
+            page.tab_to("edit-answer-2").await?;
             page.enter().await?;
-            page.wait_for_question(1).await?;
-            page.wait_for_focus("answer-input").await?;
-            page.wait_until(
-                "question 1 prefilled",
-                "document.querySelector('[data-testid=\"answer-input\"]').value === 'a rocky Atlantic island at dusk'",
-            )
-            .await?;
-            page.enter().await?;
-            page.wait_for_question(2).await?;
-            page.wait_until(
-                "question 2 prefilled",
-                "document.querySelector('[data-testid=\"answer-input\"]').value.includes('slate blue')",
-            )
-            .await?;
-            page.wait_for_focus("answer-input").await?;
+            page.wait_for_focus("answer-edit-2").await?;
             page.select_all().await?;
             page.type_text("calm, warm lamplight, amber and deep green").await?;
             page.enter().await?;
-            page.wait_for_question(3).await?;
             page.wait_until(
-                "question 3 prefilled",
-                "document.querySelector('[data-testid=\"answer-input\"]').value === 'wide shot from a low angle'",
+                "the revised answer",
+                "document.querySelector('[data-testid=\"answer-2\"]').textContent.includes('amber and deep green')",
             )
             .await?;
-            page.enter().await?;
-            generate(&page).await?;
             let answers = page.text("answers").await?;
-            ensure!(answers.contains("amber and deep green"), "{answers}");
+            ensure!(answers.contains("rocky Atlantic island"), "{answers}");
+            ensure!(answers.contains("low angle"), "{answers}");
             ensure!(!answers.contains("slate blue"), "{answers}");
+            ensure!(
+                page.text("brief-changed").await?.contains("next one follows it"),
+                "the brief says the next image follows the change"
+            );
 
-            // Start over, keeping the idea in the field.
-            page.tab_to("keep-idea").await?;
+            // Re-think makes a third image from the changed brief; the first two stay.
+            page.tab_to("rethink").await?;
+            page.enter().await?;
+            page.wait_for("thumb-2").await?;
+            wait_for_image(&page).await?;
+            let third = image_src(&page).await?;
+            ensure!(third != first && third != second, "a third image");
+            for at in 0..3 {
+                page.wait_for(&format!("thumb-{at}")).await?;
+            }
+
+            // Start over asks first; "Keep working" loses nothing.
+            page.tab_to("start-over").await?;
+            page.enter().await?;
+            page.wait_for_focus("start-over-cancel").await?;
+            let asked = page.text("start-over-dialog").await?;
+            ensure!(asked.contains("Start over?"), "{asked}");
+            page.enter().await?;
+            ensure!(
+                page.js("return !document.querySelector('[data-testid=\"start-over-dialog\"]').open;")
+                    .await?
+                    == serde_json::Value::Bool(true),
+                "the dialog closed"
+            );
+            page.wait_for("thumb-2").await?;
+
+            // Start over for real, keeping the idea in the field.
+            page.tab_to("start-over").await?;
+            page.enter().await?;
+            page.wait_for_focus("start-over-cancel").await?;
             let kept = page
                 .js("return document.querySelector('[data-testid=\"keep-idea\"]').checked;")
                 .await?;
             ensure!(kept == serde_json::Value::Bool(true), "keep-idea is on by default");
-            page.tab_to("start-over").await?;
+            page.tab_to("start-over-confirm").await?;
             page.enter().await?;
             page.wait_for("idea-input").await?;
             page.wait_for_focus("start-heading").await?;
             ensure!(page.value("idea-input").await? == IDEA, "the idea is kept");
+            ensure!(
+                page.text("announcer").await?.trim().is_empty(),
+                "the live region no longer says the image is ready"
+            );
             Ok(())
         },
     )
@@ -263,15 +273,182 @@ async fn a_reload_mid_flow_resumes_at_the_same_question() {
             answer(&page, "wild, stormy, silver and slate blue").await?;
             page.wait_for_question(3).await?;
             answer(&page, "wide shot from a low angle").await?;
-            page.wait_for_focus("ready-heading").await?;
-            page.tab_to("generate-button").await?;
-            page.enter().await?;
 
             // A reload while the image is being made picks the running job up again.
             page.wait_for("stage").await?;
             page.client.refresh().await?;
             page.wait_for("stage").await?;
             wait_for_image(&page).await
+        },
+    )
+    .await;
+}
+
+/// Checks, from element boxes, that the selected image fits the viewport at its own pixels or
+/// fewer and that its actions are in view without scrolling; saves a screenshot.
+async fn check_fit(page: &Page, width: u32, height: u32) -> anyhow::Result<()> {
+    page.viewport(width, height).await?;
+    page.js("window.scrollTo(0, 0); return true;").await?;
+    wait_for_image(page).await?;
+    let boxes = page
+        .js(r#"
+            const box = (id) => {
+                const e = document.querySelector(`[data-testid="${id}"]`);
+                if (!e) return null;
+                const r = e.getBoundingClientRect();
+                return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width, height: r.height };
+            };
+            const image = document.querySelector('[data-testid="result-image"]');
+            return {
+                viewW: window.innerWidth, viewH: window.innerHeight,
+                pageW: document.documentElement.scrollWidth,
+                image: box('result-image'), naturalW: image.naturalWidth, naturalH: image.naturalHeight,
+                actions: ['download-link', 'new-take', 'rethink'].map(box),
+                badge: box('offline-badge'),
+            };
+        "#)
+        .await?;
+    let num = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let (view_w, view_h) = (num(&boxes["viewW"]), num(&boxes["viewH"]));
+    let image = &boxes["image"];
+    let at = format!("{width}x{height}: {boxes}");
+    ensure!(num(&boxes["pageW"]) <= view_w, "no sideways scroll at {at}");
+    ensure!(
+        num(&image["top"]) >= 0.0 && num(&image["bottom"]) <= view_h + 0.5,
+        "the image fits the viewport's height at {at}"
+    );
+    ensure!(
+        num(&image["left"]) >= 0.0 && num(&image["right"]) <= view_w + 0.5,
+        "the image fits the viewport's width at {at}"
+    );
+    ensure!(
+        num(&image["width"]) <= num(&boxes["naturalW"]) + 0.5
+            && num(&image["height"]) <= num(&boxes["naturalH"]) + 0.5,
+        "the image is not drawn past its own pixels at {at}"
+    );
+    for action in boxes["actions"].as_array().into_iter().flatten() {
+        ensure!(
+            num(&action["top"]) >= 0.0 && num(&action["bottom"]) <= view_h + 0.5,
+            "every action is in view without scrolling at {at}"
+        );
+    }
+    ensure!(
+        num(&boxes["badge"]["height"]) < 40.0,
+        "the offline badge keeps to one line at {at}"
+    );
+    page.screenshot(&format!("workspace-{width}x{height}"))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workspace_fits_a_laptop_and_a_phone() {
+    run(
+        "workspace_fit",
+        |_| {},
+        |page| async move {
+            page.viewport(1280, 800).await?;
+            reach_result(&page).await?;
+            check_fit(&page, 1280, 800).await?;
+            check_fit(&page, 390, 844).await?;
+            // A portrait image as well: the tallest shape is the hardest to fit.
+            page.viewport(1280, 800).await?;
+            let first = image_src(&page).await?;
+            page.js("document.querySelector('[data-testid=\"ratio-9x16\"]').click(); return true;")
+                .await?;
+            page.tab_to("rethink").await?;
+            page.enter().await?;
+            page.wait_until(
+                "a portrait image",
+                &format!(
+                    "(() => {{ const i = document.querySelector('[data-testid=\"result-image\"]'); return i && i.getAttribute('src') !== '{first}' && i.complete && i.naturalHeight > i.naturalWidth; }})()"
+                ),
+            )
+            .await?;
+            check_fit(&page, 1280, 800).await?;
+            check_fit(&page, 390, 844).await
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_and_forward_move_inside_the_app() {
+    run(
+        "back_forward",
+        |_| {},
+        |page| async move {
+            reach_result(&page).await?;
+            let origin = page.base.clone();
+            ensure!(page.client.current_url().await?.path() == "/workspace");
+
+            // Back from the workspace shows the third answer, to change it in place.
+            page.client.back().await?;
+            page.wait_for("revise").await?;
+            let url = page.client.current_url().await?;
+            ensure!(url.as_str().starts_with(&origin), "still in the app: {url}");
+            ensure!(url.path() == "/questions/3", "{url}");
+            ensure!(
+                page.value("answer-input").await? == "wide shot from a low angle",
+                "the answer is prefilled"
+            );
+            page.client.back().await?;
+            page.wait_until(
+                "question 2's page",
+                "location.pathname === '/questions/2' && !!document.querySelector('[data-testid=\"revise\"]')",
+            )
+            .await?;
+
+            // Forward twice: the workspace again, with the image still there.
+            page.client.forward().await?;
+            page.client.forward().await?;
+            page.wait_for("workspace").await?;
+            wait_for_image(&page).await
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tabs_on_one_session_agree() {
+    run(
+        "two_tabs",
+        |_| {},
+        |page| async move {
+            reach_result(&page).await?;
+            let first = page.client.window().await?;
+            let second = page.client.new_window(true).await?;
+            page.client.switch_to_window(second.handle).await?;
+            page.open("/workspace").await?;
+            wait_for_image(&page).await?;
+
+            // The second tab changes the first answer in place.
+            page.tab_to("edit-answer-1").await?;
+            page.enter().await?;
+            page.wait_for_focus("answer-edit-1").await?;
+            page.select_all().await?;
+            page.type_text("a quiet harbour in fog").await?;
+            page.enter().await?;
+            page.wait_until(
+                "the revision saved",
+                "document.querySelector('[data-testid=\"answer-1\"]').textContent.includes('quiet harbour')",
+            )
+            .await?;
+
+            // The first tab redraws from the server's view, with no contradicting error.
+            page.client.switch_to_window(first).await?;
+            page.wait_until(
+                "the first tab to follow",
+                "document.querySelector('[data-testid=\"answer-1\"]').textContent.includes('quiet harbour')",
+            )
+            .await?;
+            ensure!(
+                page.js("return !document.querySelector('[data-testid=\"request-error\"]');")
+                    .await?
+                    == serde_json::Value::Bool(true),
+                "no error in the first tab"
+            );
+            Ok(())
         },
     )
     .await;

@@ -14,12 +14,12 @@
 use std::time::Duration;
 
 use contracts::{
-    AnswerView, ApiErrorBody, AspectRatio, GenerateRequest, QuestionView, QuotaView, SessionStatus,
-    SessionView, TemplateSummary, codes,
+    AnswerView, ApiErrorBody, AspectRatio, GenerateRequest, ImageView, JobStatus, JobView,
+    QuestionView, QuotaView, SessionStatus, SessionView, TemplateSummary, codes,
 };
 use frontend::actions::Actions;
 use frontend::components::RatioChoice;
-use frontend::screens::{FailedScreen, QuestionScreen, ReadyScreen, StartScreen};
+use frontend::screens::{QuestionScreen, StartScreen, WorkspaceScreen};
 use frontend::state::AppState;
 use leptos::prelude::*;
 use serde_json::{Value, json};
@@ -322,16 +322,28 @@ fn ready_session() -> SessionView {
         idea: "a lighthouse".into(),
         status: SessionStatus::Ready,
         question: None,
-        answers: vec![AnswerView {
-            index: 1,
-            question: "Where?".into(),
-            answer: "a rocky island".into(),
-            defaulted: false,
-            skipped: false,
-        }],
+        answers: vec![
+            AnswerView {
+                index: 1,
+                question: "Where?".into(),
+                hint: "A place and a time of day.".into(),
+                answer: "a rocky island".into(),
+                defaulted: false,
+                skipped: false,
+            },
+            AnswerView {
+                index: 2,
+                question: "What mood and light?".into(),
+                hint: "For example: calm, warm lamplight".into(),
+                answer: "soft natural light".into(),
+                defaulted: true,
+                skipped: true,
+            },
+        ],
         default_aspect_ratio: AspectRatio::Landscape16x9,
         job: None,
         last_image: None,
+        images: vec![],
         can_reuse_prompt: false,
         quota: Some(QuotaView {
             session_left: Some(0),
@@ -341,44 +353,60 @@ fn ready_session() -> SessionView {
     }
 }
 
-fn ratio_choice(session: &SessionView) -> RatioChoice {
-    RatioChoice {
-        options: Signal::stored(AspectRatio::ALL.to_vec()),
-        picked: RwSignal::new(None),
-        default: Signal::stored(Some(session.default_aspect_ratio)),
+fn image(n: u8) -> ImageView {
+    ImageView {
+        url: format!("/api/images/img{n}"),
+        mime_type: "image/png".into(),
+        width: 1024,
+        height: 576,
+        alt: "A lighthouse on a rocky island".into(),
+        summary: "A lighthouse at dusk".into(),
+        aspect_ratio: AspectRatio::Landscape16x9,
+        offline_preview: true,
     }
 }
 
+/// Mounts the workspace for `session`, as `Home` does once all answers are in.
+fn mount_workspace(session: SessionView, last: Option<GenerateRequest>) -> Mounted {
+    mount(move |app, actions| {
+        app.flow.update(|f| f.on_session(session));
+        app.last_generate.set(last);
+        let ratio = RatioChoice {
+            options: Signal::stored(AspectRatio::ALL.to_vec()),
+            picked: app.draft.ratio,
+            default: Signal::derive(move || app.flow.with(|f| f.default_ratio())),
+        };
+        view! { <WorkspaceScreen app ratio actions/> }
+    })
+}
+
 #[wasm_bindgen_test]
-async fn the_ready_screen_asks_for_the_image_in_the_chosen_ratio_and_shows_the_limit() {
+async fn the_workspace_asks_for_the_image_in_the_shape_picked_and_shows_the_limit() {
     // Arrange
     let limit = "You have made today's 20 images for this session. It resets at midnight UTC, in 3 h 2 min.";
     let api = FakeApi::answering(json!({
         "POST /api/generate": envelope(429, codes::QUOTA_EXCEEDED, limit),
     }));
-    let session = ready_session();
-    let _screen = mount(move |_, actions| {
-        let ratio = ratio_choice(&session);
-        let quota = Signal::stored(session.quota);
-        view! { <ReadyScreen session=Signal::stored(Some(session)) quota ratio actions/> }
-    });
+    let _screen = mount_workspace(ready_session(), None);
 
-    // It renders the answers, the template's ratio and the quota line.
+    // It renders the brief (a default marked as such), the template's shape picked, the quota line.
     wait_until("the answers", || find("[data-testid=answers]").is_some()).await;
-    assert!(text("[data-testid=answers]").contains("a rocky island"));
+    assert!(text("[data-testid=answer-1]").contains("a rocky island"));
+    assert!(text("[data-testid=answer-2]").contains("Skipped: default used"));
     assert_eq!(
         text("[data-testid=quota-left]"),
         "Today's image limit is reached; it resets in 3 h 2 min."
     );
-    let select = find("[data-testid=ratio-select]")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok())
-        .expect("the ratio select");
-    assert_eq!(select.value(), "16:9");
+    let checked = |id: &str| {
+        find(&format!("[data-testid={id}]"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .is_some_and(|input| input.checked())
+    };
+    wait_until("16:9 picked", || checked("ratio-16x9")).await;
 
-    // Act: pick 1:1, then Enter on the focused "Create the image" button (a button's Enter is its click).
-    select.set_value("1:1");
-    let change = web_sys::Event::new("change").expect("a change event");
-    select.dispatch_event(&change).expect("dispatched");
+    // Act: the square shape, then "Create the image".
+    click("[data-testid=ratio-1x1]");
+    wait_until("1:1 picked", || checked("ratio-1x1")).await;
     click("[data-testid=generate-button]");
 
     // Assert
@@ -400,7 +428,7 @@ async fn the_ready_screen_asks_for_the_image_in_the_chosen_ratio_and_shows_the_l
 }
 
 #[wasm_bindgen_test]
-async fn the_failed_screen_says_the_answers_are_kept_once_by_the_error_code() {
+async fn a_failed_job_keeps_the_earlier_image_and_says_the_answers_are_kept_once() {
     let cases = [
         // The server's message already says it: not repeated.
         (
@@ -416,32 +444,33 @@ async fn the_failed_screen_says_the_answers_are_kept_once_by_the_error_code() {
         ),
     ];
     for (code, message, retryable) in cases {
-        // Arrange
+        // Arrange: one image made, then a job that failed.
         let api = FakeApi::answering(json!({
             "POST /api/generate": envelope(503, codes::INTERNAL, "Something went wrong on our side. Try again; your answers are kept."),
         }));
-        let session = ready_session();
-        let error = ApiErrorBody {
-            error: message.to_owned(),
-            code: code.to_owned(),
-        };
-        let screen = mount(move |_, actions| {
-            let ratio = ratio_choice(&session);
-            view! {
-                <FailedScreen
-                    error
-                    last_request=Some(GenerateRequest {
-                        aspect_ratio: Some(AspectRatio::Portrait9x16),
-                        reuse_prompt: true,
-                    })
-                    session=Signal::stored(Some(session))
-                    ratio
-                    actions
-                />
-            }
+        let mut session = ready_session();
+        session.quota = None;
+        session.images = vec![image(1)];
+        session.last_image = Some(image(1));
+        session.can_reuse_prompt = true;
+        session.job = Some(JobView {
+            job_id: "j2".into(),
+            status: JobStatus::Failed,
+            image: None,
+            error: Some(ApiErrorBody {
+                error: message.to_owned(),
+                code: code.to_owned(),
+            }),
         });
+        let screen = mount_workspace(
+            session,
+            Some(GenerateRequest {
+                aspect_ratio: Some(AspectRatio::Portrait9x16),
+                reuse_prompt: true,
+            }),
+        );
 
-        // It renders the job's error, once reassuring about the answers.
+        // It renders the job's error, once reassuring about the answers, beside the kept image.
         wait_until("the job error", || {
             find("[data-testid=job-error]").is_some()
         })
@@ -452,7 +481,19 @@ async fn the_failed_screen_says_the_answers_are_kept_once_by_the_error_code() {
             1,
             "{code}: {shown}"
         );
-        assert!(text("[data-testid=answers]").contains("a rocky island"));
+        assert!(
+            find("[data-testid=result-image]").is_some(),
+            "{code}: the image stays"
+        );
+        assert!(
+            find("[data-testid=thumb-0]").is_some(),
+            "{code}: and its thumbnail"
+        );
+        assert_eq!(
+            text("[data-testid=quota-left]"),
+            "",
+            "no quota line when nothing is counted"
+        );
         assert_eq!(
             find("[data-testid=retry-button]").is_some(),
             retryable,
@@ -474,4 +515,43 @@ async fn the_failed_screen_says_the_answers_are_kept_once_by_the_error_code() {
         }
         drop(screen);
     }
+}
+
+#[wasm_bindgen_test]
+async fn an_answer_changes_in_place_and_a_thin_one_is_refused_keeping_the_words() {
+    // Arrange
+    let thin = "That answer to question 1 is too thin to build an image on, so the earlier one is kept. A place and a time of day. Or skip to use the default.";
+    let api = FakeApi::answering(json!({
+        "PUT /api/session/answers/1": envelope(422, codes::ANSWER_TOO_THIN, thin),
+    }));
+    let _screen = mount_workspace(ready_session(), None);
+    wait_until("the answers", || {
+        find("[data-testid=edit-answer-1]").is_some()
+    })
+    .await;
+
+    // Act: change the first answer to something thin.
+    click("[data-testid=edit-answer-1]");
+    wait_until("the field", || {
+        find("[data-testid=answer-edit-1]").is_some()
+    })
+    .await;
+    assert_eq!(field_value("[data-testid=answer-edit-1]"), "a rocky island");
+    type_into("[data-testid=answer-edit-1]", "a rock");
+    press_enter_in("[data-testid=answer-edit-1]");
+
+    // Assert: one PUT with the words; the refusal shows under the field, which keeps them.
+    wait_until("the refusal", || {
+        text("[data-testid=answer-1]").contains("too thin")
+    })
+    .await;
+    assert_eq!(
+        api.bodies("PUT /api/session/answers/1"),
+        vec![json!({ "answer": "a rock", "skip": false })]
+    );
+    assert_eq!(field_value("[data-testid=answer-edit-1]"), "a rock");
+    assert!(
+        api.bodies("POST /api/session/back").is_empty(),
+        "no walk back through the questions"
+    );
 }

@@ -112,7 +112,11 @@ fn AnswerRow(answer: AnswerView, answer_max: Signal<usize>, actions: Actions) ->
             });
         }
     };
-    let failed_here = move || actions.failed_revision() == Some(n) && actions.failure().is_some();
+    // The tracked read first: `failed_revision` reads untracked, so on its own it would never rerun.
+    let failed_here = move || {
+        actions.failure().is_some_and(|f| f.kind == Kind::Revise)
+            && actions.failed_revision() == Some(n)
+    };
     // A refused revision keeps what was typed, selected, so the next keystroke replaces it.
     Effect::new({
         let focus_field = focus_field.clone();
