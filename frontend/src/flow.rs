@@ -315,8 +315,8 @@ impl Flow {
     }
 
     /// True when `other` (the server's view, or its absence) is a different state of the flow
-    /// from the one drawn: another step, other answers, another job or stage, other images. The
-    /// quota's clock countdown alone is no difference.
+    /// from the one drawn: another step, other answers, another job. A job's progress (and the
+    /// image it makes) is followed by polling, and the quota's clock countdown is no difference.
     pub fn differs_from(&self, other: Option<&SessionView>) -> bool {
         let key = |s: &SessionView| {
             (
@@ -325,9 +325,8 @@ impl Flow {
                 s.status,
                 s.question.clone(),
                 s.answers.clone(),
-                s.job.as_ref().map(|j| (j.job_id.clone(), j.status)),
-                s.images.iter().map(|i| i.url.clone()).collect::<Vec<_>>(),
-                s.can_reuse_prompt,
+                // Which job, not how far it got: this tab follows its progress itself.
+                s.job.as_ref().map(|j| j.job_id.clone()),
             )
         };
         self.session.as_ref().map(key) != other.map(key)

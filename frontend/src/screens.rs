@@ -57,10 +57,19 @@ pub fn Home() -> impl IntoView {
     actions.load();
 
     // What the address needs beyond drawing: a redirect, or the server going back a question.
-    Effect::new(move |_| match app.resolved.with(|r| r.then.clone()) {
-        Some(Then::Redirect(route)) => app.go_instead(route),
-        Some(Then::GoBack(question)) => actions.back(question),
-        None => {}
+    // Going back is asked of the server only when the address moved (Back, a link): a request that
+    // moved the session on is followed by its own navigation, and the old address seen meanwhile
+    // must not pull the session back.
+    Effect::new(move |previous: Option<Route>| {
+        let route = app.route.get();
+        match app.resolved.with(|r| r.then.clone()) {
+            Some(Then::Redirect(to)) => app.go_instead(to),
+            Some(Then::GoBack(question)) if previous.as_ref() != Some(&route) => {
+                actions.back(question)
+            }
+            _ => {}
+        }
+        route
     });
 
     let key = Memo::new(move |_| app.screen.with(Screen::key));

@@ -31,13 +31,15 @@ pub fn announce_change() {
 /// or gets focus. The listeners live as long as the page.
 pub fn listen(actions: Actions) {
     let refresh = move || actions.refresh();
-    if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
-        let on_message = Closure::<dyn Fn()>::new(refresh);
-        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        on_message.forget();
-        // The channel must outlive this function for messages to arrive.
-        std::mem::forget(channel);
-    }
+    // The channel this tab sends on: a channel never hears its own messages, while a second one in
+    // the same page would, and would take this tab's own changes for another tab's.
+    SENDER.with(|channel| {
+        if let Some(channel) = channel {
+            let on_message = Closure::<dyn Fn()>::new(refresh);
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+        }
+    });
     let on_visible = Closure::<dyn Fn()>::new(move || {
         if document().visibility_state() == web_sys::VisibilityState::Visible {
             refresh();
