@@ -58,7 +58,11 @@ async fn a_revised_skip_shows_the_default_as_such() {
     let third = &revised.answers[2];
     assert!(third.skipped && third.defaulted);
     assert_eq!(third.answer, question(2).default);
-    assert_eq!(third.hint, question(2).hint, "the hint rides along for editing");
+    assert_eq!(
+        third.hint,
+        question(2).hint,
+        "the hint rides along for editing"
+    );
 }
 
 #[tokio::test]
@@ -175,7 +179,10 @@ async fn a_changed_answer_reaches_the_next_image_even_as_a_new_take() {
             json!({"answer": "a lighthouse on a storm-lashed island at dusk"}),
         )
         .await;
-    assert!(same.can_reuse_prompt, "an unchanged answer keeps the prompt");
+    assert!(
+        same.can_reuse_prompt,
+        "an unchanged answer keeps the prompt"
+    );
     let revised = app
         .revise(2, json!({"answer": "serene, pastel sunrise"}))
         .await;
@@ -199,7 +206,8 @@ async fn a_changed_answer_reaches_the_next_image_even_as_a_new_take() {
 
 #[tokio::test]
 async fn every_image_of_the_session_is_listed_newest_first_through_failures() {
-    let app = spawn_app_with(|s| s.offline.image_faults = "ok,provider_unavailable,ok".into()).await;
+    let app =
+        spawn_app_with(|s| s.offline.image_faults = "ok,provider_unavailable,ok".into()).await;
     app.ready_session("a fox").await;
     let first = app.finished(&app.generate(json!({})).await.job_id).await;
     let failed = app
