@@ -16,8 +16,28 @@ pub struct Composition {
     pub alt_text: String,
 }
 
-const SUMMARY_MAX_CHARS: usize = 200;
-const ALT_MAX_CHARS: usize = 250;
+/// Longest summary a person sees, in characters.
+pub const SUMMARY_MAX_CHARS: usize = 200;
+/// Longest alt text, in characters.
+pub const ALT_MAX_CHARS: usize = 250;
+
+impl Composition {
+    /// The three parts, each cut at a boundary to its cap: the prompt to `prompt_cap_chars`, the
+    /// summary and alt text to [`SUMMARY_MAX_CHARS`] and [`ALT_MAX_CHARS`]. Every prompt writer,
+    /// local or live, hands its answer over through here.
+    pub fn capped(
+        prompt: &str,
+        summary: &str,
+        alt_text: &str,
+        prompt_cap_chars: usize,
+    ) -> Composition {
+        Composition {
+            prompt: cap_at_boundary(prompt, prompt_cap_chars),
+            summary: cap_at_boundary(summary, SUMMARY_MAX_CHARS),
+            alt_text: cap_at_boundary(alt_text, ALT_MAX_CHARS),
+        }
+    }
+}
 
 /// Composes the prompt for `idea` and `answers` (one per template question), capped at
 /// `cap_chars` characters at a sentence or clause boundary.
@@ -37,7 +57,7 @@ pub fn compose(
         ));
     }
     sentences.push(template.style.trim().to_owned());
-    let prompt = cap_at_boundary(&sentences.join(" "), cap_chars);
+    let prompt = sentences.join(" ");
 
     let parts: Vec<String> = answers
         .iter()
@@ -59,11 +79,7 @@ pub fn compose(
     } else {
         format!("{}, in {}.", upper_first(&idea), lower_first(&setting))
     };
-    Composition {
-        prompt,
-        summary: cap_at_boundary(&summary, SUMMARY_MAX_CHARS),
-        alt_text: cap_at_boundary(&alt_text, ALT_MAX_CHARS),
-    }
+    Composition::capped(&prompt, &summary, &alt_text, cap_chars)
 }
 
 /// Cuts `text` to at most `cap_chars` characters: at the last sentence end that fits, else the

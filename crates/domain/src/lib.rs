@@ -13,4 +13,4 @@ pub mod template;
 
 pub use composer::{Composition, cap_at_boundary, compose};
 pub use refinement::{Answer, AnswerInput, Refinement, StepError, StepOutcome};
-pub use template::{Catalog, Question, Template, TemplateError};
+pub use template::{Catalog, Question, Template, TemplateError, UnknownTemplate};
