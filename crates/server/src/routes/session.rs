@@ -1,31 +1,45 @@
 //! The refinement flow: start, read, answer, go back, start over.
 
+use aide::NoApi;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use contracts::{
     ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, SessionView, StartSessionRequest,
-    paths,
+    codes, paths,
 };
 use domain::{AnswerInput, StepOutcome};
 use tower_cookies::Cookies;
 
 use crate::error::{ApiError, AppJson, Result};
 use crate::observability::funnel;
+use crate::openapi::Describe;
 use crate::session::cookie::{COOKIE_NAME, SessionId};
 use crate::session::{
     CurrentSession, SessionCookie, SessionData, clear_cookie, set_cookie, update,
 };
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::SESSION, get(current).delete(start_over))
-        .route(paths::SESSION_START, post(start))
-        .route(paths::SESSION_ANSWER, post(answer))
-        .route(paths::SESSION_BACK, post(back))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            paths::SESSION,
+            get_with(current, current_docs).delete_with(start_over, start_over_docs),
+        )
+        .api_route(paths::SESSION_START, post_with(start, start_docs))
+        .api_route(paths::SESSION_ANSWER, post_with(answer, answer_docs))
+        .api_route(paths::SESSION_BACK, post_with(back, back_docs))
 }
+
+/// A session whose template is no longer installed (the templates changed under it).
+const TEMPLATE_GONE: (u16, &str, &str) = (
+    404,
+    codes::TEMPLATE_NOT_FOUND,
+    "the session's template is no longer installed",
+);
 
 /// Trims `value` and checks it against the field's limit, naming the field when it does not fit.
 fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
@@ -39,16 +53,31 @@ fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
     Ok(value.to_owned())
 }
 
+fn start_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("startSession")
+        .summary("Start a session with a template and an idea; sets the session cookie")
+        .errors(&[
+            (404, codes::TEMPLATE_NOT_FOUND, "no template has that id"),
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "the idea is empty or over its limit once trimmed",
+            ),
+        ])
+        .link(200, "getSession", &[])
+        .link(200, "answerQuestion", &[])
+        .link(200, "goBack", &[])
+        .link(200, "generateImage", &[])
+        .link(200, "startOver", &[])
+}
+
 async fn start(
     State(state): State<AppState>,
-    cookies: Cookies,
+    NoApi(cookies): NoApi<Cookies>,
     headers: HeaderMap,
     AppJson(request): AppJson<StartSessionRequest>,
 ) -> Result<Json<SessionView>> {
-    let template = state
-        .catalog
-        .get(&request.template_id)
-        .ok_or_else(|| ApiError::TemplateNotFound(request.template_id.clone()))?;
+    let template = state.catalog.find(&request.template_id)?;
     let idea = checked_text("initialInput", &request.initial_input, IDEA_MAX_CHARS)?;
     if idea.is_empty() {
         return Err(ApiError::Validation(
@@ -76,11 +105,44 @@ async fn start(
     view(&state, &id, &data).map(Json)
 }
 
+fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("getSession")
+        .summary("The current session, to resume after a reload")
+        .errors(&[TEMPLATE_GONE])
+}
+
 async fn current(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Json<SessionView>> {
     view(&state, &session.id, &session.data).map(Json)
+}
+
+fn answer_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("answerQuestion")
+        .summary("Answer (or skip) the current question")
+        .description(
+            "Answers the current question, re-asks it once when the answer is too sparse, or \
+             takes the template's default (skip: true, or sparse twice).",
+        )
+        .errors(&[
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "an answer over its limit, or an answer with skip: true",
+            ),
+            (
+                409,
+                codes::REFINEMENT_COMPLETE,
+                "all three questions are answered",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            TEMPLATE_GONE,
+        ])
 }
 
 async fn answer(
@@ -101,9 +163,7 @@ async fn answer(
     };
     let catalog = state.catalog.clone();
     let (outcome, data) = update(state.sessions.as_ref(), &id, |data| {
-        let template = catalog
-            .get(&data.template_id)
-            .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+        let template = catalog.find(&data.template_id)?;
         let question = data.refinement.current_question();
         Ok((data.refinement.answer(&template, input)?, question))
     })
@@ -136,6 +196,24 @@ async fn answer(
     view(&state, &id, &data).map(Json)
 }
 
+fn back_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("goBack")
+        .summary("Go back to question n to change answers (later answers become prefill)")
+        .errors(&[
+            (
+                409,
+                codes::INVALID_STEP,
+                "no such question, or it has not been reached",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            TEMPLATE_GONE,
+        ])
+}
+
 async fn back(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
@@ -150,8 +228,14 @@ async fn back(
     view(&state, &id, &data).map(Json)
 }
 
+fn start_over_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("startOver")
+        .summary("Start over: cancel a running job, drop the session and the cookie")
+        .answers(204, &[], "dropped (idempotent: also without a session)")
+}
+
 /// Start over: cancels a running job, drops the state and the cookie. Idempotent.
-async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCode {
+async fn start_over(State(state): State<AppState>, NoApi(cookies): NoApi<Cookies>) -> StatusCode {
     if let Some(id) = cookies
         .get(COOKIE_NAME)
         .and_then(|c| state.signer.verify(c.value()).ok())
@@ -168,10 +252,7 @@ async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCo
 
 /// The session as the client sees it, with today's quota.
 fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
-    let template = state
-        .catalog
-        .get(&data.template_id)
-        .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+    let template = state.catalog.find(&data.template_id)?;
     let mut view = data.view(&template);
     view.quota = state.quotas.left(id);
     Ok(view)
