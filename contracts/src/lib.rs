@@ -215,7 +215,8 @@ pub struct MetaResponse {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartSessionRequest {
     pub template_id: String,
-    /// The idea: 1 to 500 characters once surrounding whitespace is trimmed.
+    /// The idea: 1 to 500 characters once surrounding whitespace is trimmed, with some letter or
+    /// digit (of any script) among them.
     #[cfg_attr(feature = "schema", schemars(pattern(pattern::IDEA)))]
     pub initial_input: String,
 }

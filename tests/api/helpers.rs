@@ -78,6 +78,15 @@ pub fn expected_prompt(idea: &str, view: &SessionView) -> String {
     domain::compose(&template, idea, &answers, 1500).prompt
 }
 
+/// `view` with `quota.resetsInSecs` zeroed. It counts down with the wall clock, so two reads of
+/// an unchanged session a second apart differ; tests that compare views compare everything else.
+fn steady(mut view: SessionView) -> SessionView {
+    if let Some(quota) = view.quota.as_mut() {
+        quota.resets_in_secs = 0;
+    }
+    view
+}
+
 impl TestApp {
     /// Another person on the same server: a fresh cookie jar.
     pub fn another_person(&self) -> TestApp {
@@ -139,7 +148,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     pub async fn answer(&self, answer: &str) -> SessionView {
@@ -147,7 +156,7 @@ impl TestApp {
             .post_json(paths::SESSION_ANSWER, &json!({"answer": answer}))
             .await;
         assert_eq!(response.status(), StatusCode::OK, "answer {answer:?}");
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     pub async fn skip(&self) -> SessionView {
@@ -155,13 +164,13 @@ impl TestApp {
             .post_json(paths::SESSION_ANSWER, &json!({"skip": true}))
             .await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     pub async fn session(&self) -> SessionView {
         let response = self.get(paths::SESSION).await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     /// Starts a session and answers all three questions.

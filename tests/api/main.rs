@@ -15,3 +15,4 @@ mod refinement;
 mod secrecy;
 mod security;
 mod spa;
+mod templates;

@@ -44,7 +44,8 @@ async fn every_documented_operation_is_routed() {
 }
 
 /// The document's text limits are the server's: the schema of an idea or an answer accepts a
-/// text exactly when the server does (trimmed length, Unicode whitespace, characters not bytes).
+/// text exactly when the server does (trimmed length, Unicode whitespace, characters not bytes,
+/// and for an idea some letter or digit of any script).
 #[tokio::test]
 async fn the_documented_text_limits_are_the_enforced_ones() {
     let app = spawn_app().await;
@@ -57,6 +58,7 @@ async fn the_documented_text_limits_are_the_enforced_ones() {
     let schemas = &doc["components"]["schemas"];
     let validator = |schema: &Value| jsonschema::validator_for(schema).expect("a valid schema");
     let idea = validator(&schemas["StartSessionRequest"]["properties"]["initialInput"]);
+    let ideas = ["?!", "🦊🚀", "\u{1c}", "雨", "ночь", "🦊 in the snow", "٣"].map(str::to_owned);
     let answer = validator(&schemas["AnswerRequest"]["properties"]["answer"]);
     let texts = |max: usize| {
         [
@@ -73,7 +75,7 @@ async fn the_documented_text_limits_are_the_enforced_ones() {
         ]
     };
 
-    for text in texts(contracts::IDEA_MAX_CHARS) {
+    for text in texts(contracts::IDEA_MAX_CHARS).into_iter().chain(ideas) {
         let person = cookie_client();
         let status = person
             .post(app.url(paths::SESSION_START))

@@ -42,6 +42,15 @@ pub fn document() -> Value {
     // aide's model writes "3.1.0" whatever it holds; the schemas are generated in the 3.0 dialect
     // (`nullable`, no type arrays) and nothing 3.1-only is used, so this is the truthful number.
     document["openapi"] = Value::from("3.0.3");
+    // Beside its length pattern (from `contracts`), an idea needs content: the rule is domain's.
+    if let Some(Value::Object(idea)) =
+        document.pointer_mut("/components/schemas/StartSessionRequest/properties/initialInput")
+    {
+        idea.insert(
+            "allOf".into(),
+            serde_json::json!([{ "pattern": content_pattern() }]),
+        );
+    }
     document
 }
 
@@ -162,6 +171,32 @@ fn describe_api(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
         }
     });
     api
+}
+
+/// The idea's content rule as a pattern: some letter or digit, of any script. JSON Schema regexes
+/// have no portable Unicode classes, so the class lists every such character, in ranges, taken
+/// from the rule itself (`domain::is_content`).
+fn content_pattern() -> String {
+    let mut ranges: Vec<(char, char)> = Vec::new();
+    for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+        if !domain::is_content(c) {
+            continue;
+        }
+        match ranges.last_mut() {
+            Some((_, end)) if u32::from(*end) + 1 == u32::from(c) => *end = c,
+            _ => ranges.push((c, c)),
+        }
+    }
+    let mut class = String::from("[");
+    for (start, end) in ranges {
+        class.push(start);
+        if end != start {
+            class.push('-');
+            class.push(end);
+        }
+    }
+    class.push(']');
+    class
 }
 
 /// The `{"error", "code"}` response, described by the codes it carries.

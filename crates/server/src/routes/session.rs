@@ -79,9 +79,10 @@ async fn start(
 ) -> Result<Json<SessionView>> {
     let template = state.catalog.find(&request.template_id)?;
     let idea = checked_text("initialInput", &request.initial_input, IDEA_MAX_CHARS)?;
-    if idea.is_empty() {
+    // The same content rule as answers (docs/adr/0004): emoji or punctuation alone is no idea.
+    if !domain::has_content(&idea) {
         return Err(ApiError::Validation(
-            "initialInput is empty: describe your idea in a few words.".into(),
+            "initialInput has no words: describe your idea in a few words (emoji and punctuation alone are not enough).".into(),
         ));
     }
     // A new start replaces any earlier session, and always gets a fresh id.
