@@ -61,7 +61,7 @@ fn start_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
             (
                 400,
                 codes::INVALID_REQUEST,
-                "the idea is empty or over its limit once trimmed",
+                "the idea has no letter or digit, or is over its limit once trimmed",
             ),
         ])
         .link(200, "getSession", &[])
