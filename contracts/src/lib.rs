@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod codes;
 pub mod faults;
+pub mod format;
 pub mod paths;
 
 /// Longest idea accepted by `POST /api/session/start`, in characters.

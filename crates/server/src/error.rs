@@ -147,9 +147,8 @@ impl ApiError {
             ),
             QuotaExceeded(q) => {
                 let when = format!(
-                    "It resets at midnight UTC, in {} h {} min.",
-                    q.resets_in.as_secs() / 3600,
-                    q.resets_in.as_secs() % 3600 / 60
+                    "It resets at midnight UTC, in {}.",
+                    contracts::format::hours_minutes(q.resets_in.as_secs())
                 );
                 let message = match q.scope {
                     crate::quota::Scope::Session => format!(
@@ -293,5 +292,38 @@ pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
     ApiErrorBody {
         error: message,
         code: providers::error_code(error).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_job_messages_say_the_answers_are_kept_exactly_for_the_listed_codes() {
+        // The browser app adds "Your answers are kept." for every other code (contracts::codes).
+        let every = [
+            ProviderError::Refused,
+            ProviderError::Incomplete,
+            ProviderError::Failed("x".into()),
+            ProviderError::ContentBlocked { reason: "x".into() },
+            ProviderError::NoImage { reason: "x".into() },
+            ProviderError::RateLimited { retry_after: None },
+            ProviderError::QuotaExhausted,
+            ProviderError::Auth,
+            ProviderError::Unavailable,
+            ProviderError::Timeout,
+            ProviderError::BadResponse("x".into()),
+        ];
+        for error in every {
+            let body = provider_failure(&error);
+            assert_eq!(
+                body.error.to_lowercase().contains("answers are kept"),
+                codes::SAYS_ANSWERS_ARE_KEPT.contains(&body.code.as_str()),
+                "{}: {}",
+                body.code,
+                body.error
+            );
+        }
     }
 }

@@ -40,13 +40,8 @@ async fn image(
     Path(ImagePath { image_id }): Path<ImagePath>,
 ) -> Result<([(HeaderName, String); 3], Bytes)> {
     let image = state.images.get(&image_id).ok_or(ApiError::ImageNotFound)?;
-    let extension = match image.mime_type.as_str() {
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        _ => "png",
-    };
     // Ids are validated by the lookup, so they are safe inside the header.
-    let short_id: String = image_id.chars().take(8).collect();
+    let file_name = contracts::format::image_file_name(&image_id, &image.mime_type);
     Ok((
         [
             (header::CONTENT_TYPE, image.mime_type.clone()),
@@ -56,7 +51,7 @@ async fn image(
             ),
             (
                 header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"prompt-refinery-{short_id}.{extension}\""),
+                format!("inline; filename=\"{file_name}\""),
             ),
         ],
         image.bytes,
