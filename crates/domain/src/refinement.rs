@@ -355,7 +355,10 @@ mod tests {
             Ok(true)
         );
         let texts: Vec<&str> = r.answers().iter().map(|a| a.text.as_str()).collect();
-        assert_eq!(texts, ["Lisbon at dawn", "stormy, cold blue", "wide, low angle"]);
+        assert_eq!(
+            texts,
+            ["Lisbon at dawn", "stormy, cold blue", "wide, low angle"]
+        );
         assert!(r.is_ready());
         assert_eq!(
             r.revise(&t, 2, AnswerInput::Text("stormy, cold blue")),
