@@ -1,7 +1,10 @@
-//! API paths, shared so the client cannot call a route the server does not have.
+//! Paths of every route, shared so the client cannot call a route the server does not have and
+//! the server registers each route under one spelling.
 
 pub const HEALTHZ: &str = "/healthz";
 pub const META: &str = "/api/meta";
+/// The OpenAPI document.
+pub const OPENAPI: &str = "/api/openapi.json";
 pub const TEMPLATES: &str = "/api/templates";
 pub const SESSION: &str = "/api/session";
 pub const SESSION_START: &str = "/api/session/start";
@@ -11,9 +14,21 @@ pub const SESSION_BACK: &str = "/api/session/back";
 pub const SESSION_RESUME: &str = "/api/session/resume";
 /// Prefix of `PUT /api/session/answers/{n}`.
 pub const SESSION_ANSWERS: &str = "/api/session/answers";
+/// The route of one answer to revise; [`answer`] builds its URL.
+pub const SESSION_ANSWER_N: &str = "/api/session/answers/{n}";
 pub const GENERATE: &str = "/api/generate";
+/// The route of one job; [`job`] builds its URL.
+pub const JOB: &str = "/api/generate/{jobId}";
 /// Prefix of `GET /api/images/{imageId}`.
 pub const IMAGES: &str = "/api/images";
+/// The route of one image; [`image`] builds its URL.
+pub const IMAGE: &str = "/api/images/{imageId}";
+/// Prometheus metrics (docs/operations.md).
+pub const METRICS: &str = "/metrics";
+/// The access password's sign-in page (and form target).
+pub const LOGIN: &str = "/login";
+pub const LOGIN_CSS: &str = "/login.css";
+pub const LOGOUT: &str = "/logout";
 
 /// `GET /api/generate/{jobId}`.
 pub fn job(job_id: &str) -> String {
@@ -28,4 +43,15 @@ pub fn answer(question: u8) -> String {
 /// `GET /api/images/{imageId}`.
 pub fn image(image_id: &str) -> String {
     format!("{IMAGES}/{image_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_fill_the_route_patterns() {
+        assert_eq!(job("abc"), JOB.replace("{jobId}", "abc"));
+        assert_eq!(image("abc"), IMAGE.replace("{imageId}", "abc"));
+    }
 }

@@ -71,7 +71,13 @@ fn meaning(text: &str) -> u32 {
 /// True when `text` has any content: at least one letter or digit, in any script. An idea must
 /// have content to start a session; emoji, symbols and punctuation alone do not count.
 pub fn has_content(text: &str) -> bool {
-    text.chars().any(|c| weight(c) > 0)
+    text.chars().any(is_content)
+}
+
+/// True for a character that carries content (a letter or digit of any script). The OpenAPI
+/// document spells the idea's content rule out with it.
+pub fn is_content(c: char) -> bool {
+    weight(c) > 0
 }
 
 /// Phrases that mean "I don't know" (or just "yes"/"no"), compared after [`normalise`]. Listed in

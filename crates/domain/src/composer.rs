@@ -16,8 +16,28 @@ pub struct Composition {
     pub alt_text: String,
 }
 
-const SUMMARY_MAX_CHARS: usize = 200;
-const ALT_MAX_CHARS: usize = 250;
+/// Longest summary a person sees, in characters.
+pub const SUMMARY_MAX_CHARS: usize = 200;
+/// Longest alt text, in characters.
+pub const ALT_MAX_CHARS: usize = 250;
+
+impl Composition {
+    /// The three parts, each cut at a boundary to its cap: the prompt to `prompt_cap_chars`, the
+    /// summary and alt text to [`SUMMARY_MAX_CHARS`] and [`ALT_MAX_CHARS`]. Every prompt writer,
+    /// local or live, hands its answer over through here.
+    pub fn capped(
+        prompt: &str,
+        summary: &str,
+        alt_text: &str,
+        prompt_cap_chars: usize,
+    ) -> Composition {
+        Composition {
+            prompt: cap_at_boundary(prompt, prompt_cap_chars),
+            summary: cap_at_boundary(summary, SUMMARY_MAX_CHARS),
+            alt_text: cap_at_boundary(alt_text, ALT_MAX_CHARS),
+        }
+    }
+}
 
 /// Composes the prompt for `idea` and `answers` (one per template question), capped at
 /// `cap_chars` characters at a sentence or clause boundary.
@@ -37,7 +57,7 @@ pub fn compose(
         ));
     }
     sentences.push(template.style.trim().to_owned());
-    let prompt = cap_at_boundary(&sentences.join(" "), cap_chars);
+    let prompt = sentences.join(" ");
 
     let parts: Vec<String> = answers
         .iter()
@@ -56,11 +76,7 @@ pub fn compose(
     };
     let alt_text =
         alt_line(template, &idea, answers).unwrap_or_else(|| format!("{}.", upper_first(&idea)));
-    Composition {
-        prompt,
-        summary: cap_at_boundary(&summary, SUMMARY_MAX_CHARS),
-        alt_text: cap_at_boundary(&alt_text, ALT_MAX_CHARS),
-    }
+    Composition::capped(&prompt, &summary, &alt_text, cap_chars)
 }
 
 /// The template's `alt_text` pattern with the idea and answers filled in (default pattern:

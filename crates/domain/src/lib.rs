@@ -11,7 +11,7 @@ pub mod composer;
 pub mod refinement;
 pub mod template;
 
-pub use answer::{has_content, is_sparse};
+pub use answer::{has_content, is_content, is_sparse};
 pub use composer::{Composition, cap_at_boundary, compose};
 pub use refinement::{Answer, AnswerInput, Refinement, StepError, StepOutcome};
-pub use template::{Catalog, Question, Template, TemplateError};
+pub use template::{Catalog, Question, Template, TemplateError, UnknownTemplate};

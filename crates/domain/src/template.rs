@@ -55,6 +55,11 @@ pub struct Question {
     pub lead: String,
 }
 
+/// No template has this id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown template {0:?}")]
+pub struct UnknownTemplate(pub String);
+
 /// A validated template.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -293,6 +298,12 @@ impl Catalog {
     /// The template with this id.
     pub fn get(&self, id: &str) -> Option<Arc<Template>> {
         self.templates.iter().find(|t| t.id == id).cloned()
+    }
+
+    /// The template with this id, or the error naming it: the one lookup every request uses
+    /// (the server answers it with 404 `template_not_found`).
+    pub fn find(&self, id: &str) -> Result<Arc<Template>, UnknownTemplate> {
+        self.get(id).ok_or_else(|| UnknownTemplate(id.to_owned()))
     }
 
     /// All templates in picker order.

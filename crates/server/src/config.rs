@@ -289,7 +289,7 @@ fn limit(value: u64) -> Option<u32> {
 
 fn random_secret() -> SecretString {
     let bytes: [u8; 32] = rand::random();
-    SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    SecretString::from(hex::encode(bytes))
 }
 
 fn number(

@@ -245,6 +245,12 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<domain::UnknownTemplate> for ApiError {
+    fn from(domain::UnknownTemplate(id): domain::UnknownTemplate) -> ApiError {
+        ApiError::TemplateNotFound(id)
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> ApiError {
         ApiError::RouteNotFound

@@ -2,8 +2,5 @@
 
 /// 128 random bits from the OS-seeded CSPRNG, as 32 lowercase hex characters.
 pub fn random_id() -> String {
-    rand::random::<[u8; 16]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(rand::random::<[u8; 16]>())
 }

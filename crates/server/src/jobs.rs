@@ -86,9 +86,7 @@ impl Jobs {
             if !data.refinement.is_ready() {
                 return Err(ApiError::RefinementIncomplete);
             }
-            let template = catalog
-                .get(&data.template_id)
-                .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+            let template = catalog.find(&data.template_id)?;
             let job = JobRecord {
                 id: crate::ids::random_id(),
                 status: JobStatus::Queued,
@@ -184,13 +182,7 @@ impl Jobs {
             Err(Failure::SessionGone) => return,
         };
         let code = error.as_ref().map(|e| e.code.clone());
-        let _ = self
-            .set(session, job_id, |job| {
-                job.status = status;
-                job.image = image.clone();
-                job.error = error.clone();
-            })
-            .await;
+        // Counted before the status is visible, so whoever sees the job finished sees it counted.
         if status == JobStatus::Succeeded {
             observability::funnel("generation_succeeded");
             metrics::histogram!("refinery_time_to_image_seconds")
@@ -198,6 +190,13 @@ impl Jobs {
         } else {
             observability::funnel("generation_failed");
         }
+        let _ = self
+            .set(session, job_id, |job| {
+                job.status = status;
+                job.image = image.clone();
+                job.error = error.clone();
+            })
+            .await;
         tracing::info!(
             event = if status == JobStatus::Succeeded { "generation_succeeded" } else { "generation_failed" },
             session = %session.log_label(),
@@ -274,8 +273,8 @@ impl Jobs {
             .await?;
         let template = self
             .catalog
-            .get(&data.template_id)
-            .ok_or(Failure::SessionGone)?;
+            .find(&data.template_id)
+            .map_err(|_| Failure::SessionGone)?;
         observability::funnel("synthesis_started");
         let started = Instant::now();
         let result = self

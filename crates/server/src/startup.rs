@@ -19,6 +19,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -33,13 +34,7 @@ pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 
 /// The whole HTTP surface.
 pub fn build_router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(routes::meta::router())
-        .merge(routes::templates::router())
-        .merge(routes::session::router())
-        .merge(routes::generate::router())
-        .merge(routes::images::router())
-        .merge(routes::login::router())
+    let api = Router::from(routes::api())
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed);
@@ -53,7 +48,8 @@ pub fn build_router(state: AppState) -> Router {
 
     // Outermost last: a request id first, then tracing, headers, panics, cookies, the origin
     // rule, rate limits and the access gate, then the routes.
-    app.layer(from_fn(observability::track_http))
+    let app = app
+        .layer(from_fn(observability::track_http))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(from_fn_with_state(state.clone(), access::require_access))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit))
@@ -61,9 +57,14 @@ pub fn build_router(state: AppState) -> Router {
         .layer(CookieManagerLayer::new())
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }))
-        .layer(from_fn(middleware::add_security_headers))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        }));
+    // Unless a handler set its own (e.g. a stricter policy), every response gets these.
+    let app = middleware::security_headers()
+        .into_iter()
+        .fold(app, |app, (name, value)| {
+            app.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        });
+    app.layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)

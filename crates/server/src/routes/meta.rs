@@ -2,26 +2,50 @@
 
 use std::sync::OnceLock;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::{HeaderName, header};
 use contracts::{ANSWER_MAX_CHARS, AspectRatio, IDEA_MAX_CHARS, MetaResponse, ProviderMode, paths};
 
+use crate::openapi::Describe;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::HEALTHZ, get(healthz))
-        .route(paths::META, get(meta))
-        .route(crate::openapi::OPENAPI_PATH, get(openapi))
-        .route("/metrics", get(prometheus))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            paths::HEALTHZ,
+            get_with(healthz, |op| {
+                op.id("healthz").summary("Liveness check (text `ok`)")
+            }),
+        )
+        .api_route(
+            paths::META,
+            get_with(meta, |op| {
+                op.id("getMeta")
+                    .summary("Which providers run (offline or live) and the input limits")
+            }),
+        )
+        .api_route(
+            paths::OPENAPI,
+            get_with(openapi, |op| op.id("getOpenApi").summary("This document")),
+        )
+        .api_route(
+            paths::METRICS,
+            get_with(prometheus, |op| {
+                op.id("getMetrics")
+                    .summary("Prometheus metrics (docs/operations.md)")
+                    .answers(200, &["text/plain"], "the text exposition")
+            }),
+        )
 }
 
 /// Prometheus text exposition (behind the access password when one is set).
-async fn prometheus(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+async fn prometheus(State(state): State<AppState>) -> ([(HeaderName, &'static str); 1], String) {
     (
         [(
-            axum::http::header::CONTENT_TYPE,
+            header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         crate::observability::render(&state).await,

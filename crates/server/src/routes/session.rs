@@ -1,33 +1,47 @@
 //! The refinement flow: start, read (or resume), answer, revise one answer, go back, start over.
 
+use aide::NoApi;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with, put_with};
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use contracts::{
     ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, ResumeResponse, SessionView,
-    StartSessionRequest, paths,
+    StartSessionRequest, codes, paths,
 };
 use domain::{AnswerInput, StepError, StepOutcome};
 use tower_cookies::Cookies;
 
 use crate::error::{ApiError, AppJson, Result};
 use crate::observability::funnel;
+use crate::openapi::Describe;
 use crate::session::cookie::{COOKIE_NAME, SessionId};
 use crate::session::{
     CurrentSession, SessionCookie, SessionData, clear_cookie, set_cookie, update,
 };
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::SESSION, get(current).delete(start_over))
-        .route(paths::SESSION_START, post(start))
-        .route(paths::SESSION_ANSWER, post(answer))
-        .route(paths::SESSION_BACK, post(back))
-        .route(paths::SESSION_RESUME, get(resume))
-        .route("/api/session/answers/{question}", put(revise))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            paths::SESSION,
+            get_with(current, current_docs).delete_with(start_over, start_over_docs),
+        )
+        .api_route(paths::SESSION_START, post_with(start, start_docs))
+        .api_route(paths::SESSION_ANSWER, post_with(answer, answer_docs))
+        .api_route(paths::SESSION_BACK, post_with(back, back_docs))
+        .api_route(paths::SESSION_RESUME, get_with(resume, resume_docs))
+        .api_route(paths::SESSION_ANSWER_N, put_with(revise, revise_docs))
 }
+
+/// A session whose template is no longer installed (the templates changed under it).
+const TEMPLATE_GONE: (u16, &str, &str) = (
+    404,
+    codes::TEMPLATE_NOT_FOUND,
+    "the session's template is no longer installed",
+);
 
 /// Trims `value` and checks it against the field's limit, naming the field when it does not fit.
 fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
@@ -41,16 +55,31 @@ fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
     Ok(value.to_owned())
 }
 
+fn start_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("startSession")
+        .summary("Start a session with a template and an idea; sets the session cookie")
+        .errors(&[
+            (404, codes::TEMPLATE_NOT_FOUND, "no template has that id"),
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "the idea has no letter or digit, or is over its limit once trimmed",
+            ),
+        ])
+        .link(200, "getSession", &[])
+        .link(200, "answerQuestion", &[])
+        .link(200, "goBack", &[])
+        .link(200, "generateImage", &[])
+        .link(200, "startOver", &[])
+}
+
 async fn start(
     State(state): State<AppState>,
-    cookies: Cookies,
+    NoApi(cookies): NoApi<Cookies>,
     headers: HeaderMap,
     AppJson(request): AppJson<StartSessionRequest>,
 ) -> Result<Json<SessionView>> {
-    let template = state
-        .catalog
-        .get(&request.template_id)
-        .ok_or_else(|| ApiError::TemplateNotFound(request.template_id.clone()))?;
+    let template = state.catalog.find(&request.template_id)?;
     let idea = checked_text("initialInput", &request.initial_input, IDEA_MAX_CHARS)?;
     // The same content rule as answers (docs/adr/0004): emoji or punctuation alone is no idea.
     if !domain::has_content(&idea) {
@@ -79,6 +108,12 @@ async fn start(
     view(&state, &id, &data).map(Json)
 }
 
+fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("getSession")
+        .summary("The current session, to resume after a reload")
+        .errors(&[TEMPLATE_GONE])
+}
+
 async fn current(
     State(state): State<AppState>,
     session: CurrentSession,
@@ -86,12 +121,65 @@ async fn current(
     view(&state, &session.id, &session.data).map(Json)
 }
 
+/// `n` of `PUT /api/session/answers/{n}`.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct AnswerPath {
+    /// The question whose answer to revise (1..3).
+    #[schemars(range(min = 1, max = 3))]
+    n: u8,
+}
+
+fn resume_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("resumeSession")
+        .summary("The current session or null: 200 either way (what the browser app loads first)")
+        .description(
+            "Like GET /api/session, but answers {\"session\": null} when there is no session (no \
+             cookie, an expired one, or a cookie that does not verify, which is then cleared), so \
+             a first visit makes no failed request.",
+        )
+}
+
+fn revise_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("reviseAnswer")
+        .summary("Revise answer n (1..3) of a ready session in place; the others are kept")
+        .description(
+            "Takes {\"answer\": \"...\"} or {\"skip\": true}. A skip takes the template's default; \
+             an answer too sparse to build on is refused (422 answer_too_thin, the message \
+             carrying the question's hint) and nothing changes. A changed answer drops the \
+             written prompt, so the next image follows the brief as it now reads.",
+        )
+        .errors(&[
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "an answer over its limit, an answer with skip: true, or n not a number",
+            ),
+            (
+                409,
+                codes::REFINEMENT_INCOMPLETE,
+                "not all three questions are answered yet",
+            ),
+            (409, codes::INVALID_STEP, "n is outside 1..3"),
+            (
+                422,
+                codes::ANSWER_TOO_THIN,
+                "too sparse to build on; nothing changed",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            TEMPLATE_GONE,
+        ])
+}
+
 /// Like `GET /api/session`, but 200 with `{"session": null}` when there is none (no cookie, an
 /// expired session, or a cookie that does not verify, which is then cleared). The browser app
 /// loads this first, so a first visit logs no failed request; scripts keep the 404.
 async fn resume(
     State(state): State<AppState>,
-    cookies: Cookies,
+    NoApi(cookies): NoApi<Cookies>,
     session: std::result::Result<CurrentSession, ApiError>,
 ) -> Result<Json<ResumeResponse>> {
     match session {
@@ -114,10 +202,10 @@ async fn resume(
 async fn revise(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
-    path: std::result::Result<Path<u8>, axum::extract::rejection::PathRejection>,
+    path: std::result::Result<Path<AnswerPath>, axum::extract::rejection::PathRejection>,
     AppJson(request): AppJson<AnswerRequest>,
 ) -> Result<Json<SessionView>> {
-    let Path(question) = path?;
+    let Path(AnswerPath { n: question }) = path?;
     let text = checked_text("answer", &request.answer, ANSWER_MAX_CHARS)?;
     if request.skip && !text.is_empty() {
         return Err(ApiError::Validation(
@@ -131,9 +219,7 @@ async fn revise(
     };
     let catalog = state.catalog.clone();
     let (changed, data) = update(state.sessions.as_ref(), &id, |data| {
-        let template = catalog
-            .get(&data.template_id)
-            .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+        let template = catalog.find(&data.template_id)?;
         let changed = match data.refinement.revise(&template, question, input) {
             Err(StepError::TooThin(n)) => {
                 let hint = template
@@ -164,6 +250,33 @@ async fn revise(
     view(&state, &id, &data).map(Json)
 }
 
+fn answer_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("answerQuestion")
+        .summary("Answer (or skip) the current question")
+        .description(
+            "Answers the current question, re-asks it once when the answer is too sparse, or \
+             takes the template's default (skip: true, or sparse twice).",
+        )
+        .errors(&[
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "an answer over its limit, or an answer with skip: true",
+            ),
+            (
+                409,
+                codes::REFINEMENT_COMPLETE,
+                "all three questions are answered",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            TEMPLATE_GONE,
+        ])
+}
+
 async fn answer(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
@@ -182,9 +295,7 @@ async fn answer(
     };
     let catalog = state.catalog.clone();
     let (outcome, data) = update(state.sessions.as_ref(), &id, |data| {
-        let template = catalog
-            .get(&data.template_id)
-            .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+        let template = catalog.find(&data.template_id)?;
         let question = data.refinement.current_question();
         Ok((data.refinement.answer(&template, input)?, question))
     })
@@ -217,6 +328,24 @@ async fn answer(
     view(&state, &id, &data).map(Json)
 }
 
+fn back_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("goBack")
+        .summary("Go back to question n to change answers (later answers become prefill)")
+        .errors(&[
+            (
+                409,
+                codes::INVALID_STEP,
+                "no such question, or it has not been reached",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            TEMPLATE_GONE,
+        ])
+}
+
 async fn back(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
@@ -231,8 +360,14 @@ async fn back(
     view(&state, &id, &data).map(Json)
 }
 
+fn start_over_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("startOver")
+        .summary("Start over: cancel a running job, drop the session and the cookie")
+        .answers(204, &[], "dropped (idempotent: also without a session)")
+}
+
 /// Start over: cancels a running job, drops the state and the cookie. Idempotent.
-async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCode {
+async fn start_over(State(state): State<AppState>, NoApi(cookies): NoApi<Cookies>) -> StatusCode {
     if let Some(id) = cookies
         .get(COOKIE_NAME)
         .and_then(|c| state.signer.verify(c.value()).ok())
@@ -250,10 +385,7 @@ async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCo
 /// The session as the client sees it, with today's quota when generations are counted (never
 /// offline, where a "25 images left today" would be untrue).
 fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
-    let template = state
-        .catalog
-        .get(&data.template_id)
-        .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+    let template = state.catalog.find(&data.template_id)?;
     let mut view = data.view(&template);
     view.quota = if super::generate::counts_generations(state) {
         state.quotas.left(id)

@@ -25,7 +25,7 @@ impl SessionId {
     pub fn log_label(&self) -> String {
         use sha2::Digest;
         let digest = Sha256::digest(self.0);
-        digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&digest[..4])
     }
 }
 
