@@ -261,7 +261,7 @@ fn Shot(image: ImageView) -> impl IntoView {
     });
     view! {
         <figure class="shot">
-            <div class="frame" style=format!("--w:{};--h:{}", image.width.max(1), image.height.max(1))>
+            <div class="frame" style=frame_style(image.width, image.height)>
                 <img
                     data-testid="result-image"
                     src=image.url.clone()
@@ -277,6 +277,15 @@ fn Shot(image: ImageView) -> impl IntoView {
             </figcaption>
         </figure>
     }
+}
+
+/// The frame's size with the numbers written in: never wider than the image's own pixels, never
+/// taller than the room the stage leaves (the window less the header, the stage's heading, the
+/// actions and the caption: 326 px), in the image's shape. Written out rather than through chained
+/// custom properties, which left a portrait image's width unresolved, filling the stage's width.
+fn frame_style(width: u32, height: u32) -> String {
+    let (w, h) = (width.max(1), height.max(1));
+    format!("--w:{w};--h:{h};width:min(100%, {w}px, calc((100dvh - 326px) * {w} / {h}))")
 }
 
 /// The running job: a shimmering box in the chosen ratio, the stage and the seconds so far. It
