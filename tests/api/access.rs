@@ -223,8 +223,10 @@ async fn the_sign_in_page_drops_a_hostile_next_too() {
     for next in HOSTILE_NEXT {
         let response = app
             .client
-            .get(app.url("/login"))
-            .query(&[("next", next)])
+            .get(
+                reqwest::Url::parse_with_params(&app.url("/login"), &[("next", next)])
+                    .expect("a URL"),
+            )
             .send()
             .await
             .expect("answered");

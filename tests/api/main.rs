@@ -16,3 +16,4 @@ mod secrecy;
 mod security;
 mod spa;
 mod templates;
+mod time_limits;
