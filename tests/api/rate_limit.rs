@@ -64,5 +64,4 @@ async fn api_limits_follow_the_same_client_address_rule() {
     }
     assert_eq!(get_as("203.0.113.7").await, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(get_as("203.0.113.8").await, StatusCode::OK);
-
 }

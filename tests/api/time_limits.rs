@@ -75,7 +75,10 @@ async fn a_body_that_never_finishes_arriving_gets_408_request_timeout() {
     stream.write_all(body).await.expect("part of the body");
     let received = read_until_closed(&mut stream).await;
     assert!(received.starts_with("HTTP/1.1 408"), "{received}");
-    assert!(received.contains(r#""code":"request_timeout""#), "{received}");
+    assert!(
+        received.contains(r#""code":"request_timeout""#),
+        "{received}"
+    );
 }
 
 #[tokio::test]

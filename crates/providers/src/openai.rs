@@ -266,7 +266,10 @@ struct ErrorBody {
 async fn classify(response: reqwest::Response, cap: usize) -> Attempt<Body> {
     let status = response.status();
     let retry_after = retry_after_header(response.headers());
-    if response.content_length().is_some_and(|len| len > cap as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
         return Attempt::Fail(ProviderError::BadResponse(format!(
             "the response is larger than {cap} bytes"
         )));

@@ -115,7 +115,8 @@ impl TaskImages {
         } else {
             download.dns_resolver(Arc::new(PublicAddrs))
         };
-        let client_error = |e: reqwest::Error| ProviderError::BadResponse(format!("HTTP client: {e}"));
+        let client_error =
+            |e: reqwest::Error| ProviderError::BadResponse(format!("HTTP client: {e}"));
         Ok(TaskImages {
             http: http.map_err(client_error)?,
             download: download.build().map_err(client_error)?,
@@ -213,18 +214,13 @@ impl TaskImages {
             .map_err(|e| ProviderError::BadResponse(format!("bad result URL: {e}")))?;
         for _ in 0..=MAX_REDIRECTS {
             self.check_url(&url)?;
-            let response = self
-                .download
-                .get(url.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    if refused_by_resolver(&e) {
-                        private_url()
-                    } else {
-                        transport(e)
-                    }
-                })?;
+            let response = self.download.get(url.clone()).send().await.map_err(|e| {
+                if refused_by_resolver(&e) {
+                    private_url()
+                } else {
+                    transport(e)
+                }
+            })?;
             let status = response.status();
             if status.is_redirection() {
                 let location = response
@@ -378,9 +374,9 @@ const NOT_PUBLIC_V4: [Ipv4Net; 15] = [
 const GLOBAL_UNICAST: Ipv6Net = v6(0x2000, 0, 3);
 /// Inside global unicast but not public.
 const NOT_PUBLIC_V6: [Ipv6Net; 3] = [
-    v6(0x2001, 0, 23),      // IETF protocol assignments (Teredo, benchmarking, ORCHID, ...)
+    v6(0x2001, 0, 23), // IETF protocol assignments (Teredo, benchmarking, ORCHID, ...)
     v6(0x2001, 0x0db8, 32), // documentation
-    v6(0x3fff, 0, 20),      // documentation
+    v6(0x3fff, 0, 20), // documentation
 ];
 /// Well-known NAT64 (`64:ff9b::/96`): the last 32 bits are the IPv4 address reached.
 const NAT64: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96);

@@ -424,7 +424,14 @@ async fn a_retry_after_longer_than_the_time_left_ends_the_call_at_once_without_p
 
 #[tokio::test]
 async fn a_negative_or_unreadable_retry_after_falls_back_to_the_backoff() {
-    for header in ["-5", "1.5.3", "soon", "NaN", "inf", "Wed, 21 Oct 2015 07:28:00 GMT"] {
+    for header in [
+        "-5",
+        "1.5.3",
+        "soon",
+        "NaN",
+        "inf",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+    ] {
         let server = MockServer::start().await;
         mount(
             &server,

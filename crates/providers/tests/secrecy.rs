@@ -209,7 +209,10 @@ async fn serde_errors_quoting_model_output_never_reach_an_info_log() {
     );
     let carried = error.to_string();
     for quoted in [quoted_value, quoted_key] {
-        assert!(!text.contains(quoted), "{quoted:?} reached the logs:\n{text}");
+        assert!(
+            !text.contains(quoted),
+            "{quoted:?} reached the logs:\n{text}"
+        );
         assert!(
             !carried.contains(quoted),
             "{quoted:?} is carried in the error, one log line away: {carried}"

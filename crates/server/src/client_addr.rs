@@ -52,7 +52,11 @@ impl TrustedProxies {
 /// wins (Cloudflare sets it to the visitor); otherwise `X-Forwarded-For` read from the right,
 /// where each proxy appends the address it saw, skipping our own trusted proxies, so a value the
 /// client wrote itself at the left is never taken. Without a peer (in-process calls), loopback.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &TrustedProxies) -> IpAddr {
+pub fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trusted: &TrustedProxies,
+) -> IpAddr {
     let Some(peer) = peer.map(|p| p.ip().to_canonical()) else {
         return IpAddr::from([127, 0, 0, 1]);
     };
@@ -148,14 +152,20 @@ mod tests {
             ("x-forwarded-for", "198.51.100.7"),
             ("cf-connecting-ip", "192.0.2.4"),
         ]);
-        assert_eq!(client_ip(&cf, peer("127.0.0.1"), &loopback), ip("192.0.2.4"));
+        assert_eq!(
+            client_ip(&cf, peer("127.0.0.1"), &loopback),
+            ip("192.0.2.4")
+        );
         assert_eq!(client_ip(&cf, None, &loopback), ip("127.0.0.1"));
     }
 
     #[test]
     fn a_chain_of_trusted_proxies_is_walked_from_the_right() {
         let trusted = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").expect("CIDRs");
-        let chain = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.1.1.1, 10.2.2.2")]);
+        let chain = headers(&[(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.9, 10.1.1.1, 10.2.2.2",
+        )]);
         assert_eq!(
             client_ip(&chain, peer("127.0.0.1"), &trusted),
             ip("203.0.113.9"),
@@ -165,11 +175,20 @@ mod tests {
             ("x-forwarded-for", "203.0.113.9"),
             ("x-forwarded-for", "10.1.1.1"),
         ]);
-        assert_eq!(client_ip(&split, peer("127.0.0.1"), &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(&split, peer("127.0.0.1"), &trusted),
+            ip("203.0.113.9")
+        );
         let garbage = headers(&[("x-forwarded-for", "203.0.113.9, not-an-ip, 10.1.1.1")]);
-        assert_eq!(client_ip(&garbage, peer("127.0.0.1"), &trusted), ip("10.1.1.1"));
+        assert_eq!(
+            client_ip(&garbage, peer("127.0.0.1"), &trusted),
+            ip("10.1.1.1")
+        );
         let ported = headers(&[("x-forwarded-for", "[2001:db8::7]:443")]);
-        assert_eq!(client_ip(&ported, peer("127.0.0.1"), &trusted), ip("2001:db8::7"));
+        assert_eq!(
+            client_ip(&ported, peer("127.0.0.1"), &trusted),
+            ip("2001:db8::7")
+        );
     }
 
     #[test]
@@ -178,7 +197,10 @@ mod tests {
         assert!(parsed.contains(ip("10.200.0.1")));
         assert!(parsed.contains(ip("192.168.1.1")) && !parsed.contains(ip("192.168.1.2")));
         assert!(parsed.contains(ip("fd12::1")));
-        assert!(parsed.contains(ip("::ffff:10.0.0.1")), "IPv4-mapped peers count as IPv4");
+        assert!(
+            parsed.contains(ip("::ffff:10.0.0.1")),
+            "IPv4-mapped peers count as IPv4"
+        );
         assert!(!parsed.contains(ip("127.0.0.1")));
         assert!(TrustedProxies::default().contains(ip("127.8.9.10")));
         assert!(TrustedProxies::default().contains(ip("::1")));

@@ -287,7 +287,12 @@ impl Settings {
                 240,
                 0..=1_000_000,
             )?),
-            request_timeout: Duration::from_secs(number(&get, "REQUEST_TIMEOUT_SECS", 30, 1..=600)?),
+            request_timeout: Duration::from_secs(number(
+                &get,
+                "REQUEST_TIMEOUT_SECS",
+                30,
+                1..=600,
+            )?),
             header_read_timeout: Duration::from_secs(number(
                 &get,
                 "HEADER_TIMEOUT_SECS",
@@ -476,8 +481,8 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!((s.quota_per_session_day, s.quota_global_day), (None, None));
-        let s = settings(&[("QUOTA_PER_SESSION_DAY", "3"), ("QUOTA_GLOBAL_DAY", "40")])
-            .expect("valid");
+        let s =
+            settings(&[("QUOTA_PER_SESSION_DAY", "3"), ("QUOTA_GLOBAL_DAY", "40")]).expect("valid");
         assert_eq!(
             (s.quota_per_session_day, s.quota_global_day),
             (Some(3), Some(40))
@@ -507,9 +512,16 @@ mod tests {
                 .expect_err(short)
                 .to_string();
             assert!(err.contains("ACCESS_PASSWORD"), "{err}");
-            assert!(!err.contains(short), "the message never repeats the password");
+            assert!(
+                !err.contains(short),
+                "the message never repeats the password"
+            );
         }
-        for long_enough in ["twelve-chars", "äöüäöüäöüäöü", "correct horse battery staple"] {
+        for long_enough in [
+            "twelve-chars",
+            "äöüäöüäöüäöü",
+            "correct horse battery staple",
+        ] {
             assert!(settings(&[("ACCESS_PASSWORD", long_enough)]).is_ok());
         }
     }

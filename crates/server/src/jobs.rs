@@ -455,8 +455,15 @@ mod tests {
                 done.error.expect("an envelope").code,
                 contracts::codes::INTERNAL
             );
-            assert_eq!(refunds.load(Ordering::SeqCst), round, "the quota unit is given back");
-            assert!(jobs.wait_until_idle(Duration::from_secs(20)).await, "no task left running");
+            assert_eq!(
+                refunds.load(Ordering::SeqCst),
+                round,
+                "the quota unit is given back"
+            );
+            assert!(
+                jobs.wait_until_idle(Duration::from_secs(20)).await,
+                "no task left running"
+            );
         }
     }
 }

@@ -68,7 +68,10 @@ pub async fn request_deadline(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
     let waits = route.is_some_and(|r| r == contracts::paths::JOB || r.ends_with("/events"));
     if waits {
         return next.run(request).await;

@@ -39,7 +39,11 @@ pub struct KeyedLimit<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
 impl<K: Hash + Eq + Clone> KeyedLimit<K> {
     /// `per_minute` events a minute per key (bursts up to the same number).
     pub fn per_minute(per_minute: NonZeroU32, max_keys: usize) -> KeyedLimit<K> {
-        KeyedLimit::with_clock(Quota::per_minute(per_minute), max_keys, DefaultClock::default())
+        KeyedLimit::with_clock(
+            Quota::per_minute(per_minute),
+            max_keys,
+            DefaultClock::default(),
+        )
     }
 }
 
