@@ -26,12 +26,14 @@ use crate::state::AppState;
 const MAX_TRACKED_KEYS: usize = 100_000;
 
 /// A rate limit per key whose memory is bounded: at most `max_keys` keys are tracked. When that
-/// many are tracked, the keys whose budget has refilled (idle for one period) are dropped first.
+/// many are tracked, the keys whose budget has refilled (governor forgets a key one emission interval
+/// after its budget is whole again) are dropped first.
 pub struct KeyedLimit<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
     limiter: RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<C::Instant>>,
     clock: C,
     max_keys: usize,
-    /// How long a key that is turned away because the table is full should wait: one period,
+    /// How long a key that is turned away because the table is full should wait: the time to
+    /// refill a whole burst plus one emission interval (at most twice the refill time),
     /// after which every key seen before it has refilled and may be dropped.
     period: Duration,
 }
@@ -50,7 +52,7 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
 impl<K: Hash + Eq + Clone, C: Clock + Clone> KeyedLimit<K, C> {
     fn with_clock(quota: Quota, max_keys: usize, clock: C) -> KeyedLimit<K, C> {
         KeyedLimit {
-            period: quota.burst_size_replenished_in(),
+            period: quota.burst_size_replenished_in() + quota.replenish_interval(),
             limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
             clock,
             max_keys,
@@ -202,12 +204,9 @@ mod tests {
         for n in 0..10u32 {
             assert!(limit.check(&n).is_ok());
         }
-        assert_eq!(
-            limit.check(&99),
-            Err(Duration::from_secs(60)),
-            "full of active keys"
-        );
-        clock.advance(Duration::from_secs(61));
+        let wait = limit.check(&99).expect_err("full of active keys");
+        assert_eq!(wait, Duration::from_secs(120));
+        clock.advance(wait);
         assert!(limit.check(&99).is_ok(), "the idle keys were dropped");
         assert_eq!(limit.tracked(), 1);
     }
