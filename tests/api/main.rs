@@ -16,4 +16,5 @@ mod secrecy;
 mod security;
 mod spa;
 mod templates;
+mod time_limits;
 mod workspace;

@@ -3,11 +3,13 @@
 //! Starting over cancels the task through its token; its provider futures are dropped mid-flight.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use contracts::{AspectRatio, ImageView, JobStatus, JobView};
 use domain::Catalog;
+use futures::FutureExt;
 use providers::{ImageGenerator, ImageRequest, PromptSynthesizer, ProviderError, SynthesisRequest};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -71,12 +73,14 @@ impl Jobs {
         self.running().len()
     }
 
-    /// Queues a job for a ready session, or returns the one already running.
+    /// Queues a job for a ready session, or returns the one already running. `on_panic` runs if
+    /// the job's task panics (the caller gives back what it counted for the job).
     pub async fn start(
         self: &Arc<Self>,
         session: SessionId,
         aspect_ratio: Option<AspectRatio>,
         reuse_prompt: bool,
+        on_panic: impl FnOnce() + Send + 'static,
     ) -> Result<Started, ApiError> {
         let catalog = self.catalog.clone();
         let (started, _) = update(self.sessions.as_ref(), &session, |data| {
@@ -107,11 +111,27 @@ impl Jobs {
             let jobs = Arc::clone(self);
             let job_id = view.job_id.clone();
             tokio::spawn(async move {
+                // The guard: a panic anywhere in the job (a provider answer no one foresaw) is
+                // caught here, so the job still ends `failed`, its quota unit is given back, and
+                // the session is free for the next generate instead of holding a stuck job.
+                let run = AssertUnwindSafe(jobs.run(session, &job_id)).catch_unwind();
                 tokio::select! {
                     () = token.cancelled() => {
                         tracing::info!(session = %session.log_label(), job = %job_id, "generation cancelled");
                     }
-                    () = jobs.run(session, &job_id) => {}
+                    finished = run => if finished.is_err() {
+                        tracing::error!(session = %session.log_label(), job = %job_id, "generation task panicked");
+                        observability::funnel("generation_failed");
+                        on_panic();
+                        let _ = jobs.set(session, &job_id, |job| {
+                            job.status = JobStatus::Failed;
+                            job.error = Some(contracts::ApiErrorBody {
+                                code: contracts::codes::INTERNAL.to_owned(),
+                                error: "Something went wrong on our side while making this image. Try again; your answers are kept.".to_owned(),
+                            });
+                        })
+                        .await;
+                    }
                 }
                 jobs.running().retain(|_, (id, _)| *id != job_id);
                 jobs.changes.send_modify(|n| *n += 1);
@@ -354,4 +374,96 @@ impl From<ProviderError> for Failure {
 /// `ok`, or the failure's stable code, for logs and metric labels.
 fn outcome_code<T>(result: &Result<T, ProviderError>) -> &'static str {
     result.as_ref().map_or_else(providers::error_code, |_| "ok")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use domain::AnswerInput;
+    use providers::local::LocalComposer;
+    use providers::{GeneratedImage, ProviderInfo};
+
+    use super::*;
+    use crate::session::store::MemoryStore;
+
+    /// An image provider whose adapter panics, as one did on an absurd `retryDelay`.
+    struct Panics;
+
+    #[async_trait]
+    impl ImageGenerator for Panics {
+        fn info(&self) -> ProviderInfo {
+            ProviderInfo {
+                label: "panics".to_owned(),
+                offline: false,
+            }
+        }
+
+        async fn generate(&self, _: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
+            panic!("an answer no one foresaw")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_task_ends_the_job_failed_and_gives_its_quota_back() {
+        let catalog = Arc::new(Catalog::built_in().expect("templates"));
+        let template = catalog.get("general-cinematic").expect("template");
+        let sessions: Arc<dyn SessionStore> =
+            Arc::new(MemoryStore::new(10, Duration::from_secs(600)));
+        let jobs = Arc::new(Jobs::new(
+            Arc::new(LocalComposer::new(1500, Duration::ZERO, Default::default())),
+            Arc::new(Panics),
+            Arc::new(ImageStore::new(1024 * 1024)),
+            sessions.clone(),
+            catalog.clone(),
+        ));
+        let session = SessionId::random();
+        let mut data = SessionData::new(template.id.clone(), "a heron at dawn".into());
+        for _ in 0..3 {
+            data.refinement
+                .answer(&template, AnswerInput::Skip)
+                .expect("an answer");
+        }
+        sessions.put(&session, data, None).await.expect("stored");
+
+        let refunds = Arc::new(AtomicUsize::new(0));
+        let generate = || {
+            let refunds = refunds.clone();
+            let jobs = jobs.clone();
+            async move {
+                let started = jobs
+                    .start(session, None, false, move || {
+                        refunds.fetch_add(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .expect("started");
+                match started {
+                    Started::New(view) => view,
+                    Started::Existing(view) => panic!("the stuck job {view:?} came back"),
+                }
+            }
+        };
+        for round in 1..=2 {
+            let job = generate().await;
+            let done = jobs
+                .wait(&session, &job.job_id, Duration::from_secs(20))
+                .await
+                .expect("the job");
+            assert_eq!(done.status, JobStatus::Failed, "{done:?}");
+            assert_eq!(
+                done.error.expect("an envelope").code,
+                contracts::codes::INTERNAL
+            );
+            assert_eq!(
+                refunds.load(Ordering::SeqCst),
+                round,
+                "the quota unit is given back"
+            );
+            assert!(
+                jobs.wait_until_idle(Duration::from_secs(20)).await,
+                "no task left running"
+            );
+        }
+    }
 }

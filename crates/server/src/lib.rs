@@ -4,6 +4,7 @@
 //! failure into the `{"error", "code"}` envelope.
 
 pub mod access;
+pub mod client_addr;
 pub mod config;
 pub mod error;
 pub mod ids;

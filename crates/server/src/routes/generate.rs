@@ -75,7 +75,14 @@ async fn generate(
     }
     let started = state
         .jobs
-        .start(id, request.aspect_ratio, request.reuse_prompt)
+        .start(id, request.aspect_ratio, request.reuse_prompt, {
+            let quotas = state.quotas.clone();
+            move || {
+                if counted {
+                    quotas.refund(&id);
+                }
+            }
+        })
         .await;
     if counted && !matches!(started, Ok(Started::New(_))) {
         state.quotas.refund(&id);
