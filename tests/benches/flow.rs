@@ -150,16 +150,17 @@ async fn main() {
         flows as f64 / elapsed.as_secs_f64()
     );
     println!(
-        "{:<10} {:>7} {:>9} {:>9} {:>9}",
-        "step", "count", "p50 ms", "p95 ms", "max ms"
+        "{:<10} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "step", "count", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
     for (name, samples) in STEPS.iter().zip(all.iter_mut()) {
         samples.sort();
         println!(
-            "{name:<10} {:>7} {:>9.2} {:>9.2} {:>9.2}",
+            "{name:<10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
             samples.len(),
             percentile(samples, 0.5),
             percentile(samples, 0.95),
+            percentile(samples, 0.99),
             percentile(samples, 1.0)
         );
     }
