@@ -8,7 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use contracts::{ApiErrorBody, codes};
 use domain::StepError;
-use providers::ProviderError;
+use store::quotas::{QuotaExceeded, Scope};
+
+use crate::jobs::JobError;
+use crate::session::SessionError;
 
 /// Handler result.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -62,7 +65,7 @@ pub enum ApiError {
     },
     /// 429 `quota_exceeded`, with `Retry-After` until midnight UTC.
     #[error("daily quota reached")]
-    QuotaExceeded(crate::quota::QuotaExceeded),
+    QuotaExceeded(QuotaExceeded),
     /// 500 `internal_error`: logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -152,11 +155,11 @@ impl ApiError {
                     q.resets_in.as_secs() % 3600 / 60
                 );
                 let message = match q.scope {
-                    crate::quota::Scope::Session => format!(
+                    Scope::Session => format!(
                         "You have made today's {} images for this session. {when}",
                         q.limit
                     ),
-                    crate::quota::Scope::Global => format!(
+                    Scope::Global => format!(
                         "This Prompt Refinery has made its {} images for today. {when}",
                         q.limit
                     ),
@@ -265,27 +268,31 @@ impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     }
 }
 
-/// The envelope a failed job reports: the provider crate's stable code with a message a person can act on.
-pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
-    use ProviderError::*;
-    let message = match error {
-        Refused => "The prompt writer declined this brief. Rephrase the idea or an answer that could read as unsafe, then try again.".to_owned(),
-        Incomplete => "The prompt writer stopped before finishing. Try again; shorter answers help.".to_owned(),
-        Failed(_) => "The prompt writer failed on its side. Try again in a moment; your answers are kept.".to_owned(),
-        ContentBlocked { .. } => "The image service blocked this picture on safety grounds. Rephrase the idea or the answer most likely to trip a filter (real people, violence, brands), then try again.".to_owned(),
-        NoImage { .. } => "The image service returned no image this time. Try again, perhaps with a more concrete idea.".to_owned(),
-        RateLimited { retry_after } => match retry_after {
-            Some(d) => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
-            None => "The provider is busy. Try again in a minute.".to_owned(),
-        },
-        QuotaExhausted => "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),
-        Auth => "The provider rejected this server's API key. This is an operator problem: check the key configuration.".to_owned(),
-        Unavailable => "The provider is unavailable right now. Try again in a minute; your answers are kept.".to_owned(),
-        Timeout => "The provider took too long to answer. Try again; your answers are kept.".to_owned(),
-        BadResponse(_) => "The provider sent something we could not use. Try again.".to_owned(),
-    };
-    ApiErrorBody {
-        error: message,
-        code: providers::error_code(error).to_owned(),
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> ApiError {
+        match error {
+            SessionError::NotFound => ApiError::SessionNotFound,
+            SessionError::Busy => ApiError::SessionBusy,
+            SessionError::Store(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(error: JobError) -> ApiError {
+        match error {
+            JobError::SessionNotFound => ApiError::SessionNotFound,
+            JobError::JobNotFound => ApiError::JobNotFound,
+            JobError::RefinementIncomplete => ApiError::RefinementIncomplete,
+            JobError::TemplateNotFound(id) => ApiError::TemplateNotFound(id),
+            JobError::QuotaExceeded(q) => ApiError::QuotaExceeded(q),
+            JobError::Store(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(error: store::StoreError) -> ApiError {
+        ApiError::Internal(error.into())
     }
 }

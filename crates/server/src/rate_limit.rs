@@ -11,20 +11,23 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tower_cookies::Cookies;
+use std::sync::Arc;
+
+use store::SessionId;
 
 use crate::access::client_ip;
 use crate::error::ApiError;
-use crate::session::cookie::{COOKIE_NAME, SessionId};
-use crate::state::AppState;
+use crate::extract::SessionCookie;
 
 /// Above this many tracked keys, forget the ones whose budget has refilled.
 const KEYS_BEFORE_CLEANUP: usize = 10_000;
 
-/// The two limiters; either may be off.
+/// The two limiters; either may be off. Each instance keeps its own (docs/operations.md).
 pub struct RateLimits {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_session: Option<DefaultKeyedRateLimiter<SessionId>>,
+    /// `TRUST_FORWARDED_FOR`: the client IP comes from the proxy's header.
+    trust_forwarded_for: bool,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(
@@ -37,10 +40,15 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(
 
 impl RateLimits {
     /// Requests per minute (bursts up to the same number); `None` or 0 turns a limit off.
-    pub fn new(per_ip: Option<u32>, per_session: Option<u32>) -> RateLimits {
+    pub fn new(
+        per_ip: Option<u32>,
+        per_session: Option<u32>,
+        trust_forwarded_for: bool,
+    ) -> RateLimits {
         RateLimits {
             per_ip: limiter(per_ip),
             per_session: limiter(per_session),
+            trust_forwarded_for,
         }
     }
 
@@ -65,8 +73,8 @@ impl RateLimits {
 
 /// Middleware for `/api` routes.
 pub async fn limit(
-    State(state): State<AppState>,
-    cookies: Cookies,
+    State(limits): State<Arc<RateLimits>>,
+    session: Option<SessionCookie>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -77,15 +85,8 @@ pub async fn limit(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let ip = client_ip(
-        request.headers(),
-        peer,
-        state.settings.session.trust_forwarded_for,
-    );
-    let session = cookies
-        .get(COOKIE_NAME)
-        .and_then(|c| state.signer.verify(c.value()).ok());
-    match state.rate_limits.check(ip, session) {
+    let ip = client_ip(request.headers(), peer, limits.trust_forwarded_for);
+    match limits.check(ip, session.map(|SessionCookie(id)| id)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::info!(%ip, "request rate-limited");
@@ -104,7 +105,7 @@ mod tests {
 
     #[test]
     fn each_ip_and_each_session_has_its_own_budget() {
-        let limits = RateLimits::new(Some(3), Some(2));
+        let limits = RateLimits::new(Some(3), Some(2), false);
         let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
         let (s1, s2) = (SessionId::random(), SessionId::random());
         assert!(limits.check(a, Some(s1)).is_ok());
@@ -123,7 +124,7 @@ mod tests {
 
     #[test]
     fn zero_or_none_turns_a_limit_off() {
-        let limits = RateLimits::new(Some(0), None);
+        let limits = RateLimits::new(Some(0), None, false);
         for _ in 0..1000 {
             assert!(
                 limits

@@ -71,10 +71,8 @@ impl Db {
         // An in-memory database lives in one connection (shared-cache mode would refuse
         // concurrent writers with "table is locked" instead of waiting).
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory {
-            if let Some(folder) = options.get_filename().parent() {
-                std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
-            }
+        if !in_memory && let Some(folder) = options.get_filename().parent() {
+            std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
         }
         let options = options
             .create_if_missing(true)
@@ -87,8 +85,16 @@ impl Db {
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { max_connections })
             .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
-            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(1800))
+            })
             .acquire_timeout(WAIT)
             .connect_with(options)
             .await?;

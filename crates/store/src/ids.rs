@@ -81,7 +81,13 @@ mod tests {
     fn hex_round_trips_and_rejects_anything_else() {
         let id = SessionId::random();
         assert_eq!(SessionId::from_hex(&id.to_hex()), Some(id));
-        for bad in ["", "zz", &"g".repeat(32), &"0".repeat(31), "ü".repeat(16).as_str()] {
+        for bad in [
+            "",
+            "zz",
+            &"g".repeat(32),
+            &"0".repeat(31),
+            "ü".repeat(16).as_str(),
+        ] {
             assert_eq!(SessionId::from_hex(bad), None, "{bad:?}");
         }
     }

@@ -134,7 +134,9 @@ impl ImageStore {
     /// Drops images older than the retention, then the oldest beyond the size cap. Returns how
     /// many were dropped.
     pub async fn sweep(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let before_us = now_ms.saturating_sub(self.retention_ms).saturating_mul(1000);
+        let before_us = now_ms
+            .saturating_sub(self.retention_ms)
+            .saturating_mul(1000);
         let old: Vec<String> = on_db!(&self.db, pool => {
             sqlx::query_scalar("DELETE FROM images WHERE created_at < $1 RETURNING id")
                 .bind(before_us)

@@ -9,11 +9,11 @@ use contracts::{ApiErrorBody, AspectRatio, ImageView, JobStatus, JobView};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::StoreError;
 use crate::db::{Db, on_db};
 use crate::ids::{SessionId, now_ms, now_us};
 use crate::quotas::REFUND;
 use crate::wakeups::Wakeups;
-use crate::StoreError;
 
 /// Finished jobs kept per session (the running one is always kept).
 pub const JOBS_KEPT: i64 = 20;
@@ -365,7 +365,9 @@ impl JobStore {
     /// Extends the lease of every unfinished job this instance runs; returns their ids (a job
     /// missing from the answer was deleted or ended elsewhere, and its task should stop).
     pub async fn renew(&self) -> Result<Vec<String>, StoreError> {
-        let sql = format!("UPDATE jobs SET lease_until = $1 WHERE instance = $2 AND {RUNNING} RETURNING id");
+        let sql = format!(
+            "UPDATE jobs SET lease_until = $1 WHERE instance = $2 AND {RUNNING} RETURNING id"
+        );
         let until = self.lease_until(now_ms());
         Ok(on_db!(&self.db, pool => {
             sqlx::query_scalar(&sql)
@@ -395,8 +397,13 @@ impl JobStore {
         error: &ApiErrorBody,
         now_ms: i64,
     ) -> Result<Vec<Interrupted>, StoreError> {
-        self.interrupt_where(&format!("lease_until < $2 AND {RUNNING}"), error, None, now_ms)
-            .await
+        self.interrupt_where(
+            &format!("lease_until < $2 AND {RUNNING}"),
+            error,
+            None,
+            now_ms,
+        )
+        .await
     }
 
     /// Ends every unfinished job of other instances. Only for SQLite, where the database file

@@ -227,9 +227,8 @@ async fn open_objects(
     let store: Arc<dyn ObjectStore> = match location {
         ImageLocation::Memory => Arc::new(InMemory::new()),
         ImageLocation::Folder(path) => {
-            std::fs::create_dir_all(path).map_err(|e| {
-                OpenError::Images(format!("cannot create {}: {e}", path.display()))
-            })?;
+            std::fs::create_dir_all(path)
+                .map_err(|e| OpenError::Images(format!("cannot create {}: {e}", path.display())))?;
             Arc::new(LocalFileSystem::new_with_prefix(path).map_err(|e| fail(&e))?)
         }
         ImageLocation::S3 { bucket, prefix } => {

@@ -115,11 +115,17 @@ impl Wakeups {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Signal>>> {
         // Every critical section is a single map operation, so a poisoned lock holds no half-write.
-        self.inner.channels.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_listener(&self) -> std::sync::MutexGuard<'_, Option<tokio::task::AbortHandle>> {
-        self.inner.listener.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Watches `job_id`. Subscribe before reading the job, so a change in between is not missed.

@@ -144,7 +144,11 @@ async fn session_writes_must_name_the_version_they_read(kind: Kind) {
         sessions.replace(&id, &flow("c"), 1).await.expect("db"),
         Err(Conflict)
     );
-    let got = sessions.get::<Flow>(&id).await.expect("db").expect("present");
+    let got = sessions
+        .get::<Flow>(&id)
+        .await
+        .expect("db")
+        .expect("present");
     assert_eq!((got.value.idea.as_str(), got.version), ("b", 2));
     let unknown = sessions.get::<Flow>(&SessionId::random()).await;
     assert!(unknown.expect("db").is_none());
@@ -153,10 +157,20 @@ async fn session_writes_must_name_the_version_they_read(kind: Kind) {
 async fn sessions_survive_reopening(kind: Kind) {
     let f = open(kind, |_| {}).await;
     let id = SessionId::random();
-    f.store.sessions.create(&id, &flow("kept")).await.expect("db").expect("new");
+    f.store
+        .sessions
+        .create(&id, &flow("kept"))
+        .await
+        .expect("db")
+        .expect("new");
     f.store.close().await;
     let again = f.reopen().await;
-    let got = again.sessions.get::<Flow>(&id).await.expect("db").expect("still there");
+    let got = again
+        .sessions
+        .get::<Flow>(&id)
+        .await
+        .expect("db")
+        .expect("still there");
     assert_eq!(got.value, flow("kept"));
     assert_eq!(again.sessions.count().await.expect("db"), 1);
 }
@@ -164,29 +178,59 @@ async fn sessions_survive_reopening(kind: Kind) {
 async fn idle_sessions_are_refused_and_swept(kind: Kind) {
     let f = open(kind, |c| c.session_idle = Duration::ZERO).await;
     let id = SessionId::random();
-    f.store.sessions.create(&id, &flow("a")).await.expect("db").expect("new");
-    assert!(f.store.sessions.get::<Flow>(&id).await.expect("db").is_none());
+    f.store
+        .sessions
+        .create(&id, &flow("a"))
+        .await
+        .expect("db")
+        .expect("new");
+    assert!(
+        f.store
+            .sessions
+            .get::<Flow>(&id)
+            .await
+            .expect("db")
+            .is_none()
+    );
     assert_eq!(f.store.sessions.count().await.expect("db"), 0);
     assert_eq!(f.store.sweep().await.expect("db").sessions, 1);
 }
 
 async fn the_sweep_keeps_the_most_recently_used_sessions_up_to_the_cap(kind: Kind) {
     let f = open(kind, |c| c.max_sessions = 2).await;
-    let ids = [SessionId::random(), SessionId::random(), SessionId::random()];
+    let ids = [
+        SessionId::random(),
+        SessionId::random(),
+        SessionId::random(),
+    ];
     for id in &ids {
-        f.store.sessions.create(id, &flow("x")).await.expect("db").expect("new");
+        f.store
+            .sessions
+            .create(id, &flow("x"))
+            .await
+            .expect("db")
+            .expect("new");
         // Use times are milliseconds; make each session's distinct.
         std::thread::sleep(Duration::from_millis(3));
     }
     // The first session is used again, so the second is now the least recently used.
-    f.store.sessions.replace(&ids[0], &flow("y"), 1).await.expect("db").expect("cas");
+    f.store
+        .sessions
+        .replace(&ids[0], &flow("y"), 1)
+        .await
+        .expect("db")
+        .expect("cas");
     assert_eq!(f.store.sweep().await.expect("db").sessions, 1);
     let sessions = &f.store.sessions;
     let mut kept = Vec::new();
     for id in &ids {
         kept.push(sessions.get::<Flow>(id).await.expect("db").is_some());
     }
-    assert_eq!(kept, [true, false, true], "the least recently used session was dropped");
+    assert_eq!(
+        kept,
+        [true, false, true],
+        "the least recently used session was dropped"
+    );
 }
 
 fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
@@ -201,8 +245,18 @@ fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
 
 async fn session_with_job(store: &Store, quota_day: Option<i64>) -> (SessionId, JobRow) {
     let session = SessionId::random();
-    store.sessions.create(&session, &flow("x")).await.expect("db").expect("new");
-    match store.jobs.insert(new_job(session, quota_day)).await.expect("db") {
+    store
+        .sessions
+        .create(&session, &flow("x"))
+        .await
+        .expect("db")
+        .expect("new");
+    match store
+        .jobs
+        .insert(new_job(session, quota_day))
+        .await
+        .expect("db")
+    {
         Inserted::New(row) => (session, row),
         other => panic!("expected a new job, got {other:?}"),
     }
@@ -242,19 +296,38 @@ async fn a_session_has_at_most_one_unfinished_job(kind: Kind) {
         .finish(&first.id, &Outcome::Succeeded(image_view("/api/images/a")))
         .await
         .expect("db");
-    let Inserted::New(second) = f.store.jobs.insert(new_job(session, None)).await.expect("db")
+    let Inserted::New(second) = f
+        .store
+        .jobs
+        .insert(new_job(session, None))
+        .await
+        .expect("db")
     else {
         panic!("a finished job does not block a new one");
     };
     let latest = f.store.jobs.latest(&session).await.expect("db");
     assert_eq!(latest.job.map(|j| j.id), Some(second.id));
-    assert_eq!(latest.image.map(|i| i.url).as_deref(), Some("/api/images/a"));
     assert_eq!(
-        f.store.jobs.insert(new_job(SessionId::random(), None)).await.expect("db"),
+        latest.image.map(|i| i.url).as_deref(),
+        Some("/api/images/a")
+    );
+    assert_eq!(
+        f.store
+            .jobs
+            .insert(new_job(SessionId::random(), None))
+            .await
+            .expect("db"),
         Inserted::SessionGone
     );
     // Another session cannot read this session's job.
-    assert!(f.store.jobs.get(&SessionId::random(), &first.id).await.expect("db").is_none());
+    assert!(
+        f.store
+            .jobs
+            .get(&SessionId::random(), &first.id)
+            .await
+            .expect("db")
+            .is_none()
+    );
 }
 
 /// Fails the test instead of hanging when a wake-up never comes.
@@ -271,12 +344,23 @@ async fn jobs_move_through_stages_and_wake_their_watchers(kind: Kind) {
     let elsewhere = f.reopen().await;
     let mut here = f.store.wakeups.watch(&job.id);
     let mut there = elsewhere.wakeups.watch(&job.id);
-    assert!(f.store.jobs.advance(&job.id, JobStatus::Rendering).await.expect("db"));
+    assert!(
+        f.store
+            .jobs
+            .advance(&job.id, JobStatus::Rendering)
+            .await
+            .expect("db")
+    );
     within("the local wake-up", here.changed()).await;
     if matches!(kind, Kind::Postgres) {
         within("the wake-up on the other instance", there.changed()).await;
     }
-    let read = elsewhere.jobs.get(&session, &job.id).await.expect("db").expect("found");
+    let read = elsewhere
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("found");
     assert_eq!(read.status, JobStatus::Rendering);
 
     let done = Outcome::Failed(ApiErrorBody {
@@ -285,11 +369,23 @@ async fn jobs_move_through_stages_and_wake_their_watchers(kind: Kind) {
     });
     assert!(f.store.jobs.finish(&job.id, &done).await.expect("db"));
     within("the wake-up at the end", here.changed()).await;
-    let read = f.store.jobs.get(&session, &job.id).await.expect("db").expect("found");
+    let read = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("found");
     assert_eq!(read.status, JobStatus::Failed);
     assert_eq!(read.error.map(|e| e.code).as_deref(), Some("no_image"));
     // Finished jobs do not move again.
-    assert!(!f.store.jobs.advance(&job.id, JobStatus::Rendering).await.expect("db"));
+    assert!(
+        !f.store
+            .jobs
+            .advance(&job.id, JobStatus::Rendering)
+            .await
+            .expect("db")
+    );
 }
 
 async fn a_deleted_session_takes_its_jobs_and_tells_their_watchers(kind: Kind) {
@@ -303,8 +399,18 @@ async fn a_deleted_session_takes_its_jobs_and_tells_their_watchers(kind: Kind) {
     if matches!(kind, Kind::Postgres) {
         within("the gone signal on the other instance", there.gone()).await;
     }
-    assert!(f.store.jobs.get(&session, &job.id).await.expect("db").is_none());
-    assert!(!f.store.sessions.delete(&session).await.expect("db"), "deleting twice is harmless");
+    assert!(
+        f.store
+            .jobs
+            .get(&session, &job.id)
+            .await
+            .expect("db")
+            .is_none()
+    );
+    assert!(
+        !f.store.sessions.delete(&session).await.expect("db"),
+        "deleting twice is harmless"
+    );
     assert!(f.store.jobs.renew().await.expect("db").is_empty());
 }
 
@@ -315,8 +421,19 @@ async fn a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota(kind: Kin
     })
     .await;
     let session = SessionId::random();
-    f.store.sessions.create(&session, &flow("x")).await.expect("db").expect("new");
-    let taken = f.store.quotas.take(&session).await.expect("db").expect("a unit");
+    f.store
+        .sessions
+        .create(&session, &flow("x"))
+        .await
+        .expect("db")
+        .expect("new");
+    let taken = f
+        .store
+        .quotas
+        .take(&session)
+        .await
+        .expect("db")
+        .expect("a unit");
     let Inserted::New(job) = f
         .store
         .jobs
@@ -329,18 +446,40 @@ async fn a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota(kind: Kin
     assert_eq!(f.store.quotas.used_globally().await.expect("db"), 1);
     let mut watch = f.store.wakeups.watch(&job.id);
     let later = job.lease_until + 1;
-    let ended = f.store.jobs.expire_lapsed(&interrupted(), later).await.expect("db");
+    let ended = f
+        .store
+        .jobs
+        .expire_lapsed(&interrupted(), later)
+        .await
+        .expect("db");
     assert_eq!(ended.len(), 1);
     assert!(ended[0].refunded);
     within("the wake-up", watch.changed()).await;
-    let read = f.store.jobs.get(&session, &job.id).await.expect("db").expect("kept");
+    let read = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("kept");
     assert_eq!(read.status, JobStatus::Failed);
     assert_eq!(read.error, Some(interrupted()));
     assert_eq!(f.store.quotas.used_globally().await.expect("db"), 0);
     // Nothing left to expire, and the session may queue again at once.
-    assert!(f.store.jobs.expire_lapsed(&interrupted(), later).await.expect("db").is_empty());
+    assert!(
+        f.store
+            .jobs
+            .expire_lapsed(&interrupted(), later)
+            .await
+            .expect("db")
+            .is_empty()
+    );
     assert!(matches!(
-        f.store.jobs.insert(new_job(session, None)).await.expect("db"),
+        f.store
+            .jobs
+            .insert(new_job(session, None))
+            .await
+            .expect("db"),
         Inserted::New(_)
     ));
 }
@@ -350,11 +489,25 @@ async fn renewal_keeps_only_this_instances_unfinished_jobs(kind: Kind) {
     let (_, mine) = session_with_job(&f.store, None).await;
     let other = f.reopen().await;
     let (_, theirs) = session_with_job(&other, None).await;
-    assert_eq!(f.store.jobs.renew().await.expect("db"), vec![mine.id.clone()]);
-    assert_eq!(other.jobs.renew().await.expect("db"), vec![theirs.id.clone()]);
+    assert_eq!(
+        f.store.jobs.renew().await.expect("db"),
+        vec![mine.id.clone()]
+    );
+    assert_eq!(
+        other.jobs.renew().await.expect("db"),
+        vec![theirs.id.clone()]
+    );
     // At a SQLite start every other instance is dead: their jobs end interrupted.
-    let orphans = f.store.jobs.interrupt_orphans(&interrupted()).await.expect("db");
-    assert_eq!(orphans.into_iter().map(|o| o.id).collect::<Vec<_>>(), vec![theirs.id]);
+    let orphans = f
+        .store
+        .jobs
+        .interrupt_orphans(&interrupted())
+        .await
+        .expect("db");
+    assert_eq!(
+        orphans.into_iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![theirs.id]
+    );
     assert_eq!(f.store.jobs.renew().await.expect("db"), vec![mine.id]);
 }
 
@@ -362,12 +515,28 @@ async fn only_the_instance_running_a_job_may_move_it(kind: Kind) {
     let f = open(kind, |_| {}).await;
     let (session, job) = session_with_job(&f.store, None).await;
     let other = f.reopen().await;
-    assert!(!other.jobs.advance(&job.id, JobStatus::Rendering).await.expect("db"));
+    assert!(
+        !other
+            .jobs
+            .advance(&job.id, JobStatus::Rendering)
+            .await
+            .expect("db")
+    );
     let done = Outcome::Succeeded(image_view("/x"));
     assert!(!other.jobs.finish(&job.id, &done).await.expect("db"));
-    let read = f.store.jobs.get(&session, &job.id).await.expect("db").expect("found");
+    let read = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("found");
     assert_eq!(read.status, JobStatus::Queued);
-    let ended = other.jobs.interrupt(&job.id, &interrupted()).await.expect("db");
+    let ended = other
+        .jobs
+        .interrupt(&job.id, &interrupted())
+        .await
+        .expect("db");
     assert!(ended.is_some(), "any instance may end a job it gives up on");
     assert!(!f.store.jobs.finish(&job.id, &done).await.expect("db"));
 }
@@ -381,7 +550,11 @@ async fn the_global_quota_holds_exactly_under_40_concurrent_takes(kind: Kind) {
     // Half the takes go through a second instance on the same database.
     let other = f.reopen().await;
     let takes = (0..40).map(|i| {
-        let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
+        let store = if i % 2 == 0 {
+            f.store.clone()
+        } else {
+            other.clone()
+        };
         tokio::spawn(async move { store.quotas.take(&SessionId::random()).await })
     });
     let outcomes = join_all(takes).await;
@@ -406,15 +579,29 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
     let q = &f.store.quotas;
     assert!(q.take_at(&a, noon).await.expect("db").is_ok());
     let second = q.take_at(&a, noon).await.expect("db").expect("a's second");
-    let refused = q.take_at(&a, noon).await.expect("db").expect_err("a used its 2");
+    let refused = q
+        .take_at(&a, noon)
+        .await
+        .expect("db")
+        .expect_err("a used its 2");
     assert_eq!((refused.scope, refused.limit), (Scope::Session, 2));
     assert_eq!(refused.resets_in, Duration::from_secs(43_200));
     assert!(q.take_at(&b, noon).await.expect("db").is_ok());
-    let refused = q.take_at(&b, noon).await.expect("db").expect_err("3 used in all");
+    let refused = q
+        .take_at(&b, noon)
+        .await
+        .expect("db")
+        .expect_err("3 used in all");
     assert_eq!(refused.scope, Scope::Global);
     q.refund(&a, second).await.expect("db");
-    assert!(q.take_at(&b, noon).await.expect("db").is_ok(), "the refund freed a global unit");
-    assert!(q.take_at(&a, noon + DAY).await.expect("db").is_ok(), "a new UTC day");
+    assert!(
+        q.take_at(&b, noon).await.expect("db").is_ok(),
+        "the refund freed a global unit"
+    );
+    assert!(
+        q.take_at(&a, noon + DAY).await.expect("db").is_ok(),
+        "a new UTC day"
+    );
 }
 
 fn png(n: usize) -> Bytes {
@@ -438,15 +625,31 @@ fn new_image(session: SessionId, bytes: Bytes) -> NewImage {
 async fn image_bytes_round_trip_and_survive_reopening(kind: Kind) {
     let f = open(kind, |_| {}).await;
     let bytes = png(5000);
-    let id = f.store.images.insert(new_image(SessionId::random(), bytes.clone())).await.expect("stored");
+    let id = f
+        .store
+        .images
+        .insert(new_image(SessionId::random(), bytes.clone()))
+        .await
+        .expect("stored");
     assert_eq!(id.len(), 32);
     let got = f.store.images.get(&id).await.expect("read").expect("found");
-    assert_eq!((got.bytes, got.mime_type.as_str()), (bytes.clone(), "image/png"));
+    assert_eq!(
+        (got.bytes, got.mime_type.as_str()),
+        (bytes.clone(), "image/png")
+    );
     f.store.close().await;
     let again = f.reopen().await;
-    let got = again.images.get(&id).await.expect("read").expect("still there");
+    let got = again
+        .images
+        .get(&id)
+        .await
+        .expect("read")
+        .expect("still there");
     assert_eq!(got.bytes, bytes);
-    assert_eq!(again.images.usage().await.expect("db"), (1, bytes.len() as u64));
+    assert_eq!(
+        again.images.usage().await.expect("db"),
+        (1, bytes.len() as u64)
+    );
     assert!(again.images.get("not-an-id").await.expect("read").is_none());
 }
 
@@ -456,15 +659,27 @@ async fn the_oldest_images_go_first_when_over_the_cap(kind: Kind) {
     let mut ids = Vec::new();
     for _ in 0..3 {
         let bytes = Bytes::from(vec![7u8; 100]);
-        ids.push(f.store.images.insert(new_image(session, bytes)).await.expect("stored"));
+        ids.push(
+            f.store
+                .images
+                .insert(new_image(session, bytes))
+                .await
+                .expect("stored"),
+        );
     }
     let images = &f.store.images;
-    assert!(images.get(&ids[0]).await.expect("read").is_none(), "the first went");
+    assert!(
+        images.get(&ids[0]).await.expect("read").is_none(),
+        "the first went"
+    );
     assert!(images.get(&ids[1]).await.expect("read").is_some());
     assert!(images.get(&ids[2]).await.expect("read").is_some());
     assert_eq!(images.usage().await.expect("db"), (2, 200));
     // One image bigger than the cap is still kept: the newest always stays.
-    let big = images.insert(new_image(session, Bytes::from(vec![1u8; 400]))).await.expect("stored");
+    let big = images
+        .insert(new_image(session, Bytes::from(vec![1u8; 400])))
+        .await
+        .expect("stored");
     assert!(images.get(&big).await.expect("read").is_some());
     assert_eq!(images.usage().await.expect("db"), (1, 400));
 }
@@ -503,11 +718,15 @@ async fn a_database_that_cannot_be_reached_names_database_url() {
         quota_global: None,
         job_lease: Duration::from_secs(10),
     };
-    let err = Store::open(&config).await.expect_err("nothing listens there");
+    let err = Store::open(&config)
+        .await
+        .expect_err("nothing listens there");
     assert!(err.to_string().starts_with("DATABASE_URL: "), "{err}");
 
     config.database_url = "mysql://localhost/db".into();
-    let err = Store::open(&config).await.expect_err("not a supported scheme");
+    let err = Store::open(&config)
+        .await
+        .expect_err("not a supported scheme");
     assert!(err.to_string().starts_with("DATABASE_URL: "), "{err}");
 }
 

@@ -182,9 +182,15 @@ impl Postgres {
         for _ in 0..ATTEMPTS {
             let port = free_port()?;
             let dir = temp_dir("pg");
-            let args = [bin.to_string_lossy(), dir.to_string_lossy(), port.to_string().into()];
+            let args = [
+                bin.to_string_lossy(),
+                dir.to_string_lossy(),
+                port.to_string().into(),
+            ];
             let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
-            match supervise(POSTGRES_SCRIPT, &args, |line| (line == "ready").then_some(())) {
+            match supervise(POSTGRES_SCRIPT, &args, |line| {
+                (line == "ready").then_some(())
+            }) {
                 Ok((supervisor, ())) => {
                     return Ok(Postgres {
                         port,
@@ -251,8 +257,9 @@ impl S3 {
         static SHARED: OnceCell<S3> = OnceCell::const_new();
         SHARED
             .get_or_init(|| async {
-                let s3 = S3::start()
-                    .unwrap_or_else(|e| panic!("cannot start moto_server (run scripts/bootstrap): {e}"));
+                let s3 = S3::start().unwrap_or_else(|e| {
+                    panic!("cannot start moto_server (run scripts/bootstrap): {e}")
+                });
                 s3.create_bucket(&s3.bucket).await;
                 s3
             })
@@ -313,4 +320,3 @@ impl S3 {
         ]
     }
 }
-

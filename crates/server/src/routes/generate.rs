@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use contracts::{GenerateRequest, JobView, paths};
 use serde::Deserialize;
 
-use crate::error::{ApiError, AppJson, Result};
+use crate::error::{AppJson, Result};
+use crate::extract::{CurrentSession, SessionCookie};
 use crate::jobs::Started;
-use crate::session::{CurrentSession, SessionCookie};
 use crate::state::AppState;
 
 /// Longest a `?wait=` request may hold the connection.
@@ -28,20 +28,11 @@ async fn generate(
     SessionCookie(id): SessionCookie,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
-    // Live generations cost money: count one before starting, and give it back if no new job
-    // started (one was already running, or the session is not ready).
-    let counted = !(state.synthesizer.info().offline && state.renderer.info().offline);
-    if counted {
-        state.quotas.take(&id).map_err(ApiError::QuotaExceeded)?;
-    }
     let started = state
         .jobs
         .start(id, request.aspect_ratio, request.reuse_prompt)
-        .await;
-    if counted && !matches!(started, Ok(Started::New(_))) {
-        state.quotas.refund(&id);
-    }
-    let view = match started? {
+        .await?;
+    let view = match started {
         Started::New(view) => {
             let mode = if request.reuse_prompt {
                 "new_take"
@@ -79,14 +70,6 @@ async fn job(
     query: std::result::Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<JobView>> {
     let Query(query) = query?;
-    let job = session
-        .data
-        .job(&job_id)
-        .ok_or(ApiError::JobNotFound)?
-        .view();
-    if query.wait == 0 || job.status.is_terminal() {
-        return Ok(Json(job));
-    }
     let wait = Duration::from_secs(query.wait.min(MAX_WAIT_SECS));
-    state.jobs.wait(&session.id, &job_id, wait).await.map(Json)
+    Ok(Json(state.jobs.wait(&session.id, &job_id, wait).await?))
 }

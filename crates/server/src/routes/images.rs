@@ -17,7 +17,11 @@ async fn image(
     State(state): State<AppState>,
     Path(image_id): Path<String>,
 ) -> Result<impl IntoResponse> {
-    let image = state.images.get(&image_id).ok_or(ApiError::ImageNotFound)?;
+    let image = state
+        .images
+        .get(&image_id)
+        .await?
+        .ok_or(ApiError::ImageNotFound)?;
     let extension = match image.mime_type.as_str() {
         "image/jpeg" => "jpg",
         "image/webp" => "webp",

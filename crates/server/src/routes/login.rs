@@ -126,7 +126,7 @@ async fn login(
                 .into_response()
         };
     }
-    cookies.add(gate.cookie(crate::session::is_https(&state, &headers)));
+    cookies.add(gate.cookie(state.cookies.is_https(&headers)));
     tracing::info!(%ip, "login accepted");
     if is_json {
         StatusCode::NO_CONTENT.into_response()

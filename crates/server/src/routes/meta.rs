@@ -18,14 +18,24 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Prometheus text exposition (behind the access password when one is set).
-async fn prometheus(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    (
+async fn prometheus(
+    State(state): State<AppState>,
+) -> crate::error::Result<impl axum::response::IntoResponse> {
+    let (images, image_bytes) = state.images.usage().await?;
+    let gauges = crate::observability::Gauges {
+        sessions: state.sessions.count().await?,
+        jobs_in_flight: state.jobs.in_flight(),
+        quota_used_today: state.quotas.used_globally().await?,
+        images,
+        image_bytes,
+    };
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::observability::render(&state).await,
-    )
+        crate::observability::render(&gauges),
+    ))
 }
 
 /// Built once: the document depends only on the code.

@@ -11,12 +11,12 @@ use contracts::{
 use domain::{AnswerInput, StepOutcome};
 use tower_cookies::Cookies;
 
+use store::SessionId;
+
 use crate::error::{ApiError, AppJson, Result};
+use crate::extract::{CurrentSession, SessionCookie};
 use crate::observability::funnel;
-use crate::session::cookie::{COOKIE_NAME, SessionId};
-use crate::session::{
-    CurrentSession, SessionCookie, SessionData, clear_cookie, set_cookie, update,
-};
+use crate::session::{SessionData, update};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,6 +43,7 @@ async fn start(
     State(state): State<AppState>,
     cookies: Cookies,
     headers: HeaderMap,
+    old: Option<SessionCookie>,
     AppJson(request): AppJson<StartSessionRequest>,
 ) -> Result<Json<SessionView>> {
     let template = state
@@ -55,32 +56,29 @@ async fn start(
             "initialInput is empty: describe your idea in a few words.".into(),
         ));
     }
-    // A new start replaces any earlier session, and always gets a fresh id.
-    if let Some(old) = cookies
-        .get(COOKIE_NAME)
-        .and_then(|c| state.signer.verify(c.value()).ok())
-    {
-        state.jobs.cancel(&old);
-        state.sessions.delete(&old).await;
+    // A new start replaces any earlier session (stopping its job wherever it runs), and always
+    // gets a fresh id.
+    if let Some(SessionCookie(old)) = old {
+        state.sessions.delete(&old).await?;
     }
     let id = SessionId::random();
     let data = SessionData::new(template.id.clone(), idea);
     state
         .sessions
-        .put(&id, data.clone(), None)
-        .await
+        .create(&id, &data)
+        .await?
         .map_err(|e| ApiError::Internal(e.into()))?;
-    set_cookie(&cookies, &state, &headers, &id);
+    state.cookies.set(&cookies, &headers, &id);
     funnel("session_started");
     tracing::info!(event = "session_started", session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
-    view(&state, &id, &data).map(Json)
+    view(&state, &id, &data).await.map(Json)
 }
 
 async fn current(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Json<SessionView>> {
-    view(&state, &session.id, &session.data).map(Json)
+    view(&state, &session.id, &session.data).await.map(Json)
 }
 
 async fn answer(
@@ -100,12 +98,12 @@ async fn answer(
         AnswerInput::Text(&text)
     };
     let catalog = state.catalog.clone();
-    let (outcome, data) = update(state.sessions.as_ref(), &id, |data| {
+    let (outcome, data) = update(&state.sessions, &id, |data| {
         let template = catalog
             .get(&data.template_id)
             .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
         let question = data.refinement.current_question();
-        Ok((data.refinement.answer(&template, input)?, question))
+        Ok::<_, ApiError>((data.refinement.answer(&template, input)?, question))
     })
     .await?;
     let (outcome, question) = outcome;
@@ -133,7 +131,7 @@ async fn answer(
         answer_chars = text.chars().count(),
         "question answered"
     );
-    view(&state, &id, &data).map(Json)
+    view(&state, &id, &data).await.map(Json)
 }
 
 async fn back(
@@ -141,38 +139,40 @@ async fn back(
     SessionCookie(id): SessionCookie,
     AppJson(request): AppJson<BackRequest>,
 ) -> Result<Json<SessionView>> {
-    let (_, data) = update(state.sessions.as_ref(), &id, |data| {
-        Ok(data.refinement.back_to(request.question)?)
+    let (_, data) = update(&state.sessions, &id, |data| {
+        Ok::<_, ApiError>(data.refinement.back_to(request.question)?)
     })
     .await?;
     funnel("answers_changed");
     tracing::info!(event = "answers_changed", session = %id.log_label(), question = request.question, "answers reopened");
-    view(&state, &id, &data).map(Json)
+    view(&state, &id, &data).await.map(Json)
 }
 
-/// Start over: cancels a running job, drops the state and the cookie. Idempotent.
-async fn start_over(State(state): State<AppState>, cookies: Cookies) -> StatusCode {
-    if let Some(id) = cookies
-        .get(COOKIE_NAME)
-        .and_then(|c| state.signer.verify(c.value()).ok())
+/// Start over: drops the state (which stops its running job, on whichever instance runs it) and
+/// the cookie. Idempotent.
+async fn start_over(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    session: Option<SessionCookie>,
+) -> Result<StatusCode> {
+    if let Some(SessionCookie(id)) = session
+        && state.sessions.delete(&id).await?
     {
-        state.jobs.cancel(&id);
-        if state.sessions.delete(&id).await {
-            funnel("start_over");
-            tracing::info!(event = "start_over", session = %id.log_label(), "session ended (start over)");
-        }
+        funnel("start_over");
+        tracing::info!(event = "start_over", session = %id.log_label(), "session ended (start over)");
     }
-    clear_cookie(&cookies);
-    StatusCode::NO_CONTENT
+    state.cookies.clear(&cookies);
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// The session as the client sees it, with today's quota.
-fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
+/// The session as the client sees it, with its newest job and image and today's quota.
+async fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
     let template = state
         .catalog
         .get(&data.template_id)
         .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
-    let mut view = data.view(&template);
-    view.quota = state.quotas.left(id);
+    let latest = state.store.jobs.latest(id).await?;
+    let mut view = data.view(&template, latest.job.map(|j| j.view()), latest.image);
+    view.quota = state.quotas.left(id).await?;
     Ok(view)
 }
