@@ -377,7 +377,7 @@ fn storage(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<StorageSetti
             access_key_id: get("AWS_ACCESS_KEY_ID"),
             secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(SecretString::from),
             session_token: get("AWS_SESSION_TOKEN").map(SecretString::from),
-            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
+            region: get("AWS_REGION"),
             endpoint,
             allow_http: flag(get, "AWS_ALLOW_HTTP")?,
         },
@@ -551,6 +551,33 @@ mod tests {
             assert!(!debug.contains(secret), "{secret} leaked into Debug");
         }
         assert!(s.session.secret.is_some());
+    }
+
+    #[test]
+    fn env_example_documents_every_variable_read_here() {
+        let example = include_str!("../../../.env.example");
+        let source = include_str!("config.rs");
+        let mut read = Vec::new();
+        for (at, _) in source.match_indices('"') {
+            let name: String = source[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            let quoted = source[at + 1 + name.len()..].starts_with('"');
+            let called = source[..at].ends_with("get(")
+                || source[..at].ends_with("secret(")
+                || source[..at].trim_end().ends_with("&get,");
+            if name.len() > 2 && quoted && called && !read.contains(&name) {
+                read.push(name);
+            }
+        }
+        assert!(read.len() > 30, "found only {read:?}");
+        for name in read {
+            assert!(
+                example.lines().any(|l| l.starts_with(&format!("{name}="))),
+                "{name} is read but not in .env.example"
+            );
+        }
     }
 
     #[test]

@@ -654,3 +654,98 @@ impl Drop for TaskGuard {
 fn outcome_code<T>(result: &Result<T, ProviderError>) -> &'static str {
     result.as_ref().map_or_else(providers::error_code, |_| "ok")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use domain::AnswerInput;
+    use providers::faults::FaultScript;
+    use providers::local::LocalComposer;
+    use providers::{GeneratedImage, ProviderInfo};
+    use store::{ImageLocation, S3Options, StoreConfig};
+
+    /// An image provider with a bug: it panics mid-job.
+    struct Panicking;
+
+    #[async_trait]
+    impl ImageGenerator for Panicking {
+        fn info(&self) -> ProviderInfo {
+            ProviderInfo {
+                label: "panicking test renderer".into(),
+                offline: true,
+            }
+        }
+
+        async fn generate(&self, _: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
+            panic!("a renderer bug");
+        }
+    }
+
+    async fn store() -> Store {
+        Store::open(&StoreConfig {
+            database_url: "sqlite::memory:".into(),
+            images: ImageLocation::Memory,
+            s3: S3Options::default(),
+            max_connections: 1,
+            session_idle: Duration::from_secs(3600),
+            max_sessions: 100,
+            image_cap_bytes: 1 << 20,
+            image_retention: Duration::from_secs(3600),
+            quota_per_session: None,
+            quota_global: None,
+            job_lease: Duration::from_secs(30),
+        })
+        .await
+        .expect("an in-memory store")
+    }
+
+    #[tokio::test]
+    async fn a_task_that_panics_still_ends_its_job_and_leaves_the_session_usable() {
+        let store = store().await;
+        let catalog = Arc::new(Catalog::built_in().expect("templates"));
+        let synthesizer = Arc::new(LocalComposer::new(
+            1500,
+            Duration::ZERO,
+            FaultScript::parse("").expect("no faults"),
+        ));
+        let jobs = Arc::new(Jobs::new(
+            store.clone(),
+            catalog.clone(),
+            synthesizer,
+            Arc::new(Panicking),
+        ));
+        let session = SessionId::random();
+        let template = catalog.iter().next().expect("a template").clone();
+        let mut data = SessionData::new(template.id.clone(), "a fox".into());
+        for _ in 0..3 {
+            data.refinement
+                .answer(&template, AnswerInput::Skip)
+                .expect("a skip");
+        }
+        store
+            .sessions
+            .create(&session, &data)
+            .await
+            .expect("db")
+            .expect("new");
+
+        let Ok(Started::New(job)) = jobs.start(session, None, false).await else {
+            panic!("a job starts");
+        };
+        let ended = jobs
+            .wait(&session, &job.job_id, Duration::from_secs(10))
+            .await
+            .expect("the job is readable");
+        assert_eq!(ended.status, JobStatus::Failed);
+        assert_eq!(
+            ended.error.map(|e| e.code).as_deref(),
+            Some(codes::GENERATION_INTERRUPTED)
+        );
+        assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
+        assert!(
+            matches!(jobs.start(session, None, false).await, Ok(Started::New(_))),
+            "the session can generate again"
+        );
+    }
+}

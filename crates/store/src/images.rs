@@ -43,8 +43,9 @@ pub struct ImageStore {
     retention_ms: i64,
 }
 
+/// An image's object key: its id, at the root of `IMAGE_STORE_URL`.
 fn key(id: &str) -> Path {
-    Path::from(format!("images/{id}"))
+    Path::from(id)
 }
 
 impl ImageStore {

@@ -27,7 +27,6 @@ use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
-use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -260,7 +259,7 @@ async fn open_objects(
     };
     // A missing bucket, a wrong endpoint or refused credentials fail here, not at the first image.
     store
-        .list_with_delimiter(Some(&ObjectPath::from("images")))
+        .list_with_delimiter(None)
         .await
         .map_err(|e| OpenError::Images(format!("the image store cannot be read: {e}")))?;
     Ok(store)
