@@ -747,5 +747,11 @@ mod tests {
             matches!(jobs.start(session, None, false).await, Ok(Started::New(_))),
             "the session can generate again"
         );
+        assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
+        assert_eq!(
+            store.wakeups.watched(),
+            0,
+            "no wake-up channel is left behind"
+        );
     }
 }

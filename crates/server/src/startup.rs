@@ -305,6 +305,7 @@ fn log_start(state: &AppState, address: SocketAddr) {
     let storage = &state.settings.storage;
     tracing::info!(
         backend = ?state.store.backend(),
+        data_dir = %storage.data_dir.display(),
         database = %store::redact_url(&storage.database_url()),
         images = %storage.image_store_url(),
         instance = %state.store.jobs.instance(),

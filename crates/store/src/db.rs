@@ -55,7 +55,8 @@ impl Db {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?.application_name("refinery");
             let pool = PgPoolOptions::new()
-                .max_connections(max_connections)
+                // One more for the LISTEN connection, which stays checked out.
+                .max_connections(max_connections + 1)
                 .acquire_timeout(WAIT)
                 .connect_with(options)
                 .await?;
