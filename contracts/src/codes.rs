@@ -39,3 +39,9 @@ pub const GENERATION_INTERRUPTED: &str = "generation_interrupted";
 
 // Server faults (5xx).
 pub const INTERNAL: &str = "internal_error";
+
+/// Failed-job codes whose message already ends by telling the person that their answers are kept
+/// (the server writes these messages; a test there holds it to this list). After any other failed
+/// job the browser app adds that reassurance itself, so it is said exactly once.
+pub const SAYS_ANSWERS_ARE_KEPT: [&str; 3] =
+    [SYNTHESIS_FAILED, PROVIDER_UNAVAILABLE, PROVIDER_TIMEOUT];

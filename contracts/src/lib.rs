@@ -1,5 +1,6 @@
 //! The wire contract of the Prompt Refinery API: request and response bodies, the error envelope,
-//! the stable error codes and the API paths.
+//! the stable error codes and the API paths; and the fault-script words that make providers fail
+//! on purpose ([`faults`]), since they are spelled as those error codes.
 //!
 //! Serde only, so the same types compile into the axum server and the Leptos (wasm32) client and the
 //! two cannot disagree about a field. JSON is camelCase throughout.
@@ -7,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 pub mod codes;
+pub mod faults;
+pub mod format;
 pub mod paths;
 
 /// Longest idea accepted by `POST /api/session/start`, in characters.
@@ -15,6 +18,59 @@ pub const IDEA_MAX_CHARS: usize = 500;
 pub const ANSWER_MAX_CHARS: usize = 300;
 /// Every template asks exactly this many refinement questions.
 pub const QUESTION_COUNT: u8 = 3;
+
+/// The text limits as JSON Schema patterns, for the OpenAPI document. The server trims before it
+/// counts, so a pattern says it, not `maxLength`: surrounding whitespace, then the text itself.
+/// Whitespace is spelled out as what `str::trim` removes (Unicode `White_Space`), since `\s`
+/// means something slightly different in ECMAScript, in Python (where schemathesis runs) and in Rust.
+#[cfg(feature = "schema")]
+mod pattern {
+    macro_rules! space {
+        () => {
+            r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        };
+    }
+    macro_rules! text {
+        () => {
+            r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        };
+    }
+    /// An idea: 1 to [`super::IDEA_MAX_CHARS`] (500) characters once trimmed.
+    pub const IDEA: &str = concat!(
+        "^",
+        space!(),
+        "*",
+        text!(),
+        r"(?:[\s\S]{0,498}",
+        text!(),
+        ")?",
+        space!(),
+        "*$"
+    );
+    /// An answer: at most [`super::ANSWER_MAX_CHARS`] (300) characters once trimmed.
+    pub const ANSWER: &str = concat!(
+        "^",
+        space!(),
+        "*(?:",
+        text!(),
+        r"(?:[\s\S]{0,298}",
+        text!(),
+        ")?)?",
+        space!(),
+        "*$"
+    );
+    /// Nothing but whitespace (an answer sent with `skip: true`).
+    pub const BLANK: &str = concat!("^", space!(), "*$");
+
+    /// `skip: true` and a non-blank answer together are refused.
+    pub fn skip_or_answer(schema: &mut schemars::Schema) {
+        let branches = vec![
+            schemars::json_schema!({"properties": {"skip": {"enum": [false]}}}).to_value(),
+            schemars::json_schema!({"properties": {"answer": {"pattern": BLANK}}}).to_value(),
+        ];
+        schema.insert("anyOf".into(), branches.into());
+    }
+}
 
 /// The error envelope every non-2xx response carries: `{"error": "...", "code": "..."}`.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -160,15 +216,21 @@ pub struct MetaResponse {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartSessionRequest {
     pub template_id: String,
+    /// The idea: 1 to 500 characters once surrounding whitespace is trimmed, with some letter or
+    /// digit (of any script) among them.
+    #[cfg_attr(feature = "schema", schemars(pattern(pattern::IDEA)))]
     pub initial_input: String,
 }
 
 /// `POST /api/session/answer`. Either an answer, or `skip: true` to take the template's default.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = pattern::skip_or_answer))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnswerRequest {
+    /// At most 300 characters once trimmed; blank with `skip: true`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(pattern::ANSWER)))]
     pub answer: String,
     #[serde(default)]
     pub skip: bool,
@@ -180,6 +242,7 @@ pub struct AnswerRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackRequest {
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = QUESTION_COUNT)))]
     pub question: u8,
 }
 

@@ -7,13 +7,14 @@
 //! process group (Chromium included) and stops the server, whether the test passed or not.
 
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::error::NewSessionError;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -118,32 +119,62 @@ struct Driver {
 }
 
 impl Driver {
+    /// Starts ChromeDriver on a port it picks itself (`--port=0`) and reads that port from its
+    /// first lines of output. Picking a free port here and handing it over would race: another
+    /// test's server could take the port in between.
     fn start() -> anyhow::Result<Driver> {
+        use std::io::{BufRead, BufReader};
         use std::os::unix::process::CommandExt;
 
         let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
-        // Ask the OS for a free port, then hand it to ChromeDriver.
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new(&program)
-            .arg(format!("--port={port}"))
+        let mut child = Command::new(&program)
+            .arg("--port=0")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .with_context(|| {
                 format!("cannot run {program}: install it with scripts/bootstrap --browser")
             })?;
-        let driver = Driver { child, port };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("chromedriver did not listen on port {port} within 15 s");
+        let stdout = child.stdout.take().context("chromedriver's stdout")?;
+        let mut driver = Driver { child, port: 0 };
+
+        // Read on a thread, so a silent ChromeDriver meets the deadline instead of blocking us;
+        // the thread keeps draining the pipe afterwards so ChromeDriver never blocks on a full one.
+        let (lines, heard) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
             }
-            std::thread::sleep(Duration::from_millis(25));
+        });
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut said = Vec::new();
+        while driver.port == 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match heard.recv_timeout(left) {
+                Ok(line) => {
+                    driver.port = listening_port(&line).unwrap_or(0);
+                    said.push(line);
+                }
+                Err(_) => bail!(
+                    "chromedriver did not say which port it listens on within 15 s; it said: {said:?}"
+                ),
+            }
         }
         Ok(driver)
     }
+}
+
+/// The port in ChromeDriver's "ChromeDriver was started successfully on port 40123."
+fn listening_port(line: &str) -> Option<u16> {
+    line.split_once("started successfully on port ")?
+        .1
+        .trim_end_matches('.')
+        .trim()
+        .parse()
+        .ok()
+        .filter(|port| *port != 0)
 }
 
 impl Drop for Driver {
@@ -182,11 +213,17 @@ async fn connect(driver: &Driver, profile: &Path) -> anyhow::Result<Client> {
             ],
         }),
     );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .context("new WebDriver session")?;
+    let webdriver = format!("http://127.0.0.1:{}", driver.port);
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(capabilities);
+    // A connection that fails outright is tried once more; a refused session is not.
+    let client = match builder.connect(&webdriver).await {
+        Err(
+            NewSessionError::Failed(_) | NewSessionError::FailedC(_) | NewSessionError::Lost(_),
+        ) => builder.connect(&webdriver).await,
+        other => other,
+    }
+    .context("new WebDriver session")?;
     Ok(client)
 }
 
@@ -385,5 +422,23 @@ impl Page {
         let png = self.client.screenshot().await?;
         std::fs::write(&path, png)?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listening_port;
+
+    #[test]
+    fn the_port_is_read_from_chromedrivers_greeting() {
+        assert_eq!(
+            listening_port("ChromeDriver was started successfully on port 39159."),
+            Some(39159)
+        );
+        assert_eq!(listening_port("Only local connections are allowed."), None);
+        assert_eq!(
+            listening_port("ChromeDriver was started successfully on port 0."),
+            None
+        );
     }
 }

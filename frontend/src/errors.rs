@@ -97,6 +97,13 @@ pub fn describe_job_failure(error: &ApiErrorBody) -> UserError {
     }
 }
 
+/// The reassurance the Failed screen adds under a failed job's message, unless the server's
+/// message already says it (decided by the code: [`codes::SAYS_ANSWERS_ARE_KEPT`]).
+pub fn answers_kept_note(error: &ApiErrorBody) -> Option<&'static str> {
+    (!codes::SAYS_ANSWERS_ARE_KEPT.contains(&error.code.as_str()))
+        .then_some("Your answers are kept.")
+}
+
 fn recovery_for(code: &str) -> Recovery {
     match code {
         codes::SESSION_NOT_FOUND | codes::INVALID_SESSION => Recovery::Restart,
@@ -181,5 +188,32 @@ mod tests {
             code: codes::CONTENT_BLOCKED.into(),
         };
         assert_eq!(describe_job_failure(&blocked).recovery, Recovery::Edit);
+    }
+
+    #[test]
+    fn the_answers_kept_note_is_added_only_where_the_message_lacks_it() {
+        let body = |code: &str| ApiErrorBody {
+            error: "Whatever the server wrote.".into(),
+            code: code.to_owned(),
+        };
+        for code in [
+            codes::PROVIDER_UNAVAILABLE,
+            codes::PROVIDER_TIMEOUT,
+            codes::SYNTHESIS_FAILED,
+        ] {
+            assert_eq!(answers_kept_note(&body(code)), None, "{code}");
+        }
+        for code in [
+            codes::CONTENT_BLOCKED,
+            codes::NO_IMAGE,
+            codes::RATE_LIMITED,
+            "unknown",
+        ] {
+            assert_eq!(
+                answers_kept_note(&body(code)),
+                Some("Your answers are kept."),
+                "{code}"
+            );
+        }
     }
 }

@@ -207,6 +207,35 @@ async fn ideas_must_be_present_short_and_for_a_known_template() {
 }
 
 #[tokio::test]
+async fn an_idea_needs_letters_or_digits_in_some_script() {
+    let app = spawn_app().await;
+    app.start("the session that must survive").await;
+    for idea in ["🦊🚀", "🌧️ 🌃", "?!", "—"] {
+        let body =
+            serde_json::to_vec(&json!({"templateId": "general-cinematic", "initialInput": idea}))
+                .expect("json");
+        let message = refused(
+            &app,
+            paths::SESSION_START,
+            JSON,
+            body,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+        .await;
+        assert!(
+            message.contains("initialInput") && message.contains("emoji"),
+            "{idea:?}: {message}"
+        );
+    }
+    // The same rule as answers: any script counts, and emoji beside words are kept.
+    for idea in ["雨", "東京の夜", "비 오는 서울", "ночь", "🦊 in the snow"] {
+        let view = app.start(idea).await;
+        assert_eq!(view.idea, idea);
+    }
+}
+
+#[tokio::test]
 async fn a_tampered_or_unsigned_cookie_is_refused_and_the_real_one_still_works() {
     let app = spawn_app().await;
     let plain = Client::new();

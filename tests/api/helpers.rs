@@ -123,6 +123,15 @@ pub fn expected_prompt(idea: &str, view: &SessionView) -> String {
     domain::compose(&template, idea, &answers, 1500).prompt
 }
 
+/// `view` with `quota.resetsInSecs` zeroed. It counts down with the wall clock, so two reads of
+/// an unchanged session a second apart differ; tests that compare views compare everything else.
+fn steady(mut view: SessionView) -> SessionView {
+    if let Some(quota) = view.quota.as_mut() {
+        quota.resets_in_secs = 0;
+    }
+    view
+}
+
 impl TestApp {
     /// Another person on the same server: a fresh cookie jar.
     pub fn another_person(&self) -> TestApp {
@@ -219,7 +228,7 @@ impl Person {
             )
             .await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     pub async fn answer(&self, answer: &str) -> SessionView {
@@ -227,7 +236,7 @@ impl Person {
             .post_json(paths::SESSION_ANSWER, &json!({"answer": answer}))
             .await;
         assert_eq!(response.status(), StatusCode::OK, "answer {answer:?}");
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     pub async fn skip(&self) -> SessionView {
@@ -235,13 +244,13 @@ impl Person {
             .post_json(paths::SESSION_ANSWER, &json!({"skip": true}))
             .await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     pub async fn session(&self) -> SessionView {
         let response = self.get(paths::SESSION).await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a session view")
+        steady(response.json().await.expect("a session view"))
     }
 
     /// Starts a session and answers all three questions.

@@ -9,7 +9,7 @@ use providers::ProviderError;
 use reqwest::StatusCode;
 use serde_json::json;
 use server::config::{NanoBananaMode, Settings, SynthesisFallback};
-use server::jobs::provider_failure;
+use server::error::provider_failure;
 use simulator::Config;
 
 use crate::helpers::{TestApp, spawn_app_with};

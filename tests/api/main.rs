@@ -16,3 +16,4 @@ mod restart;
 mod secrecy;
 mod security;
 mod spa;
+mod templates;

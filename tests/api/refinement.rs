@@ -121,3 +121,43 @@ async fn going_back_out_of_range_or_ahead_is_refused() {
     }
     assert_eq!(app.session().await, before);
 }
+
+#[tokio::test]
+async fn short_answers_in_other_scripts_are_recorded_at_once() {
+    let app = spawn_app().await;
+    app.start("雨の夜の東京").await;
+    for (i, answer) in ["東京", "雨", "서울의 밤"].into_iter().enumerate() {
+        let view = app.answer(answer).await;
+        let recorded = &view.answers[i];
+        assert_eq!(recorded.answer, answer);
+        assert!(
+            !recorded.defaulted,
+            "{answer:?} was replaced by the default"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dont_know_in_other_languages_and_emoji_alone_are_reasked() {
+    let app = spawn_app().await;
+    app.start("a fox").await;
+    for (i, answer) in ["わからない", "不知道", "🌧️🌃"].into_iter().enumerate() {
+        let view = app.answer(answer).await;
+        let question = view.question.expect("the same question again");
+        assert_eq!(
+            (question.index, question.reask),
+            (i as u8 + 1, true),
+            "{answer:?}"
+        );
+        app.answer(["дождь", "ليل", "모르겠어요"][i]).await;
+    }
+    let ready = app.session().await;
+    assert_eq!(ready.status, SessionStatus::Ready);
+    assert_eq!(ready.answers[0].answer, "дождь");
+    assert_eq!(ready.answers[1].answer, "ليل");
+    assert!(
+        ready.answers[2].defaulted,
+        "a second sparse answer takes the default"
+    );
+    assert_eq!(ready.answers[2].answer, default_of(2));
+}

@@ -16,8 +16,28 @@ pub struct Composition {
     pub alt_text: String,
 }
 
-const SUMMARY_MAX_CHARS: usize = 200;
-const ALT_MAX_CHARS: usize = 250;
+/// Longest summary a person sees, in characters.
+pub const SUMMARY_MAX_CHARS: usize = 200;
+/// Longest alt text, in characters.
+pub const ALT_MAX_CHARS: usize = 250;
+
+impl Composition {
+    /// The three parts, each cut at a boundary to its cap: the prompt to `prompt_cap_chars`, the
+    /// summary and alt text to [`SUMMARY_MAX_CHARS`] and [`ALT_MAX_CHARS`]. Every prompt writer,
+    /// local or live, hands its answer over through here.
+    pub fn capped(
+        prompt: &str,
+        summary: &str,
+        alt_text: &str,
+        prompt_cap_chars: usize,
+    ) -> Composition {
+        Composition {
+            prompt: cap_at_boundary(prompt, prompt_cap_chars),
+            summary: cap_at_boundary(summary, SUMMARY_MAX_CHARS),
+            alt_text: cap_at_boundary(alt_text, ALT_MAX_CHARS),
+        }
+    }
+}
 
 /// Composes the prompt for `idea` and `answers` (one per template question), capped at
 /// `cap_chars` characters at a sentence or clause boundary.
@@ -37,7 +57,7 @@ pub fn compose(
         ));
     }
     sentences.push(template.style.trim().to_owned());
-    let prompt = cap_at_boundary(&sentences.join(" "), cap_chars);
+    let prompt = sentences.join(" ");
 
     let parts: Vec<String> = answers
         .iter()
@@ -45,24 +65,60 @@ pub fn compose(
         .map(|a| lower_first(&clause(&a.text)))
         .collect();
     let summary = if parts.is_empty() {
+        let kind = template.name.to_lowercase();
         format!(
-            "{}, as a {} image.",
+            "{}, as {} {kind} image.",
             upper_first(&idea),
-            template.name.to_lowercase()
+            article(&kind)
         )
     } else {
         format!("{}: {}.", upper_first(&idea), parts.join("; "))
     };
-    let setting = answers.first().map(|a| clause(&a.text)).unwrap_or_default();
-    let alt_text = if setting.is_empty() {
-        format!("{}.", upper_first(&idea))
-    } else {
-        format!("{}, in {}.", upper_first(&idea), lower_first(&setting))
+    let alt_text =
+        alt_line(template, &idea, answers).unwrap_or_else(|| format!("{}.", upper_first(&idea)));
+    Composition::capped(&prompt, &summary, &alt_text, cap_chars)
+}
+
+/// The template's `alt_text` pattern with the idea and answers filled in (default pattern:
+/// `{idea}, in {<first key>}.`). `None` when a named answer is missing or empty.
+fn alt_line(template: &Template, idea: &str, answers: &[Answer]) -> Option<String> {
+    let fallback;
+    let pattern = match &template.alt_text {
+        Some(pattern) => pattern.as_str(),
+        None => {
+            fallback = format!("{{idea}}, in {{{}}}.", template.questions.first()?.key);
+            fallback.as_str()
+        }
     };
-    Composition {
-        prompt,
-        summary: cap_at_boundary(&summary, SUMMARY_MAX_CHARS),
-        alt_text: cap_at_boundary(&alt_text, ALT_MAX_CHARS),
+    // One pass, so braces inside the idea or an answer are never read as placeholders.
+    let mut line = String::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        line.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let name = &after[..close];
+        let value = if name == "idea" {
+            lower_first(idea)
+        } else {
+            let index = template.questions.iter().position(|q| q.key == name)?;
+            lower_first(&clause(&answers.get(index)?.text))
+        };
+        if value.is_empty() {
+            return None;
+        }
+        line.push_str(&value);
+        rest = &after[close + 1..];
+    }
+    line.push_str(rest);
+    Some(upper_first(&line))
+}
+
+/// "a" or "an" before `word`, by its first letter (good enough for template names).
+fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
     }
 }
 
@@ -239,5 +295,110 @@ mod tests {
         assert_eq!(cap_at_boundary("short.", 100), "short.");
         let multibyte = "ééééé ééééé ééééé";
         assert_eq!(cap_at_boundary(multibyte, 12), "ééééé ééééé.");
+    }
+
+    /// Answers `texts` (empty = skip) for the template `id`.
+    fn answered_for(id: &str, texts: [&str; 3]) -> (std::sync::Arc<Template>, Vec<Answer>) {
+        let t = Catalog::built_in()
+            .expect("valid")
+            .get(id)
+            .expect("present");
+        let mut r = Refinement::new();
+        for text in texts {
+            let input = if text.is_empty() {
+                AnswerInput::Skip
+            } else {
+                AnswerInput::Text(text)
+            };
+            r.answer(&t, input).expect("answer");
+        }
+        (t, r.answers().to_vec())
+    }
+
+    #[test]
+    fn every_template_composes_its_own_phrasing() {
+        for t in Catalog::built_in().expect("valid").iter() {
+            let (t, answers) = answered_for(&t.id, ["", "", ""]);
+            let c = compose(&t, "a tram", &answers, 1500);
+            assert!(
+                c.prompt.starts_with(&t.opening.replace("{idea}", "a tram")),
+                "{}: {}",
+                t.id,
+                c.prompt
+            );
+            for q in &t.questions {
+                let sentence = format!("{} {}.", q.lead, q.default);
+                assert!(c.prompt.contains(&sentence), "{}: no {sentence:?}", t.id);
+            }
+            assert!(c.prompt.ends_with(t.style.trim()), "{}", t.id);
+            assert!(c.prompt.chars().count() <= 1500, "{}", t.id);
+            assert!(c.alt_text.starts_with(char::is_uppercase), "{}", t.id);
+            assert!(!c.alt_text.contains(['{', '}']), "{}: {}", t.id, c.alt_text);
+            assert!(c.alt_text.contains("tram"), "{}: {}", t.id, c.alt_text);
+        }
+    }
+
+    #[test]
+    fn each_template_writes_its_own_alt_text() {
+        let cases = [
+            (
+                "product-shot",
+                "a pour-over kettle",
+                ["matte black ceramic", "a seamless white sweep", ""],
+                "A pour-over kettle, on a seamless white sweep.",
+            ),
+            (
+                "portrait",
+                "an old fisherman",
+                ["laughing mid-sentence", "", ""],
+                "Portrait of an old fisherman: laughing mid-sentence.",
+            ),
+            (
+                "poster-lettering",
+                "a night market",
+                ["'NIGHT MARKET', below it 'Fridays from 6 pm'", "", ""],
+                "Poster of a night market, with the lettering 'NIGHT MARKET', below it 'Fridays from 6 pm'.",
+            ),
+            (
+                "architecture-interior",
+                "A library in a pine forest",
+                ["board-marked concrete and oak slats", "", ""],
+                "A library in a pine forest, with board-marked concrete and oak slats.",
+            ),
+            (
+                "food",
+                "a bowl of ramen",
+                ["", "a chipped enamel bowl on a weathered oak table", ""],
+                "A bowl of ramen, served on a chipped enamel bowl on a weathered oak table.",
+            ),
+        ];
+        for (id, idea, texts, alt) in cases {
+            let (t, answers) = answered_for(id, texts);
+            assert_eq!(compose(&t, idea, &answers, 1500).alt_text, alt, "{id}");
+        }
+    }
+
+    #[test]
+    fn the_poster_keeps_the_exact_words_and_the_summary_reads() {
+        let (t, answers) = answered_for("poster-lettering", ["\"Happy 40th, Maya!\"", "", ""]);
+        let c = compose(&t, "a birthday card with balloons", &answers, 1500);
+        assert!(
+            c.prompt.contains("Lettering: \"Happy 40th, Maya!\"."),
+            "{}",
+            c.prompt
+        );
+        let (t, answers) = answered_for("architecture-interior", ["", "", ""]);
+        let c = compose(&t, "a chapel", &answers, 1500);
+        assert_eq!(
+            c.summary,
+            "A chapel, as an architecture and interiors image."
+        );
+    }
+
+    #[test]
+    fn braces_in_the_idea_are_not_placeholders() {
+        let (t, answers) = answered_for("general-cinematic", ["Lisbon at dawn", "", ""]);
+        let c = compose(&t, "a sign reading {setting}", &answers, 1500);
+        assert_eq!(c.alt_text, "A sign reading {setting}, in Lisbon at dawn.");
     }
 }

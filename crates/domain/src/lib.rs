@@ -2,7 +2,7 @@
 //! check every rule without a network.
 //!
 //! - [`template`]: loading and validating template files.
-//! - [`answer`]: the sparse-answer rule.
+//! - [`answer`]: the content rule: whether an idea has content, and which answers are too sparse.
 //! - [`refinement`]: the three-question state machine.
 //! - [`composer`]: the local (offline) prompt composer and the prompt cap.
 
@@ -11,6 +11,7 @@ pub mod composer;
 pub mod refinement;
 pub mod template;
 
+pub use answer::{has_content, is_content, is_sparse};
 pub use composer::{Composition, cap_at_boundary, compose};
 pub use refinement::{Answer, AnswerInput, Refinement, StepError, StepOutcome};
-pub use template::{Catalog, Question, Template, TemplateError};
+pub use template::{Catalog, Question, Template, TemplateError, UnknownTemplate};

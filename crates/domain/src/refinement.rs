@@ -287,4 +287,44 @@ mod tests {
         r.back_to(1).expect("back");
         assert_eq!(r.previous_answer(1), None);
     }
+
+    #[test]
+    fn every_template_keeps_the_three_question_and_sparse_answer_rules() {
+        for t in Catalog::built_in().expect("valid").iter() {
+            let mut r = Refinement::new();
+            assert_eq!(
+                r.answer(t, AnswerInput::Text("idk")),
+                Ok(StepOutcome::Reask)
+            );
+            assert_eq!(r.answer(t, AnswerInput::Text("🤷")), Ok(StepOutcome::Next));
+            assert_eq!(r.answers()[0].text, t.questions[0].default, "{}", t.id);
+            assert_eq!(r.answer(t, AnswerInput::Skip), Ok(StepOutcome::Next));
+            assert_eq!(r.answer(t, AnswerInput::Text("雨")), Ok(StepOutcome::Ready));
+            assert_eq!(r.answers()[2].text, "雨", "{}", t.id);
+            assert_eq!(
+                r.answer(t, AnswerInput::Text("one more")),
+                Err(StepError::AlreadyComplete)
+            );
+        }
+    }
+
+    #[test]
+    fn short_answers_in_any_script_are_recorded_at_once() {
+        let t = template();
+        for (first, second, third) in [
+            ("東京", "雨", "夜"),
+            ("上海", "黄昏", "远景"),
+            ("서울", "비", "밤"),
+            ("Москва", "дождь", "ночь"),
+            ("القاهرة", "مطر", "ليل"),
+        ] {
+            let mut r = Refinement::new();
+            for text in [first, second, third] {
+                let outcome = r.answer(&t, AnswerInput::Text(text)).expect("answer");
+                assert_ne!(outcome, StepOutcome::Reask, "{text:?} was re-asked");
+            }
+            let texts: Vec<&str> = r.answers().iter().map(|a| a.text.as_str()).collect();
+            assert_eq!(texts, [first, second, third]);
+        }
+    }
 }

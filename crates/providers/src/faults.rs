@@ -1,12 +1,12 @@
-//! A fault script for the offline providers: a comma-separated list of outcomes consumed one per
-//! call (`ok`, or an error code such as `provider_unavailable`), then `ok` for ever. It lets tests,
-//! the browser suite and demos show every failure path with no network. Empty means always `ok`.
+//! A fault script for the offline providers: the words of [`contracts::faults`] (docs/providers.md
+//! lists them), consumed one per call, then `ok` for ever. It lets tests, the browser suite and
+//! demos show every failure path with no network. Empty means always `ok`.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use contracts::codes;
+use contracts::faults::{Fault, parse_script};
 
 use crate::ProviderError;
 
@@ -19,34 +19,10 @@ pub struct FaultScript {
 impl FaultScript {
     /// Parses `ok,provider_unavailable,ok`. Unknown words are refused with the word named.
     pub fn parse(script: &str) -> Result<FaultScript, String> {
-        let steps = script
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|step| match step {
-                "ok" => Ok(None),
-                codes::SYNTHESIS_REFUSED => Ok(Some(ProviderError::Refused)),
-                codes::SYNTHESIS_INCOMPLETE => Ok(Some(ProviderError::Incomplete)),
-                codes::SYNTHESIS_FAILED => Ok(Some(ProviderError::Failed("scripted".into()))),
-                codes::CONTENT_BLOCKED => Ok(Some(ProviderError::ContentBlocked {
-                    reason: "IMAGE_SAFETY".into(),
-                })),
-                codes::NO_IMAGE => Ok(Some(ProviderError::NoImage {
-                    reason: "NO_IMAGE".into(),
-                })),
-                codes::RATE_LIMITED => Ok(Some(ProviderError::RateLimited {
-                    retry_after: Some(Duration::from_secs(20)),
-                })),
-                codes::PROVIDER_QUOTA => Ok(Some(ProviderError::QuotaExhausted)),
-                codes::PROVIDER_AUTH => Ok(Some(ProviderError::Auth)),
-                codes::PROVIDER_UNAVAILABLE => Ok(Some(ProviderError::Unavailable)),
-                codes::PROVIDER_TIMEOUT => Ok(Some(ProviderError::Timeout)),
-                codes::PROVIDER_BAD_RESPONSE => {
-                    Ok(Some(ProviderError::BadResponse("scripted".into())))
-                }
-                other => Err(format!("unknown fault {other:?}")),
-            })
-            .collect::<Result<VecDeque<_>, _>>()?;
+        let steps = parse_script(script)?
+            .into_iter()
+            .map(scripted_error)
+            .collect();
         Ok(FaultScript {
             steps: Mutex::new(steps),
         })
@@ -65,6 +41,35 @@ impl FaultScript {
     }
 }
 
+/// The error an offline stand-in fails with: the one a live adapter reports for the same fault.
+fn scripted_error(fault: Fault) -> Option<ProviderError> {
+    Some(match fault {
+        Fault::Ok => return None,
+        Fault::RateLimited => ProviderError::RateLimited {
+            retry_after: Some(Duration::from_secs(20)),
+        },
+        Fault::Quota => ProviderError::QuotaExhausted,
+        Fault::Auth => ProviderError::Auth,
+        Fault::Status500 | Fault::Status503 => ProviderError::Unavailable,
+        Fault::Timeout => ProviderError::Timeout,
+        Fault::Malformed | Fault::ResultMissing | Fault::Oversized => {
+            ProviderError::BadResponse("scripted".into())
+        }
+        Fault::Refusal => ProviderError::Refused,
+        Fault::Incomplete => ProviderError::Incomplete,
+        Fault::Failed => ProviderError::Failed("scripted".into()),
+        Fault::ImageSafety => ProviderError::ContentBlocked {
+            reason: "IMAGE_SAFETY".into(),
+        },
+        Fault::PromptBlocked => ProviderError::ContentBlocked {
+            reason: "PROHIBITED_CONTENT".into(),
+        },
+        Fault::TextOnly | Fault::TaskFail => ProviderError::NoImage {
+            reason: "NO_IMAGE".into(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +86,33 @@ mod tests {
         ));
         assert_eq!(script.next(), Ok(()));
         assert_eq!(script.next(), Ok(()));
+    }
+
+    #[test]
+    fn each_word_fails_with_the_code_the_vocabulary_gives_it() {
+        for word in [
+            "ok",
+            "429",
+            "quota",
+            "auth",
+            "500",
+            "provider_unavailable",
+            "timeout",
+            "malformed",
+            "refusal",
+            "incomplete",
+            "failed",
+            "image_safety",
+            "prompt_blocked",
+            "text_only",
+            "task_fail",
+            "404",
+            "oversized",
+        ] {
+            let fault = Fault::parse(word).expect("a word");
+            let code = scripted_error(fault).map(|error| crate::error_code(&error));
+            assert_eq!(code, fault.code(), "{word}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::retry::{Attempt, RetryPolicy, with_retries};
+use crate::retry::{Attempt, RetryPolicy, Round, in_rounds, with_retries};
 use crate::{GeneratedImage, ImageGenerator, ImageRequest, ProviderError, ProviderInfo};
 
 /// Everything the adapter needs. `Debug` never shows the key.
@@ -332,20 +332,14 @@ impl ImageGenerator for GeminiImages {
     }
 
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
-        let body = Self::request_body(&request);
-        let deadline = tokio::time::Instant::now() + self.config.retry.deadline;
-        let mut round = 0;
-        loop {
-            let mut policy = self.config.retry;
-            policy.deadline = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if policy.deadline.is_zero() {
-                return Err(ProviderError::Timeout);
+        let body = &Self::request_body(&request);
+        // "No image" is worth exactly one more round.
+        in_rounds(&self.config.retry, 2, move |round, policy| async move {
+            match with_retries(&policy, |n| self.attempt(body, n, round)).await {
+                Err(error @ ProviderError::NoImage { .. }) => Round::Again(error),
+                other => Round::Finished(other),
             }
-            match with_retries(&policy, |n| self.attempt(&body, n, round)).await {
-                // "No image" is worth exactly one more try.
-                Err(ProviderError::NoImage { .. }) if round == 0 => round += 1,
-                other => return other,
-            }
-        }
+        })
+        .await
     }
 }

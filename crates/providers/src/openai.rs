@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::retry::{Attempt, RetryPolicy, retry_after_header, with_retries};
+use crate::retry::{Attempt, RetryPolicy, Round, in_rounds, retry_after_header, with_retries};
 use crate::{PromptSynthesizer, ProviderError, ProviderInfo, Synthesis, SynthesisRequest};
 
 /// The structured answer the model must give; its JSON schema is generated from this type.
@@ -37,8 +37,6 @@ pub struct PromptSynthesisOutput {
 
 /// The `text.format.name` sent with the schema.
 pub const SCHEMA_NAME: &str = "prompt_synthesis";
-const SUMMARY_MAX_CHARS: usize = 200;
-const ALT_MAX_CHARS: usize = 250;
 
 /// Everything the adapter needs. `Debug` never shows the key.
 #[derive(Clone)]
@@ -443,28 +441,21 @@ impl PromptSynthesizer for OpenAiSynthesizer {
     }
 
     async fn synthesize(&self, request: SynthesisRequest<'_>) -> Result<Synthesis, ProviderError> {
-        let deadline = tokio::time::Instant::now() + self.config.retry.deadline;
-        let mut last_problem = String::new();
-        for round in 0..2u32 {
+        // A malformed answer is worth one more round, with a stricter reminder.
+        in_rounds(&self.config.retry, 2, move |round, policy| async move {
             let body = self.request_body(&request, round > 0);
-            let mut policy = self.config.retry;
-            policy.deadline = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if policy.deadline.is_zero() {
-                return Err(ProviderError::Timeout);
-            }
-            let response = with_retries(&policy, |n| self.attempt(&body, n, round)).await?;
+            let response = match with_retries(&policy, |n| self.attempt(&body, n, round)).await {
+                Ok(response) => response,
+                Err(error) => return Round::Finished(Err(error)),
+            };
             match read(&response) {
-                Reading::Answer(out) => {
-                    return Ok(Synthesis {
-                        prompt: domain::cap_at_boundary(
-                            &out.final_nanobanana_prompt,
-                            self.config.cap_chars,
-                        ),
-                        summary: domain::cap_at_boundary(&out.summary, SUMMARY_MAX_CHARS),
-                        alt_text: domain::cap_at_boundary(&out.alt_text, ALT_MAX_CHARS),
-                    });
-                }
-                Reading::Final(error) => return Err(error),
+                Reading::Answer(out) => Round::Finished(Ok(Synthesis::capped(
+                    &out.final_nanobanana_prompt,
+                    &out.summary,
+                    &out.alt_text,
+                    self.config.cap_chars,
+                ))),
+                Reading::Final(error) => Round::Finished(Err(error)),
                 Reading::Malformed(problem) => {
                     tracing::info!(
                         provider = "openai",
@@ -472,13 +463,13 @@ impl PromptSynthesizer for OpenAiSynthesizer {
                         problem = %problem,
                         "malformed structured output"
                     );
-                    last_problem = problem;
+                    Round::Again(ProviderError::BadResponse(format!(
+                        "the prompt writer's JSON was malformed twice ({problem})"
+                    )))
                 }
             }
-        }
-        Err(ProviderError::BadResponse(format!(
-            "the prompt writer's JSON was malformed twice ({last_problem})"
-        )))
+        })
+        .await
     }
 }
 

@@ -1,6 +1,8 @@
 //! The one retry layer of the live adapters: capped exponential backoff with jitter, honouring a
 //! provider's `Retry-After`, bounded by a retry count and an overall deadline. Each adapter decides
 //! per attempt whether an outcome is worth another try; this module decides when, and when to stop.
+//! [`in_rounds`] repeats a whole retried call once more when its answer asks for it (a malformed
+//! prompt, an image-less answer), all under one deadline.
 
 use std::future::Future;
 use std::time::Duration;
@@ -108,6 +110,46 @@ where
             }
         }
     }
+}
+
+/// What one round of [`in_rounds`] came to.
+#[derive(Debug)]
+pub enum Round<T> {
+    /// Stop with this result.
+    Finished(Result<T, ProviderError>),
+    /// Worth another round (the caller changes something, e.g. a stricter reminder); this error
+    /// stands if no round is left.
+    Again(ProviderError),
+}
+
+/// Runs up to `rounds` rounds under one overall deadline (`policy.deadline`): each round gets the
+/// policy with the time that is left, runs its own [`with_retries`] and says whether to go on.
+/// Past the deadline before a round starts: `Timeout`.
+pub async fn in_rounds<T, F, Fut>(
+    policy: &RetryPolicy,
+    rounds: u32,
+    mut round: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut(u32, RetryPolicy) -> Fut,
+    Fut: Future<Output = Round<T>>,
+{
+    let deadline = Instant::now() + policy.deadline;
+    let mut last = ProviderError::Timeout;
+    for n in 0..rounds {
+        let left = RetryPolicy {
+            deadline: deadline.saturating_duration_since(Instant::now()),
+            ..*policy
+        };
+        if left.deadline.is_zero() {
+            return Err(ProviderError::Timeout);
+        }
+        match round(n, left).await {
+            Round::Finished(result) => return result,
+            Round::Again(error) => last = error,
+        }
+    }
+    Err(last)
 }
 
 /// Parses a `Retry-After` header: whole seconds (HTTP dates are not used by these providers).

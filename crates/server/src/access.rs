@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use contracts::{ApiErrorBody, codes};
+use contracts::{ApiErrorBody, codes, paths};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
@@ -26,7 +26,12 @@ use tower_cookies::{Cookie, Cookies};
 /// Name of the cookie that remembers a correct password.
 pub const ACCESS_COOKIE: &str = "refinery_access";
 /// Paths reachable without the password.
-const OPEN_PATHS: &[&str] = &["/healthz", "/login", "/login.css", "/logout"];
+pub const OPEN_PATHS: &[&str] = &[
+    paths::HEALTHZ,
+    paths::LOGIN,
+    paths::LOGIN_CSS,
+    paths::LOGOUT,
+];
 /// Wrong or right, at most this many login attempts per IP per minute.
 const ATTEMPTS_PER_MINUTE: u32 = 5;
 
@@ -145,7 +150,12 @@ pub async fn require_access(
         return access_required();
     }
     let wanted = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    Redirect::to(&format!("/login?next={}", encode_component(wanted))).into_response()
+    Redirect::to(&format!(
+        "{}?next={}",
+        paths::LOGIN,
+        encode_component(wanted)
+    ))
+    .into_response()
 }
 
 fn access_required() -> Response {

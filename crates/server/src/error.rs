@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use contracts::{ApiErrorBody, codes};
 use domain::StepError;
+use providers::ProviderError;
 use store::quotas::{QuotaExceeded, Scope};
 
-use crate::jobs::JobError;
 use crate::session::SessionError;
 
 /// Handler result.
@@ -150,9 +150,8 @@ impl ApiError {
             ),
             QuotaExceeded(q) => {
                 let when = format!(
-                    "It resets at midnight UTC, in {} h {} min.",
-                    q.resets_in.as_secs() / 3600,
-                    q.resets_in.as_secs() % 3600 / 60
+                    "It resets at midnight UTC, in {}.",
+                    contracts::format::hours_minutes(q.resets_in.as_secs())
                 );
                 let message = match q.scope {
                     Scope::Session => format!(
@@ -230,6 +229,28 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<domain::UnknownTemplate> for ApiError {
+    fn from(domain::UnknownTemplate(id): domain::UnknownTemplate) -> ApiError {
+        ApiError::TemplateNotFound(id)
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> ApiError {
+        match error {
+            SessionError::NotFound => ApiError::SessionNotFound,
+            SessionError::Busy => ApiError::SessionBusy,
+            SessionError::Store(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(error: store::StoreError) -> ApiError {
+        ApiError::Internal(error.into())
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> ApiError {
         ApiError::RouteNotFound
@@ -268,31 +289,60 @@ impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     }
 }
 
-impl From<SessionError> for ApiError {
-    fn from(error: SessionError) -> ApiError {
-        match error {
-            SessionError::NotFound => ApiError::SessionNotFound,
-            SessionError::Busy => ApiError::SessionBusy,
-            SessionError::Store(e) => ApiError::Internal(e.into()),
-        }
+/// The envelope a failed job reports: the provider crate's stable code with a message a person can act on.
+pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
+    use ProviderError::*;
+    let message = match error {
+        Refused => "The prompt writer declined this brief. Rephrase the idea or an answer that could read as unsafe, then try again.".to_owned(),
+        Incomplete => "The prompt writer stopped before finishing. Try again; shorter answers help.".to_owned(),
+        Failed(_) => "The prompt writer failed on its side. Try again in a moment; your answers are kept.".to_owned(),
+        ContentBlocked { .. } => "The image service blocked this picture on safety grounds. Rephrase the idea or the answer most likely to trip a filter (real people, violence, brands), then try again.".to_owned(),
+        NoImage { .. } => "The image service returned no image this time. Try again, perhaps with a more concrete idea.".to_owned(),
+        RateLimited { retry_after } => match retry_after {
+            Some(d) => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
+            None => "The provider is busy. Try again in a minute.".to_owned(),
+        },
+        QuotaExhausted => "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),
+        Auth => "The provider rejected this server's API key. This is an operator problem: check the key configuration.".to_owned(),
+        Unavailable => "The provider is unavailable right now. Try again in a minute; your answers are kept.".to_owned(),
+        Timeout => "The provider took too long to answer. Try again; your answers are kept.".to_owned(),
+        BadResponse(_) => "The provider sent something we could not use. Try again.".to_owned(),
+    };
+    ApiErrorBody {
+        error: message,
+        code: providers::error_code(error).to_owned(),
     }
 }
 
-impl From<JobError> for ApiError {
-    fn from(error: JobError) -> ApiError {
-        match error {
-            JobError::SessionNotFound => ApiError::SessionNotFound,
-            JobError::JobNotFound => ApiError::JobNotFound,
-            JobError::RefinementIncomplete => ApiError::RefinementIncomplete,
-            JobError::TemplateNotFound(id) => ApiError::TemplateNotFound(id),
-            JobError::QuotaExceeded(q) => ApiError::QuotaExceeded(q),
-            JobError::Store(e) => ApiError::Internal(e.into()),
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl From<store::StoreError> for ApiError {
-    fn from(error: store::StoreError) -> ApiError {
-        ApiError::Internal(error.into())
+    #[test]
+    fn failed_job_messages_say_the_answers_are_kept_exactly_for_the_listed_codes() {
+        // The browser app adds "Your answers are kept." for every other code (contracts::codes).
+        let every = [
+            ProviderError::Refused,
+            ProviderError::Incomplete,
+            ProviderError::Failed("x".into()),
+            ProviderError::ContentBlocked { reason: "x".into() },
+            ProviderError::NoImage { reason: "x".into() },
+            ProviderError::RateLimited { retry_after: None },
+            ProviderError::QuotaExhausted,
+            ProviderError::Auth,
+            ProviderError::Unavailable,
+            ProviderError::Timeout,
+            ProviderError::BadResponse("x".into()),
+        ];
+        for error in every {
+            let body = provider_failure(&error);
+            assert_eq!(
+                body.error.to_lowercase().contains("answers are kept"),
+                codes::SAYS_ANSWERS_ARE_KEPT.contains(&body.code.as_str()),
+                "{}: {}",
+                body.code,
+                body.error
+            );
+        }
     }
 }

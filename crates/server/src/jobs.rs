@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::{ApiError, provider_failure};
 use crate::observability;
 use crate::session::{SessionData, SessionError, StoredSynthesis, update};
 
@@ -77,33 +78,21 @@ pub struct Jobs {
 /// The envelope of a job that ended without a result because its server stopped or failed.
 pub fn interrupted() -> ApiErrorBody {
     ApiErrorBody {
-        error: "The server stopped while making this image. Try again; your answers are kept and it did not count against today's limit.".into(),
+        error: "The server stopped while making this image, so it did not count against today's limit. Try again.".into(),
         code: codes::GENERATION_INTERRUPTED.into(),
     }
 }
 
-/// The envelope a failed job reports: the provider crate's stable code with a message a person can act on.
-pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
-    use ProviderError::*;
-    let message = match error {
-        Refused => "The prompt writer declined this brief. Rephrase the idea or an answer that could read as unsafe, then try again.".to_owned(),
-        Incomplete => "The prompt writer stopped before finishing. Try again; shorter answers help.".to_owned(),
-        Failed(_) => "The prompt writer failed on its side. Try again in a moment; your answers are kept.".to_owned(),
-        ContentBlocked { .. } => "The image service blocked this picture on safety grounds. Rephrase the idea or the answer most likely to trip a filter (real people, violence, brands), then try again.".to_owned(),
-        NoImage { .. } => "The image service returned no image this time. Try again, perhaps with a more concrete idea.".to_owned(),
-        RateLimited { retry_after } => match retry_after {
-            Some(d) => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
-            None => "The provider is busy. Try again in a minute.".to_owned(),
-        },
-        QuotaExhausted => "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),
-        Auth => "The provider rejected this server's API key. This is an operator problem: check the key configuration.".to_owned(),
-        Unavailable => "The provider is unavailable right now. Try again in a minute; your answers are kept.".to_owned(),
-        Timeout => "The provider took too long to answer. Try again; your answers are kept.".to_owned(),
-        BadResponse(_) => "The provider sent something we could not use. Try again.".to_owned(),
-    };
-    ApiErrorBody {
-        error: message,
-        code: providers::error_code(error).to_owned(),
+impl From<JobError> for ApiError {
+    fn from(error: JobError) -> ApiError {
+        match error {
+            JobError::SessionNotFound => ApiError::SessionNotFound,
+            JobError::JobNotFound => ApiError::JobNotFound,
+            JobError::RefinementIncomplete => ApiError::RefinementIncomplete,
+            JobError::TemplateNotFound(id) => ApiError::TemplateNotFound(id),
+            JobError::QuotaExceeded(q) => ApiError::QuotaExceeded(q),
+            JobError::Store(e) => ApiError::Internal(e.into()),
+        }
     }
 }
 
@@ -206,8 +195,8 @@ impl Jobs {
         }
         let template = self
             .catalog
-            .get(&data.template_id)
-            .ok_or_else(|| JobError::TemplateNotFound(data.template_id.clone()))?;
+            .find(&data.template_id)
+            .map_err(|domain::UnknownTemplate(id)| JobError::TemplateNotFound(id))?;
         let job = NewJob {
             id: store::ids::random_id(),
             session,
@@ -402,9 +391,9 @@ impl Jobs {
                 return true;
             }
             Ending::Interrupted => {
+                observability::funnel("generation_failed");
                 let ended = self.store.jobs.interrupt(&job.id, &interrupted()).await;
                 tracing::warn!(event = "generation_interrupted", session = %session, job = %job.id, "generation interrupted: the server is stopping");
-                observability::funnel("generation_failed");
                 return ended.is_ok();
             }
             Ending::Ran(Err(Failure::Store(e))) => {
@@ -414,20 +403,21 @@ impl Jobs {
             Ending::Ran(Ok(image)) => Outcome::Succeeded(image),
             Ending::Ran(Err(Failure::Provider(e))) => Outcome::Failed(provider_failure(&e)),
         };
-        if let Err(e) = self.store.jobs.finish(&job.id, &outcome).await {
-            tracing::error!(session = %session, job = %job.id, error = %e, "could not record a job's end");
-            return false;
-        }
         let (status, code) = match &outcome {
             Outcome::Succeeded(_) => (JobStatus::Succeeded, ""),
             Outcome::Failed(error) => (JobStatus::Failed, error.code.as_str()),
         };
+        // Counted before the status is visible, so whoever sees the job finished sees it counted.
         if status == JobStatus::Succeeded {
             observability::funnel("generation_succeeded");
             metrics::histogram!("refinery_time_to_image_seconds")
                 .record(started.elapsed().as_secs_f64());
         } else {
             observability::funnel("generation_failed");
+        }
+        if let Err(e) = self.store.jobs.finish(&job.id, &outcome).await {
+            tracing::error!(session = %session, job = %job.id, error = %e, "could not record a job's end");
+            return false;
         }
         tracing::info!(
             event = if status == JobStatus::Succeeded { "generation_succeeded" } else { "generation_failed" },
@@ -531,7 +521,10 @@ impl Jobs {
         data: &SessionData,
     ) -> Result<StoredSynthesis, Failure> {
         self.advance(job, JobStatus::Synthesizing).await?;
-        let template = self.catalog.get(&data.template_id).ok_or(Failure::Gone)?;
+        let template = self
+            .catalog
+            .find(&data.template_id)
+            .map_err(|_| Failure::Gone)?;
         observability::funnel("synthesis_started");
         let started = std::time::Instant::now();
         let result = self

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod config;
+pub mod describe;
 pub mod error;
 pub mod extract;
 pub mod jobs;

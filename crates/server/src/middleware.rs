@@ -1,5 +1,5 @@
-//! Cross-cutting HTTP protections: security headers on every response, a request id on every
-//! request, and the same-origin rule for state-changing requests (CSRF).
+//! Cross-cutting HTTP protections: the security headers every response gets (set by tower-http's
+//! `SetResponseHeaderLayer` in `startup`) and the same-origin rule for state-changing requests (CSRF).
 
 use axum::Json;
 use axum::extract::Request;
@@ -14,7 +14,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
 base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// Headers set on every response (unless a handler set its own).
+/// Headers set on every response unless a handler set its own.
 pub fn security_headers() -> [(HeaderName, HeaderValue); 5] {
     [
         (
@@ -35,16 +35,6 @@ pub fn security_headers() -> [(HeaderName, HeaderValue); 5] {
             HeaderValue::from_static("same-origin"),
         ),
     ]
-}
-
-/// Adds [`security_headers`] to a response that lacks them.
-pub async fn add_security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    for (name, value) in security_headers() {
-        headers.entry(name).or_insert(value);
-    }
-    response
 }
 
 /// Refuses state-changing requests that a browser marks as coming from another site.

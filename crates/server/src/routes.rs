@@ -1,4 +1,10 @@
-//! HTTP handlers, one module per resource. Each exposes `router()`; `startup` merges them.
+//! HTTP handlers, one module per resource. Each exposes `router()` with its routes and what they
+//! say about themselves in the OpenAPI document; [`api`] puts them together for `startup` (which
+//! serves them) and `openapi` (which documents them).
+
+use aide::axum::ApiRouter;
+
+use crate::state::AppState;
 
 pub mod generate;
 pub mod images;
@@ -6,3 +12,14 @@ pub mod login;
 pub mod meta;
 pub mod session;
 pub mod templates;
+
+/// Every documented route.
+pub fn api() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .merge(meta::router())
+        .merge(templates::router())
+        .merge(session::router())
+        .merge(generate::router())
+        .merge(images::router())
+        .merge(login::router())
+}

@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_cookies::CookieManagerLayer;
@@ -20,6 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -27,20 +28,15 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
-use crate::{access, middleware, observability, rate_limit, telemetry, upkeep};
+use crate::{access, middleware, observability, openapi, rate_limit, telemetry, upkeep};
 
 /// Largest request body accepted by any route.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 
 /// The whole HTTP surface.
 pub fn build_router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(routes::meta::router())
-        .merge(routes::templates::router())
-        .merge(routes::session::router())
-        .merge(routes::generate::router())
-        .merge(routes::images::router())
-        .merge(routes::login::router())
+    let api = Router::from(routes::api())
+        .layer(Extension(openapi::shared()))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed);
@@ -54,7 +50,8 @@ pub fn build_router(state: AppState) -> Router {
 
     // Outermost last: a request id first, then tracing, headers, panics, cookies, the origin
     // rule, rate limits and the access gate, then the routes.
-    app.layer(from_fn(observability::track_http))
+    let app = app
+        .layer(from_fn(observability::track_http))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(from_fn_with_state(
             state.access.clone(),
@@ -65,9 +62,14 @@ pub fn build_router(state: AppState) -> Router {
         .layer(CookieManagerLayer::new())
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }))
-        .layer(from_fn(middleware::add_security_headers))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        }));
+    // Unless a handler set its own (e.g. a stricter policy), every response gets these.
+    let app = middleware::security_headers()
+        .into_iter()
+        .fold(app, |app, (name, value)| {
+            app.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        });
+    app.layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)

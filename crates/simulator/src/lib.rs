@@ -7,7 +7,8 @@
 //!   and the result files under `/files/`.
 //!
 //! Each API has a fault script: comma-separated outcomes consumed one per call, then `ok` for
-//! ever (see [`Fault`]). Use it in-process with [`spawn`], or as the `provider-sim` binary.
+//! ever, in the vocabulary the offline stand-ins share ([`contracts::faults`]; docs/providers.md
+//! says what each word sends). Use it in-process with [`spawn`], or as the `provider-sim` binary.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -51,78 +52,8 @@ pub const PNG_1X1: &[u8] = &[
     0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
-/// One scripted outcome. Words (case-insensitive) are listed with each variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// `ok`: the normal answer.
-    Ok,
-    /// `429`: rate limited, with `Retry-After: 1` (OpenAI) or a 1 s `RetryInfo` (Gemini).
-    RateLimited,
-    /// `quota`: OpenAI 429 `insufficient_quota`; Gemini and tasks 402.
-    Quota,
-    /// `401` / `auth`: the key is rejected (Gemini: 400 `API_KEY_INVALID`).
-    Auth,
-    /// `500`.
-    Status500,
-    /// `503`.
-    Status503,
-    /// `timeout`: never answers (within any sane client timeout).
-    Timeout,
-    /// `malformed`: OpenAI: output_text that is not the schema's JSON; Gemini: a body that is not JSON.
-    Malformed,
-    /// `refusal`: an OpenAI refusal part.
-    Refusal,
-    /// `incomplete`: OpenAI `status: incomplete` (max_output_tokens).
-    Incomplete,
-    /// `failed`: OpenAI `status: failed`.
-    Failed,
-    /// `image_safety`: Gemini `finishReason: IMAGE_SAFETY`.
-    ImageSafety,
-    /// `prompt_blocked`: Gemini `promptFeedback.blockReason`.
-    PromptBlocked,
-    /// `text_only`: Gemini text with `finishReason: NO_IMAGE`.
-    TextOnly,
-    /// `task_fail`: the task ends in state `fail`.
-    TaskFail,
-    /// `404`: the task's result URL answers 404.
-    ResultMissing,
-    /// `oversized`: the task's result is bigger than any sane cap (32 MiB).
-    Oversized,
-}
-
-impl Fault {
-    pub fn parse(word: &str) -> Result<Fault, String> {
-        Ok(match word.trim().to_ascii_lowercase().as_str() {
-            "ok" => Fault::Ok,
-            "429" | "rate_limited" => Fault::RateLimited,
-            "quota" | "insufficient_quota" => Fault::Quota,
-            "401" | "auth" => Fault::Auth,
-            "500" => Fault::Status500,
-            "503" => Fault::Status503,
-            "timeout" => Fault::Timeout,
-            "malformed" => Fault::Malformed,
-            "refusal" => Fault::Refusal,
-            "incomplete" => Fault::Incomplete,
-            "failed" => Fault::Failed,
-            "image_safety" => Fault::ImageSafety,
-            "prompt_blocked" => Fault::PromptBlocked,
-            "text_only" | "no_image" => Fault::TextOnly,
-            "task_fail" => Fault::TaskFail,
-            "404" => Fault::ResultMissing,
-            "oversized" => Fault::Oversized,
-            other => return Err(format!("unknown fault {other:?}")),
-        })
-    }
-}
-
-/// Parses `429,ok` into a script. Empty means always `ok`.
-pub fn parse_script(script: &str) -> Result<Vec<Fault>, String> {
-    script
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(Fault::parse)
-        .collect()
-}
+/// The fault-script words and their parser: one vocabulary with the offline stand-ins.
+pub use contracts::faults::{Fault, parse_script};
 
 /// What the simulator does.
 #[derive(Debug, Clone)]

@@ -2,13 +2,17 @@
 
 use std::time::Duration;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use contracts::{GenerateRequest, JobView, paths};
+use contracts::{GenerateRequest, JobView, codes, paths};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::describe::Describe;
 use crate::error::{AppJson, Result};
 use crate::extract::{CurrentSession, SessionCookie};
 use crate::jobs::Started;
@@ -17,10 +21,39 @@ use crate::state::AppState;
 /// Longest a `?wait=` request may hold the connection.
 const MAX_WAIT_SECS: u64 = 60;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::GENERATE, post(generate))
-        .route("/api/generate/{job_id}", get(job))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(paths::GENERATE, post_with(generate, generate_docs))
+        .api_route(paths::JOB, get_with(job, job_docs))
+}
+
+fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("generateImage")
+        .summary("Queue an image (or return the running job)")
+        .answers_json::<JobView>(202, "the queued job, or the one already running")
+        .errors(&[
+            (
+                409,
+                codes::REFINEMENT_INCOMPLETE,
+                "a question is still open",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            (
+                429,
+                codes::QUOTA_EXCEEDED,
+                "today's image limit is reached (Retry-After: until midnight UTC)",
+            ),
+            (
+                404,
+                codes::TEMPLATE_NOT_FOUND,
+                "the session's template is no longer installed",
+            ),
+        ])
+        .link(202, "getJob", &[("jobId", "$response.body#/jobId")])
 }
 
 async fn generate(
@@ -55,18 +88,38 @@ async fn generate(
     Ok((StatusCode::ACCEPTED, Json(view)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+struct JobPath {
+    #[serde(rename = "jobId")]
+    job_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct JobQuery {
-    /// Seconds to wait for the job to finish before answering (0..=60).
+    /// Seconds to wait for the job to finish before answering; longer waits are cut to 60.
     #[serde(default)]
+    #[schemars(range(max = u64::MAX))]
     wait: u64,
+}
+
+fn job_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("getJob")
+        .summary("A job's progress; `wait` holds the request until it finishes")
+        .errors(&[
+            (404, codes::JOB_NOT_FOUND, "this session has no such job"),
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "`wait` is not a whole number, or an unknown parameter",
+            ),
+        ])
 }
 
 async fn job(
     State(state): State<AppState>,
     session: CurrentSession,
-    Path(job_id): Path<String>,
+    Path(JobPath { job_id }): Path<JobPath>,
     query: std::result::Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<JobView>> {
     let Query(query) = query?;

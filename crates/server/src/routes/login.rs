@@ -3,51 +3,114 @@
 
 use std::net::SocketAddr;
 
+use aide::NoApi;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use aide::transform::TransformOperation;
 use axum::extract::{ConnectInfo, FromRequest, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
-use contracts::{ApiErrorBody, codes};
+use axum::{Form, Json};
+use contracts::{ApiErrorBody, codes, paths};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use tower_cookies::{Cookie, Cookies};
 
 use crate::access::{ACCESS_COOKIE, client_ip, safe_next};
+use crate::describe::Describe;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(page).post(login))
-        .route("/login.css", get(stylesheet))
-        .route("/logout", post(logout))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            paths::LOGIN,
+            get_with(page, |op| {
+                op.id("loginPage")
+                    .summary("The access password's sign-in page (HTML)")
+            })
+            .post_with(login, login_docs),
+        )
+        .api_route(
+            paths::LOGIN_CSS,
+            get_with(stylesheet, |op| {
+                op.id("loginStylesheet")
+                    .summary("The sign-in page's stylesheet")
+                    .answers(200, &["text/css"], "the stylesheet")
+            }),
+        )
+        .api_route(
+            paths::LOGOUT,
+            post_with(logout, |op| {
+                op.id("logout")
+                    .summary("Forget the access cookie")
+                    .answers(303, &[], "to /login")
+            }),
+        )
 }
 
 /// JSON login body (scripts).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginJson {
     password: String,
 }
 
 /// Form login body (the page).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct LoginForm {
     password: String,
+    /// Where to go after signing in (a path on this site).
     #[serde(default)]
     next: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct NextQuery {
+    /// Where to go after signing in (a path on this site).
     next: Option<String>,
+}
+
+fn login_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("login")
+        .summary("Sign in with the access password; sets the refinery_access cookie")
+        .description(
+            "JSON {\"password\"} from a script (204), or the page's form (303 to `next`). With \
+             no ACCESS_PASSWORD set, every password is accepted.",
+        )
+        .input::<Json<LoginJson>>()
+        .also_accepts::<LoginForm>("application/x-www-form-urlencoded")
+        .answers(204, &[], "signed in (JSON)")
+        .answers(303, &[], "signed in (form): to `next`")
+        .errors(&[
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "no password, or a body that cannot be read",
+            ),
+            (
+                413,
+                codes::PAYLOAD_TOO_LARGE,
+                "the JSON body is over 16 KiB",
+            ),
+            (
+                401,
+                codes::ACCESS_DENIED,
+                "wrong password (the form gets the page again, as HTML)",
+            ),
+            (
+                429,
+                codes::RATE_LIMITED,
+                "too many sign-in attempts from this address (Retry-After)",
+            ),
+        ])
 }
 
 async fn page(Query(query): Query<NextQuery>) -> Html<String> {
     Html(render(safe_next(query.next.as_deref()), None))
 }
 
-async fn stylesheet() -> impl IntoResponse {
+async fn stylesheet() -> ([(HeaderName, &'static str); 1], &'static str) {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         LOGIN_CSS,
@@ -57,7 +120,7 @@ async fn stylesheet() -> impl IntoResponse {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    cookies: Cookies,
+    NoApi(cookies): NoApi<Cookies>,
     headers: HeaderMap,
     request: Request,
 ) -> Response {
@@ -135,9 +198,9 @@ async fn login(
     }
 }
 
-async fn logout(cookies: Cookies) -> Redirect {
+async fn logout(NoApi(cookies): NoApi<Cookies>) -> Redirect {
     cookies.remove(Cookie::build((ACCESS_COOKIE, "")).path("/").build());
-    Redirect::to("/login")
+    Redirect::to(paths::LOGIN)
 }
 
 fn escape(text: &str) -> String {

@@ -1,26 +1,48 @@
 //! `GET /healthz`, `GET /api/meta` and `GET /api/openapi.json`.
 
-use std::sync::OnceLock;
-
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::{HeaderName, header};
+use axum::{Extension, Json};
 use contracts::{ANSWER_MAX_CHARS, AspectRatio, IDEA_MAX_CHARS, MetaResponse, ProviderMode, paths};
 
+use crate::describe::Describe;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::HEALTHZ, get(healthz))
-        .route(paths::META, get(meta))
-        .route(crate::openapi::OPENAPI_PATH, get(openapi))
-        .route("/metrics", get(prometheus))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            paths::HEALTHZ,
+            get_with(healthz, |op| {
+                op.id("healthz").summary("Liveness check (text `ok`)")
+            }),
+        )
+        .api_route(
+            paths::META,
+            get_with(meta, |op| {
+                op.id("getMeta")
+                    .summary("Which providers run (offline or live) and the input limits")
+            }),
+        )
+        .api_route(
+            paths::OPENAPI,
+            get_with(openapi, |op| op.id("getOpenApi").summary("This document")),
+        )
+        .api_route(
+            paths::METRICS,
+            get_with(prometheus, |op| {
+                op.id("getMetrics")
+                    .summary("Prometheus metrics (docs/operations.md)")
+                    .answers(200, &["text/plain"], "the text exposition")
+            }),
+        )
 }
 
 /// Prometheus text exposition (behind the access password when one is set).
 async fn prometheus(
     State(state): State<AppState>,
-) -> crate::error::Result<impl axum::response::IntoResponse> {
+) -> crate::error::Result<([(HeaderName, &'static str); 1], String)> {
     let (images, image_bytes) = state.images.usage().await?;
     let gauges = crate::observability::Gauges {
         sessions: state.sessions.count().await?,
@@ -31,17 +53,19 @@ async fn prometheus(
     };
     Ok((
         [(
-            axum::http::header::CONTENT_TYPE,
+            header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         crate::observability::render(&gauges),
     ))
 }
 
-/// Built once: the document depends only on the code.
-async fn openapi() -> Json<&'static serde_json::Value> {
-    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(crate::openapi::document))
+/// The document `startup` built from these routes (handed over as an extension, so routes do not
+/// import the module that imports them).
+async fn openapi(
+    Extension(document): Extension<&'static serde_json::Value>,
+) -> Json<&'static serde_json::Value> {
+    Json(document)
 }
 
 async fn healthz() -> &'static str {

@@ -1,31 +1,45 @@
 //! The refinement flow: start, read, answer, go back, start over.
 
+use aide::NoApi;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use aide::transform::TransformOperation;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use contracts::{
     ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, SessionView, StartSessionRequest,
-    paths,
+    codes, paths,
 };
 use domain::{AnswerInput, StepOutcome};
 use tower_cookies::Cookies;
 
+use crate::error::{ApiError, AppJson, Result};
+use crate::observability::funnel;
 use store::SessionId;
 
-use crate::error::{ApiError, AppJson, Result};
+use crate::describe::Describe;
 use crate::extract::{CurrentSession, SessionCookie};
-use crate::observability::funnel;
 use crate::session::{SessionData, update};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::SESSION, get(current).delete(start_over))
-        .route(paths::SESSION_START, post(start))
-        .route(paths::SESSION_ANSWER, post(answer))
-        .route(paths::SESSION_BACK, post(back))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            paths::SESSION,
+            get_with(current, current_docs).delete_with(start_over, start_over_docs),
+        )
+        .api_route(paths::SESSION_START, post_with(start, start_docs))
+        .api_route(paths::SESSION_ANSWER, post_with(answer, answer_docs))
+        .api_route(paths::SESSION_BACK, post_with(back, back_docs))
 }
+
+/// A session whose template is no longer installed (the templates changed under it).
+const TEMPLATE_GONE: (u16, &str, &str) = (
+    404,
+    codes::TEMPLATE_NOT_FOUND,
+    "the session's template is no longer installed",
+);
 
 /// Trims `value` and checks it against the field's limit, naming the field when it does not fit.
 fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
@@ -39,21 +53,37 @@ fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
     Ok(value.to_owned())
 }
 
+fn start_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("startSession")
+        .summary("Start a session with a template and an idea; sets the session cookie")
+        .errors(&[
+            (404, codes::TEMPLATE_NOT_FOUND, "no template has that id"),
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "the idea has no letter or digit, or is over its limit once trimmed",
+            ),
+        ])
+        .link(200, "getSession", &[])
+        .link(200, "answerQuestion", &[])
+        .link(200, "goBack", &[])
+        .link(200, "generateImage", &[])
+        .link(200, "startOver", &[])
+}
+
 async fn start(
     State(state): State<AppState>,
-    cookies: Cookies,
+    NoApi(cookies): NoApi<Cookies>,
     headers: HeaderMap,
-    old: Option<SessionCookie>,
+    NoApi(old): NoApi<Option<SessionCookie>>,
     AppJson(request): AppJson<StartSessionRequest>,
 ) -> Result<Json<SessionView>> {
-    let template = state
-        .catalog
-        .get(&request.template_id)
-        .ok_or_else(|| ApiError::TemplateNotFound(request.template_id.clone()))?;
+    let template = state.catalog.find(&request.template_id)?;
     let idea = checked_text("initialInput", &request.initial_input, IDEA_MAX_CHARS)?;
-    if idea.is_empty() {
+    // The same content rule as answers (docs/adr/0004): emoji or punctuation alone is no idea.
+    if !domain::has_content(&idea) {
         return Err(ApiError::Validation(
-            "initialInput is empty: describe your idea in a few words.".into(),
+            "initialInput has no words: describe your idea in a few words (emoji and punctuation alone are not enough).".into(),
         ));
     }
     // A new start replaces any earlier session (stopping its job wherever it runs), and always
@@ -74,11 +104,44 @@ async fn start(
     view(&state, &id, &data).await.map(Json)
 }
 
+fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("getSession")
+        .summary("The current session, to resume after a reload")
+        .errors(&[TEMPLATE_GONE])
+}
+
 async fn current(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Json<SessionView>> {
     view(&state, &session.id, &session.data).await.map(Json)
+}
+
+fn answer_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("answerQuestion")
+        .summary("Answer (or skip) the current question")
+        .description(
+            "Answers the current question, re-asks it once when the answer is too sparse, or \
+             takes the template's default (skip: true, or sparse twice).",
+        )
+        .errors(&[
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "an answer over its limit, or an answer with skip: true",
+            ),
+            (
+                409,
+                codes::REFINEMENT_COMPLETE,
+                "all three questions are answered",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            TEMPLATE_GONE,
+        ])
 }
 
 async fn answer(
@@ -99,9 +162,7 @@ async fn answer(
     };
     let catalog = state.catalog.clone();
     let (outcome, data) = update(&state.sessions, &id, |data| {
-        let template = catalog
-            .get(&data.template_id)
-            .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+        let template = catalog.find(&data.template_id)?;
         let question = data.refinement.current_question();
         Ok::<_, ApiError>((data.refinement.answer(&template, input)?, question))
     })
@@ -134,6 +195,24 @@ async fn answer(
     view(&state, &id, &data).await.map(Json)
 }
 
+fn back_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("goBack")
+        .summary("Go back to question n to change answers (later answers become prefill)")
+        .errors(&[
+            (
+                409,
+                codes::INVALID_STEP,
+                "no such question, or it has not been reached",
+            ),
+            (
+                409,
+                codes::SESSION_BUSY,
+                "concurrent changes kept colliding",
+            ),
+            TEMPLATE_GONE,
+        ])
+}
+
 async fn back(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
@@ -148,12 +227,18 @@ async fn back(
     view(&state, &id, &data).await.map(Json)
 }
 
+fn start_over_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("startOver")
+        .summary("Start over: cancel a running job, drop the session and the cookie")
+        .answers(204, &[], "dropped (idempotent: also without a session)")
+}
+
 /// Start over: drops the state (which stops its running job, on whichever instance runs it) and
 /// the cookie. Idempotent.
 async fn start_over(
     State(state): State<AppState>,
-    cookies: Cookies,
-    session: Option<SessionCookie>,
+    NoApi(cookies): NoApi<Cookies>,
+    NoApi(session): NoApi<Option<SessionCookie>>,
 ) -> Result<StatusCode> {
     if let Some(SessionCookie(id)) = session
         && state.sessions.delete(&id).await?
@@ -167,10 +252,7 @@ async fn start_over(
 
 /// The session as the client sees it, with its newest job and image and today's quota.
 async fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
-    let template = state
-        .catalog
-        .get(&data.template_id)
-        .ok_or_else(|| ApiError::TemplateNotFound(data.template_id.clone()))?;
+    let template = state.catalog.find(&data.template_id)?;
     let latest = state.store.jobs.latest(id).await?;
     let mut view = data.view(&template, latest.job.map(|j| j.view()), latest.image);
     view.quota = state.quotas.left(id).await?;

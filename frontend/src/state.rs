@@ -1,0 +1,151 @@
+//! The page's state: one `Copy` struct of signals, provided once as context by [`crate::app::App`].
+//!
+//! It holds what outlives a single screen: the flow the server last described, what `/api/meta`
+//! and `/api/templates` said, the drafts a person is typing (idea, template, ratio, "keep my
+//! idea"), the live region's words, and which job the long-poll follows. `Home` hands each screen
+//! the slices it needs as props; only the requests in [`crate::actions`] write the flow.
+
+use contracts::{
+    ANSWER_MAX_CHARS, AspectRatio, GenerateRequest, IDEA_MAX_CHARS, MetaResponse, ProviderMode,
+    SessionView, TemplateSummary,
+};
+use leptos::prelude::*;
+
+use crate::api;
+use crate::errors::{UserError, describe};
+use crate::flow::{Flow, Screen};
+
+/// The context type. Signals are `Copy`, so the whole state is too.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// The server's latest word on the session.
+    pub flow: RwSignal<Flow>,
+    /// What [`Flow::screen`] says to draw now.
+    pub screen: Memo<Screen>,
+    /// The session, compared on change so that lists drawn from it redraw only when it changed.
+    pub session: Memo<Option<SessionView>>,
+    /// `GET /api/meta`; `None` until it answers, and when it fails (the page works without it).
+    pub meta: LocalResource<Option<MetaResponse>>,
+    /// `GET /api/templates`, for the Start screen's picker.
+    pub templates: LocalResource<Result<Vec<TemplateSummary>, UserError>>,
+    pub draft: Draft,
+    pub live: Announcer,
+    /// The job the long-poll loop follows; clearing it stops the loop.
+    pub following: RwSignal<Option<String>>,
+    /// The last generate request, so a retry after a failed job asks for the same thing.
+    pub last_generate: RwSignal<Option<GenerateRequest>>,
+}
+
+/// What the person is choosing or typing that outlives a screen.
+#[derive(Clone, Copy)]
+pub struct Draft {
+    pub template_id: RwSignal<String>,
+    pub idea: RwSignal<String>,
+    /// The ratio picked for the next image; `None` follows the session's default.
+    pub ratio: RwSignal<Option<AspectRatio>>,
+    /// "Keep my idea" under "Start over".
+    pub keep_idea: RwSignal<bool>,
+}
+
+/// The words of the page's `aria-live` region.
+#[derive(Clone, Copy)]
+pub struct Announcer(RwSignal<String>);
+
+impl Announcer {
+    pub fn new() -> Announcer {
+        Announcer(RwSignal::new(String::new()))
+    }
+
+    /// Replaces what the region says; screen readers read it out once.
+    pub fn say(&self, words: impl Into<String>) {
+        self.0.set(words.into());
+    }
+
+    /// What the region says now.
+    pub fn words(&self) -> String {
+        self.0.get()
+    }
+}
+
+impl Default for Announcer {
+    fn default() -> Announcer {
+        Announcer::new()
+    }
+}
+
+impl AppState {
+    /// Creates the state and provides it as context. Starts loading `/api/meta` and
+    /// `/api/templates`; the session itself is loaded by `Home` (an action, so it can be retried).
+    pub fn provide() -> AppState {
+        let flow = RwSignal::new(Flow::default());
+        let draft = Draft {
+            template_id: RwSignal::new(String::new()),
+            idea: RwSignal::new(String::new()),
+            ratio: RwSignal::new(None),
+            keep_idea: RwSignal::new(true),
+        };
+        let templates = LocalResource::new(|| async {
+            api::templates()
+                .await
+                .map(|list| list.templates)
+                .map_err(|e| describe(&e))
+        });
+        // The first template is picked until a session or the person says otherwise.
+        Effect::new(move |_| {
+            templates.with(|loaded| {
+                if let Some(Ok(list)) = loaded
+                    && draft.template_id.with_untracked(String::is_empty)
+                    && let Some(first) = list.first()
+                {
+                    draft.template_id.set(first.id.clone());
+                }
+            });
+        });
+        let state = AppState {
+            flow,
+            screen: Memo::new(move |_| flow.with(Flow::screen)),
+            session: Memo::new(move |_| flow.with(|f| f.session.clone())),
+            meta: LocalResource::new(|| async { api::meta().await.ok() }),
+            templates,
+            draft,
+            live: Announcer::new(),
+            following: RwSignal::new(None),
+            last_generate: RwSignal::new(None),
+        };
+        provide_context(state);
+        state
+    }
+
+    /// The state `App` provided.
+    pub fn expect() -> AppState {
+        expect_context::<AppState>()
+    }
+
+    /// True when the server runs the offline stand-ins (the header says so).
+    pub fn offline(&self) -> bool {
+        self.meta
+            .with(|m| matches!(m, Some(Some(meta)) if meta.mode == ProviderMode::Offline))
+    }
+
+    /// The idea limit, from `/api/meta` once it answered.
+    pub fn idea_max(&self) -> usize {
+        self.meta_or(IDEA_MAX_CHARS, |m| m.idea_max_chars)
+    }
+
+    /// The answer limit, from `/api/meta` once it answered.
+    pub fn answer_max(&self) -> usize {
+        self.meta_or(ANSWER_MAX_CHARS, |m| m.answer_max_chars)
+    }
+
+    /// The ratios the server accepts, in the order the picker shows them.
+    pub fn ratios(&self) -> Vec<AspectRatio> {
+        self.meta_or(AspectRatio::ALL.to_vec(), |m| m.aspect_ratios.clone())
+    }
+
+    fn meta_or<T>(&self, default: T, read: impl FnOnce(&MetaResponse) -> T) -> T {
+        self.meta.with(|m| match m {
+            Some(Some(meta)) => read(meta),
+            _ => default,
+        })
+    }
+}
