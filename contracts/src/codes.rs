@@ -20,6 +20,8 @@ pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
 pub const ACCESS_REQUIRED: &str = "access_required";
 pub const ACCESS_DENIED: &str = "access_denied";
 pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
+/// 408: the request (its body included) was not answered within `REQUEST_TIMEOUT_SECS`.
+pub const REQUEST_TIMEOUT: &str = "request_timeout";
 
 // Generation outcomes, reported in a failed job's `error`.
 pub const SYNTHESIS_REFUSED: &str = "synthesis_refused";

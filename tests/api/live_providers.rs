@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use contracts::{JobStatus, SessionStatus, paths};
+use contracts::{JobStatus, JobView, SessionStatus, paths};
 use providers::ProviderError;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use server::config::{NanoBananaMode, Settings, SynthesisFallback};
 use server::error::provider_failure;
 use simulator::Config;
@@ -301,4 +301,51 @@ async fn task_mode_runs_the_whole_flow() {
     let done = app.finished(&job.job_id).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
     assert!(sim.received().iter().any(|r| r.path.starts_with("/files/")));
+}
+
+/// Google's real 429 body, asking for a wait no deadline can meet.
+const GEMINI_429: &str = include_str!("../../crates/simulator/fixtures/gemini-error-429.json");
+
+#[tokio::test]
+async fn an_absurd_gemini_retry_delay_fails_the_job_and_the_next_generate_starts_a_new_one() {
+    let gemini = wiremock::MockServer::start().await;
+    let mut body: Value = serde_json::from_str(GEMINI_429).expect("fixture");
+    body["error"]["details"][2]["retryDelay"] = json!("1e20s");
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(429).set_body_json(body))
+        .mount(&gemini)
+        .await;
+    let app = spawn_app_with(|s| {
+        s.nanobanana.api_key = Some(NANOBANANA_KEY.to_owned().into());
+        s.nanobanana.api_url = gemini.uri();
+    })
+    .await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+
+    // One bounded long-poll each: a job left `rendering` fails the test instead of hanging it.
+    let finished_within = |job_id: String| {
+        let app = &app;
+        async move {
+            let response = app.get(&format!("{}?wait=20", paths::job(&job_id))).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let job: JobView = response.json().await.expect("a job view");
+            job
+        }
+    };
+    let first = app.generate(json!({})).await;
+    let failed = finished_within(first.job_id.clone()).await;
+    assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
+    assert_eq!(failed.error.expect("an envelope").code, "rate_limited");
+
+    let second = app.generate(json!({})).await;
+    assert_ne!(second.job_id, first.job_id, "a new job, not the stuck one");
+    let failed = finished_within(second.job_id).await;
+    assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
+    assert_eq!(
+        gemini.received_requests().await.expect("recorded").len(),
+        2,
+        "one call per job: a wait past the deadline is not started"
+    );
+    assert_eq!(app.state.jobs.in_flight(), 0, "no job task is left running");
 }

@@ -17,3 +17,4 @@ mod secrecy;
 mod security;
 mod spa;
 mod templates;
+mod time_limits;

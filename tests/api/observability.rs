@@ -106,3 +106,33 @@ async fn logs_of_a_full_flow_hold_no_idea_answer_prompt_or_secret() {
         );
     }
 }
+
+#[tokio::test]
+async fn metric_labels_take_only_known_methods_and_matched_routes() {
+    let app = crate::helpers::spawn_app().await;
+    let invented = reqwest::Method::from_bytes(b"XYZZYMETHOD").expect("a method token");
+    for path in [paths::TEMPLATES, "/no/such/page/4711"] {
+        app.client
+            .request(invented.clone(), app.url(path))
+            .send()
+            .await
+            .expect("answered");
+    }
+    app.get("/another/unknown/page-0815").await;
+    let metrics = app.get(paths::METRICS).await.text().await.expect("text");
+    let requests: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("refinery_http_requests_total{"))
+        .collect();
+    assert!(!requests.is_empty(), "{metrics}");
+    for line in &requests {
+        assert!(!line.contains("XYZZYMETHOD"), "{line}");
+        assert!(!line.contains("4711") && !line.contains("0815"), "{line}");
+    }
+    assert!(
+        requests
+            .iter()
+            .any(|l| l.contains(r#"method="other""#) && l.contains(r#"route="/api/templates""#)),
+        "{requests:#?}"
+    );
+}

@@ -43,3 +43,25 @@ async fn one_session_over_its_limit_does_not_hold_up_another() {
     other.start("a heron").await;
     assert_eq!(other.get(paths::SESSION).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn api_limits_follow_the_same_client_address_rule() {
+    let app = spawn_app_with(|s| s.rate_limit_ip_per_minute = Some(3)).await;
+    let get_as = |client: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url(paths::TEMPLATES))
+                .header("cf-connecting-ip", client)
+                .send()
+                .await
+                .expect("answered")
+                .status()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(get_as("203.0.113.7").await, StatusCode::OK);
+    }
+    assert_eq!(get_as("203.0.113.7").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(get_as("203.0.113.8").await, StatusCode::OK);
+}

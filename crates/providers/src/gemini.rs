@@ -141,7 +141,8 @@ impl GeminiImages {
                     Err(error) => Attempt::Fail(error),
                 },
                 Err(e) => Attempt::Fail(ProviderError::BadResponse(format!(
-                    "generateContent body did not parse: {e}"
+                    "generateContent body did not parse: {}",
+                    crate::json_problem(&e)
                 ))),
             };
         }
@@ -235,7 +236,8 @@ struct GoogleError {
 }
 
 impl GoogleError {
-    /// `RetryInfo.retryDelay`, e.g. `"55s"` or `"1.5s"`.
+    /// `RetryInfo.retryDelay`, a protobuf Duration such as `"55s"` or `"1.5s"`; nonsense is no
+    /// hint, and a huge delay is capped ([`crate::retry::parse_wait_secs`]).
     fn retry_delay(&self) -> Option<Duration> {
         self.details
             .iter()
@@ -245,9 +247,7 @@ impl GoogleError {
                     .is_some_and(|t| t.ends_with("google.rpc.RetryInfo"))
             })
             .find_map(|d| d["retryDelay"].as_str())
-            .and_then(|s| s.trim_end_matches('s').parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
+            .and_then(|s| crate::retry::parse_wait_secs(s.trim().strip_suffix('s').unwrap_or(s)))
     }
 
     fn is_key_problem(&self) -> bool {

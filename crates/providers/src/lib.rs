@@ -152,3 +152,28 @@ pub(crate) async fn read_capped(
         }
     }
 }
+
+/// What kind of JSON problem `error` is and where, without serde's own text: that text quotes
+/// the input (`invalid type: string "..."`, ``unknown field `...` ``), and the input is a model's
+/// output or a provider's body, which must not reach a log line or an error message.
+pub(crate) fn json_problem(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match error.classify() {
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "JSON cut off",
+        Category::Data => "JSON of the wrong shape",
+        Category::Io => "unreadable JSON",
+    };
+    format!("{kind} (line {}, column {})", error.line(), error.column())
+}
+
+/// A provider-supplied identifier (a reason code, a request id) fit for a log line: kept when it
+/// is a short token, otherwise `"other"`, so a provider cannot write free text into our logs.
+pub(crate) fn log_token(text: &str) -> &str {
+    let is_token = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if is_token { text } else { "other" }
+}

@@ -52,6 +52,9 @@ pub struct OpenAiConfig {
     pub max_output_tokens: u32,
     /// The shared prompt cap (`PROMPT_MAX_CHARS`).
     pub cap_chars: usize,
+    /// Largest response body read; past it the answer is `provider_bad_response`, unread.
+    /// Default 2 MiB (an answer of 2500 output tokens is a few KiB).
+    pub max_response_bytes: usize,
 }
 
 impl std::fmt::Debug for OpenAiConfig {
@@ -77,6 +80,7 @@ impl OpenAiConfig {
             retry: RetryPolicy::standard(Duration::from_secs(75)),
             max_output_tokens: 2500,
             cap_chars,
+            max_response_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -153,7 +157,10 @@ impl OpenAiSynthesizer {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                (classify(response).await, request_id)
+                (
+                    classify(response, self.config.max_response_bytes).await,
+                    request_id,
+                )
             }
         };
         let code = match &outcome {
@@ -167,7 +174,7 @@ impl OpenAiSynthesizer {
             round = round + 1,
             latency_ms = started.elapsed().as_millis() as u64,
             outcome = code,
-            request_id = request_id.as_deref().unwrap_or(""),
+            request_id = request_id.as_deref().map_or("", crate::log_token),
             "provider attempt"
         );
         outcome
@@ -256,36 +263,45 @@ struct ErrorBody {
     code: Option<String>,
 }
 
-async fn classify(response: reqwest::Response) -> Attempt<Body> {
+async fn classify(response: reqwest::Response, cap: usize) -> Attempt<Body> {
     let status = response.status();
     let retry_after = retry_after_header(response.headers());
-    let text = match response.text().await {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
+        return Attempt::Fail(ProviderError::BadResponse(format!(
+            "the response is larger than {cap} bytes"
+        )));
+    }
+    let text = match crate::read_capped(response, cap).await {
         Ok(text) => text,
-        Err(e) if e.is_timeout() => return Attempt::Fail(ProviderError::Timeout),
-        Err(_) => {
+        Err(ProviderError::Unavailable) => {
             return Attempt::Retry {
                 error: ProviderError::Unavailable,
                 retry_after: None,
             };
         }
+        Err(error) => return Attempt::Fail(error),
     };
     if status.is_success() {
-        return match serde_json::from_str::<Response>(&text) {
+        return match serde_json::from_slice::<Response>(&text) {
             Ok(body) => Attempt::Done(Body::Typed(Box::new(body))),
             // A field async-openai 0.43 does not know yet (a new output item type or error
             // code) must not lose an otherwise good answer: read the documented fields by hand.
-            Err(e) => match serde_json::from_str::<Value>(&text) {
+            Err(e) => match serde_json::from_slice::<Value>(&text) {
                 Ok(value) if value.is_object() => {
-                    tracing::debug!(error = %e, "Responses body read leniently");
+                    tracing::debug!(problem = %crate::json_problem(&e), "Responses body read leniently");
                     Attempt::Done(Body::Loose(value))
                 }
                 _ => Attempt::Fail(ProviderError::BadResponse(format!(
-                    "the Responses body did not parse: {e}"
+                    "the Responses body did not parse: {}",
+                    crate::json_problem(&e)
                 ))),
             },
         };
     }
-    let error = serde_json::from_str::<ErrorEnvelope>(&text)
+    let error = serde_json::from_slice::<ErrorEnvelope>(&text)
         .ok()
         .map(|e| e.error);
     let is = |word: &str| {
@@ -377,7 +393,11 @@ fn read_typed(response: &Response) -> Reading {
                 .incomplete_details
                 .as_ref()
                 .map_or("unknown", |d| d.reason.as_str());
-            tracing::info!(provider = "openai", reason, "response incomplete");
+            tracing::info!(
+                provider = "openai",
+                reason = crate::log_token(reason),
+                "response incomplete"
+            );
             return Reading::Final(ProviderError::Incomplete);
         }
         Status::Failed => {
@@ -427,7 +447,10 @@ fn parse_answer(text: &str, refused: bool) -> Reading {
             Reading::Answer(out)
         }
         Ok(_) => Reading::Malformed("a field is empty".into()),
-        Err(e) => Reading::Malformed(format!("not the schema's JSON: {e}")),
+        Err(e) => Reading::Malformed(format!(
+            "not the schema's JSON: {}",
+            crate::json_problem(&e)
+        )),
     }
 }
 

@@ -97,7 +97,9 @@ where
                     return Err(error);
                 }
                 let wait = policy.delay(n, retry_after);
-                if Instant::now() + wait >= deadline {
+                // Compared with the time left, never added to an instant: a provider's wait may
+                // be as long as a `Duration` holds, and `Instant + Duration` panics on overflow.
+                if wait >= deadline.saturating_duration_since(Instant::now()) {
                     return Err(error);
                 }
                 tracing::debug!(
@@ -152,16 +154,26 @@ where
     Err(last)
 }
 
-/// Parses a `Retry-After` header: whole seconds (HTTP dates are not used by these providers).
+/// The longest wait a provider can ask for that we keep as asked: anything longer is read as this
+/// (no deadline comes near it, so the call ends at once either way, and the person is told a
+/// day rather than a number of seconds that overflows a clock).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Reads a provider's "wait this long" in seconds, whole or fractional (`"55"`, `"1.5"`).
+/// Negative, not-a-number, infinite or unreadable values are `None` (no hint: the computed
+/// backoff applies); huge ones are [`MAX_RETRY_AFTER`]. Never panics, whatever the provider sent.
+pub fn parse_wait_secs(text: &str) -> Option<Duration> {
+    let secs: f64 = text.trim().parse().ok()?;
+    if !secs.is_finite() || secs.is_sign_negative() {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())).ok()
+}
+
+/// Parses a `Retry-After` header in seconds (HTTP dates are not used by these providers, and
+/// read as no hint).
 pub fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    parse_wait_secs(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
 }
 
 #[cfg(test)]
@@ -242,6 +254,41 @@ mod tests {
         .await;
         assert!(matches!(result, Err(ProviderError::RateLimited { .. })));
         assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn provider_waits_are_read_without_panicking() {
+        for (text, expected) in [
+            ("55", Some(Duration::from_secs(55))),
+            (" 1.5 ", Some(Duration::from_millis(1500))),
+            ("0", Some(Duration::ZERO)),
+            ("1e20", Some(MAX_RETRY_AFTER)),
+            ("18446744073709551616", Some(MAX_RETRY_AFTER)),
+            ("1e400", None),
+            ("-1", None),
+            ("-0", None),
+            ("NaN", None),
+            ("inf", None),
+            ("1.5.3", None),
+            ("soon", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_wait_secs(text), expected, "{text:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_as_long_as_a_duration_holds_ends_the_call_at_once() {
+        let start = Instant::now();
+        let result: Result<(), _> = with_retries(&policy(), |_| async {
+            Attempt::Retry {
+                error: ProviderError::RateLimited { retry_after: None },
+                retry_after: Some(Duration::MAX),
+            }
+        })
+        .await;
+        assert!(matches!(result, Err(ProviderError::RateLimited { .. })));
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

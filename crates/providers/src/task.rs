@@ -5,13 +5,17 @@
 //!
 //! The result URL is downloaded at once with a size cap, a content-type and magic-byte check, at
 //! most [`MAX_REDIRECTS`] redirects (each hop checked) and a timeout, and without our API key.
-//! URLs that resolve to loopback, private or link-local addresses are refused unless
-//! `allow_private_urls` is set (tests and the simulator need it).
+//! Result hosts that are not on the public internet (loopback, private, link-local, and every
+//! other special-purpose range, IPv4 inside IPv6 included) are refused unless
+//! `allow_private_urls` is set (tests and the simulator need it). The check sits in the download
+//! client's DNS resolver ([`PublicAddrs`]), so the connection goes to an address that passed it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use ipnet::{Ipv4Net, Ipv6Net};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -87,27 +91,35 @@ pub enum TaskState {
 pub struct TaskImages {
     config: TaskConfig,
     http: reqwest::Client,
-    /// No redirects followed automatically: each hop is checked before it is fetched.
+    /// Fetches results: no redirects followed automatically (each hop is checked before it is
+    /// fetched), no proxy (a proxy would look the host up itself, past our check), and, unless
+    /// private URLs are allowed, only public addresses out of DNS ([`PublicAddrs`]).
     download: reqwest::Client,
 }
 
 impl TaskImages {
     pub fn new(config: TaskConfig) -> Result<Self, ProviderError> {
-        let build = |redirects: bool| {
+        let builder = || {
             reqwest::Client::builder()
                 .timeout(config.request_timeout)
                 .connect_timeout(Duration::from_secs(10))
-                .redirect(if redirects {
-                    reqwest::redirect::Policy::limited(MAX_REDIRECTS)
-                } else {
-                    reqwest::redirect::Policy::none()
-                })
-                .build()
-                .map_err(|e| ProviderError::BadResponse(format!("HTTP client: {e}")))
         };
+        let http = builder()
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .build();
+        let download = builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
+        let download = if config.allow_private_urls {
+            download
+        } else {
+            download.dns_resolver(Arc::new(PublicAddrs))
+        };
+        let client_error =
+            |e: reqwest::Error| ProviderError::BadResponse(format!("HTTP client: {e}"));
         Ok(TaskImages {
-            http: build(true)?,
-            download: build(false)?,
+            http: http.map_err(client_error)?,
+            download: download.build().map_err(client_error)?,
             config,
         })
     }
@@ -172,7 +184,10 @@ impl TaskImages {
             "waiting" | "queuing" | "generating" => TaskState::Pending,
             "success" => {
                 let result: Value = serde_json::from_str(&text("resultJson")).map_err(|e| {
-                    ProviderError::BadResponse(format!("resultJson is not JSON: {e}"))
+                    ProviderError::BadResponse(format!(
+                        "resultJson is not JSON: {}",
+                        crate::json_problem(&e)
+                    ))
                 })?;
                 let url = result["resultUrls"][0].as_str().ok_or_else(|| {
                     ProviderError::BadResponse("the task succeeded with no result URL".into())
@@ -198,13 +213,14 @@ impl TaskImages {
         let mut url = reqwest::Url::parse(url)
             .map_err(|e| ProviderError::BadResponse(format!("bad result URL: {e}")))?;
         for _ in 0..=MAX_REDIRECTS {
-            self.check_url(&url).await?;
-            let response = self
-                .download
-                .get(url.clone())
-                .send()
-                .await
-                .map_err(transport)?;
+            self.check_url(&url)?;
+            let response = self.download.get(url.clone()).send().await.map_err(|e| {
+                if refused_by_resolver(&e) {
+                    private_url()
+                } else {
+                    transport(e)
+                }
+            })?;
             let status = response.status();
             if status.is_redirection() {
                 let location = response
@@ -256,65 +272,138 @@ impl TaskImages {
         )))
     }
 
-    /// Refuses non-HTTP schemes and, unless allowed, hosts resolving to non-public addresses.
-    async fn check_url(&self, url: &reqwest::Url) -> Result<(), ProviderError> {
+    /// Refuses non-HTTP schemes and, unless allowed, a host written as a non-public address.
+    /// (A host name is checked by the download client's resolver, as it connects.)
+    fn check_url(&self, url: &reqwest::Url) -> Result<(), ProviderError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ProviderError::BadResponse(format!(
                 "the result URL scheme {:?} is not allowed",
                 url.scheme()
             )));
         }
-        if self.config.allow_private_urls {
-            return Ok(());
-        }
         let host = url
             .host_str()
             .ok_or_else(|| ProviderError::BadResponse("the result URL has no host".into()))?;
-        let port = url.port_or_known_default().unwrap_or(443);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|_| ProviderError::Unavailable)?
-                .map(|a| a.ip())
-                .collect(),
-        };
-        if addrs.is_empty() || addrs.iter().any(|ip| !is_public(*ip)) {
-            return Err(ProviderError::BadResponse(
-                "the result URL points at a private or loopback address".into(),
-            ));
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>();
+        match literal {
+            Ok(ip) if !self.config.allow_private_urls && !is_public(ip) => Err(private_url()),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
-/// True for addresses on the public internet.
+fn private_url() -> ProviderError {
+    ProviderError::BadResponse("the result URL points at a private or loopback address".into())
+}
+
+/// The download client's DNS resolver: the system's lookup with every address that is not
+/// public ([`is_public`]) removed. The connection is made to what it returns, so the address
+/// checked is the address used; there is no second lookup a DNS server could answer differently.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublicAddrs;
+
+/// The resolver found no public address for a result host.
+#[derive(Debug, thiserror::Error)]
+#[error("the host has no public address")]
+struct NoPublicAddress;
+
+impl reqwest::dns::Resolve for PublicAddrs {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let public: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|addr| is_public(addr.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(NoPublicAddress.into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// True when a failed request failed because [`PublicAddrs`] refused its host.
+fn refused_by_resolver(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<NoPublicAddress>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix)
+}
+
+const fn v6(first: u16, second: u16, prefix: u8) -> Ipv6Net {
+    Ipv6Net::new_assert(Ipv6Addr::new(first, second, 0, 0, 0, 0, 0, 0), prefix)
+}
+
+/// IPv4 ranges that are not on the public internet: IANA's special-purpose registry (the ranges
+/// not globally reachable), multicast, and the reserved 240/4 with the broadcast address.
+const NOT_PUBLIC_V4: [Ipv4Net; 15] = [
+    v4(0, 0, 0, 0, 8),       // "this network"
+    v4(10, 0, 0, 0, 8),      // private
+    v4(100, 64, 0, 0, 10),   // shared address space (carrier-grade NAT)
+    v4(127, 0, 0, 0, 8),     // loopback
+    v4(169, 254, 0, 0, 16),  // link local (cloud metadata lives here)
+    v4(172, 16, 0, 0, 12),   // private
+    v4(192, 0, 0, 0, 24),    // IETF protocol assignments
+    v4(192, 0, 2, 0, 24),    // documentation
+    v4(192, 88, 99, 0, 24),  // the retired 6to4 relay anycast
+    v4(192, 168, 0, 0, 16),  // private
+    v4(198, 18, 0, 0, 15),   // benchmarking
+    v4(198, 51, 100, 0, 24), // documentation
+    v4(203, 0, 113, 0, 24),  // documentation
+    v4(224, 0, 0, 0, 4),     // multicast
+    v4(240, 0, 0, 0, 4),     // reserved, and 255.255.255.255
+];
+
+/// Global unicast: every public IPv6 address is in here. Outside it lie `::/8` (unspecified,
+/// loopback, IPv4-compatible), `100::/64` (discard), `64:ff9b:1::/48` (local-use NAT64),
+/// `5f00::/16` (SRv6), `fc00::/7` (unique local), `fe80::/10` (link local), `fec0::/10` (site
+/// local) and `ff00::/8` (multicast).
+const GLOBAL_UNICAST: Ipv6Net = v6(0x2000, 0, 3);
+/// Inside global unicast but not public.
+const NOT_PUBLIC_V6: [Ipv6Net; 3] = [
+    v6(0x2001, 0, 23), // IETF protocol assignments (Teredo, benchmarking, ORCHID, ...)
+    v6(0x2001, 0x0db8, 32), // documentation
+    v6(0x3fff, 0, 20), // documentation
+];
+/// Well-known NAT64 (`64:ff9b::/96`): the last 32 bits are the IPv4 address reached.
+const NAT64: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96);
+/// 6to4 (`2002::/16`): bits 16..48 are the IPv4 address reached.
+const SIX_TO_FOUR: Ipv6Net = v6(0x2002, 0, 16);
+
+/// True for addresses on the public internet. IPv4 carried in IPv6 (mapped, NAT64, 6to4) is
+/// judged by the IPv4 address it reaches.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking
-                || a >= 224)
-        }
+        IpAddr::V4(v4) => !NOT_PUBLIC_V4.iter().any(|net| net.contains(&v4)),
         IpAddr::V6(v6) => {
+            let [_, s1, s2, .., s6, s7] = v6.segments();
+            let embedded = |high: u16, low: u16| {
+                let [a, b] = high.to_be_bytes();
+                let [c, d] = low.to_be_bytes();
+                IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+                is_public(IpAddr::V4(v4))
+            } else if NAT64.contains(&v6) {
+                is_public(embedded(s6, s7))
+            } else if SIX_TO_FOUR.contains(&v6) {
+                is_public(embedded(s1, s2))
+            } else {
+                GLOBAL_UNICAST.contains(&v6) && !NOT_PUBLIC_V6.iter().any(|net| net.contains(&v6))
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80) // link local
         }
     }
 }
@@ -429,10 +518,60 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            // IANA special-purpose IPv4 ranges.
+            "0.1.2.3",
+            "100.127.255.254",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.88.99.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.251",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            // IPv4 inside IPv6: mapped, compatible, NAT64 (well-known and local-use), 6to4.
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::c0a8:101",
+            "64:ff9b:1::808:808",
+            "2002:7f00:1::1",
+            "2002:a00:1::1",
+            "2002:c0a8:101::1",
+            // IANA special-purpose IPv6 ranges.
+            "::",
+            "100::1",
+            "2001::1",
+            "2001:db8::1",
+            "2001:10::1",
+            "3fff::1",
+            "5f00::1",
+            "fc00::1",
+            "fe80::1:2",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["8.8.8.8", "2606:4700::1111"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "192.0.1.1",
+            "198.20.0.1",
+            "223.255.255.254",
+            "2606:4700::1111",
+            "2001:4860:4860::8888",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
         }
     }

@@ -178,6 +178,63 @@ async fn a_429_resource_exhausted_is_rate_limited_with_the_retry_delay() {
     assert_eq!(count(&server).await, 1);
 }
 
+/// Google's real 429 body with `RetryInfo.retryDelay` set to `delay`.
+fn rate_limited_with_delay(delay: &str) -> ResponseTemplate {
+    let mut body: Value = serde_json::from_str(ERROR_429).expect("fixture");
+    body["error"]["details"][2]["retryDelay"] = json!(delay);
+    ResponseTemplate::new(429).set_body_json(body)
+}
+
+#[tokio::test]
+async fn absurd_retry_delays_never_panic_and_end_the_call_at_once_as_rate_limited() {
+    for delay in [
+        "1e20s",
+        "18446744073709551616s",
+        "1e400s",
+        "-5s",
+        "-1e20s",
+        "NaNs",
+        "infs",
+        "1.5.3s",
+        "soon",
+        "",
+        "s",
+    ] {
+        let server = MockServer::start().await;
+        mount(&server, rate_limited_with_delay(delay), 5).await;
+        let started = Instant::now();
+        let error = generate(&server).await.expect_err("limited");
+        assert!(
+            matches!(error, ProviderError::RateLimited { .. }),
+            "{delay:?}: {error:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{delay:?}: a wait past the deadline is not started"
+        );
+        assert_eq!(count(&server).await, 1, "{delay:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_fractional_retry_delay_is_read_exactly_and_a_huge_one_is_capped() {
+    let server = MockServer::start().await;
+    mount(&server, rate_limited_with_delay("1.5s"), 1).await;
+    mount(&server, rate_limited_with_delay("1e20s"), 1).await;
+    assert_eq!(
+        generate(&server).await.expect_err("limited"),
+        ProviderError::RateLimited {
+            retry_after: Some(Duration::from_millis(1500))
+        }
+    );
+    assert_eq!(
+        generate(&server).await.expect_err("limited"),
+        ProviderError::RateLimited {
+            retry_after: Some(providers::retry::MAX_RETRY_AFTER)
+        }
+    );
+}
+
 #[tokio::test]
 async fn a_503_then_success() {
     let server = MockServer::start().await;

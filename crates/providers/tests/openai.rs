@@ -402,6 +402,70 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_retry_after_longer_than_the_time_left_ends_the_call_at_once_without_panicking() {
+    for header in ["18446744073709551615", "99999999999", "1e20"] {
+        let server = MockServer::start().await;
+        mount(
+            &server,
+            raw(429, RATE_LIMIT).insert_header("retry-after", header),
+            5,
+        )
+        .await;
+        let started = Instant::now();
+        let error = synthesize(&adapter(&server)).await.expect_err("limited");
+        assert!(
+            matches!(error, ProviderError::RateLimited { .. }),
+            "{header}: {error:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{header}");
+        assert_eq!(requests(&server).await.len(), 1, "{header}: not retried");
+    }
+}
+
+#[tokio::test]
+async fn a_negative_or_unreadable_retry_after_falls_back_to_the_backoff() {
+    for header in [
+        "-5",
+        "1.5.3",
+        "soon",
+        "NaN",
+        "inf",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+    ] {
+        let server = MockServer::start().await;
+        mount(
+            &server,
+            raw(429, RATE_LIMIT).insert_header("retry-after", header),
+            5,
+        )
+        .await;
+        let started = Instant::now();
+        let error = synthesize(&adapter(&server)).await.expect_err("limited");
+        assert!(
+            matches!(error, ProviderError::RateLimited { retry_after: None }),
+            "{header}: {error:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{header}");
+        assert_eq!(requests(&server).await.len(), 3, "{header}: two retries");
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused_unread_and_not_retried() {
+    let server = MockServer::start().await;
+    // A good answer carrying 3 MiB of padding: valid JSON that would otherwise be read whole.
+    let mut body = good_answer("A prompt hidden in a huge body.");
+    body["padding"] = json!("x".repeat(3 * 1024 * 1024));
+    mount(&server, ok(body), 5).await;
+    let error = synthesize(&adapter(&server)).await.expect_err("too big");
+    assert!(
+        matches!(&error, ProviderError::BadResponse(m) if m.contains("larger than")),
+        "{error:?}"
+    );
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_429_insufficient_quota_is_not_retried() {
     let server = MockServer::start().await;
     mount(&server, raw(429, QUOTA), 5).await;

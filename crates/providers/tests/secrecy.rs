@@ -133,3 +133,89 @@ async fn prompts_and_keys_never_reach_the_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn serde_errors_quoting_model_output_never_reach_an_info_log() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // Answers serde quotes back in its error text: a bare JSON string, and an unknown key.
+    let quoted_value = "MODEL-OUTPUT-VALUE a lighthouse keeper in the storm";
+    let quoted_key = "MODEL-OUTPUT-KEY";
+    let success: serde_json::Value = serde_json::from_str(include_str!(
+        "../../simulator/fixtures/openai-responses-success.json"
+    ))
+    .expect("fixture");
+    let with_text = |text: String| {
+        let mut body = success.clone();
+        body["output"][1]["content"][0]["text"] = serde_json::json!(text);
+        wiremock::ResponseTemplate::new(200).set_body_json(body)
+    };
+    let server = wiremock::MockServer::start().await;
+    for text in [
+        serde_json::json!(quoted_value).to_string(),
+        serde_json::json!({ quoted_key: "x" }).to_string(),
+    ] {
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(with_text(text))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    let mut config = OpenAiConfig::new(
+        OPENAI_KEY.to_owned().into(),
+        &format!("{}/v1", server.uri()),
+        "m",
+        1500,
+    );
+    config.retry.base_delay = Duration::from_millis(1);
+    let openai = OpenAiSynthesizer::new(config).expect("client");
+    let template = Catalog::built_in()
+        .expect("templates")
+        .get("general-cinematic")
+        .expect("template");
+    let answers: Vec<Answer> = ["a", "b", "c"]
+        .iter()
+        .map(|t| Answer {
+            text: (*t).to_owned(),
+            defaulted: false,
+            skipped: false,
+            reasked: false,
+        })
+        .collect();
+    let error = openai
+        .synthesize(SynthesisRequest {
+            template: &template,
+            idea: "an idea",
+            answers: &answers,
+        })
+        .await
+        .expect_err("malformed twice");
+    assert!(
+        matches!(&error, providers::ProviderError::BadResponse(_)),
+        "{error:?}"
+    );
+
+    let text = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("utf-8");
+    assert!(
+        text.contains("malformed structured output"),
+        "the malformed answers were logged: {text}"
+    );
+    let carried = error.to_string();
+    for quoted in [quoted_value, quoted_key] {
+        assert!(
+            !text.contains(quoted),
+            "{quoted:?} reached the logs:\n{text}"
+        );
+        assert!(
+            !carried.contains(quoted),
+            "{quoted:?} is carried in the error, one log line away: {carried}"
+        );
+    }
+}

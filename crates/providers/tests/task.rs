@@ -153,3 +153,65 @@ async fn the_deadline_ends_as_a_timeout() {
         ProviderError::Timeout
     );
 }
+
+/// A result URL on the simulator's port, with another spelling of the host.
+fn result_url(sim_url: &str, host: &str) -> String {
+    let port = sim_url.rsplit(':').next().expect("a port");
+    format!("http://{host}:{port}/files/task_sim_1.png")
+}
+
+#[tokio::test]
+async fn a_result_host_name_resolving_to_loopback_is_refused_and_never_connected_to() {
+    let (url, sim) = sim("ok").await;
+    let mut config = config(&url);
+    config.allow_private_urls = false;
+    let images = TaskImages::new(config).expect("client");
+    let error = images
+        .download(&result_url(&url, "localhost"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&error, ProviderError::BadResponse(m) if m.contains("private")),
+        "{error:?}"
+    );
+    assert!(sim.received().is_empty(), "nothing was fetched");
+}
+
+#[tokio::test]
+async fn loopback_behind_nat64_6to4_or_ipv4_in_ipv6_is_refused_before_connecting() {
+    let (url, _sim) = sim("ok").await;
+    let mut config = config(&url);
+    config.allow_private_urls = false;
+    let images = TaskImages::new(config).expect("client");
+    for host in [
+        "[64:ff9b::7f00:1]",
+        "[64:ff9b:1::a00:1]",
+        "[2002:7f00:1::1]",
+        "[::127.0.0.1]",
+        "[::ffff:127.0.0.1]",
+        "192.0.0.8",
+        "0.0.0.0",
+        "240.0.0.1",
+    ] {
+        let error = images
+            .download(&result_url(&url, host))
+            .await
+            .expect_err(host);
+        assert!(
+            matches!(&error, ProviderError::BadResponse(m) if m.contains("private")),
+            "{host}: {error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn loopback_result_urls_still_work_when_allowed() {
+    let (url, sim) = sim("ok").await;
+    let images = TaskImages::new(config(&url)).expect("client");
+    let image = images
+        .download(&result_url(&url, "localhost"))
+        .await
+        .expect("ALLOW_PRIVATE_RESULT_URLS lets tests use loopback");
+    assert!(image.bytes.starts_with(b"\x89PNG"));
+    assert_eq!(sim.received().len(), 1);
+}

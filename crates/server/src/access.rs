@@ -1,27 +1,31 @@
 //! The optional access password (`ACCESS_PASSWORD`) for a shared instance. When set, every page
 //! and API call except `/healthz` and the login page needs the `refinery_access` cookie, which
-//! `POST /login` sets after a correct password. Login attempts are rate-limited per client IP.
+//! `POST /login` sets after a correct password. Login attempts are rate-limited per client
+//! (`client_addr`: IPv6 per /64) and for everyone together.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use contracts::{ApiErrorBody, codes, paths};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tower_cookies::{Cookie, Cookies};
+
+use crate::client_addr::limit_key;
+use crate::rate_limit::KeyedLimit;
 
 /// Name of the cookie that remembers a correct password.
 pub const ACCESS_COOKIE: &str = "refinery_access";
@@ -32,8 +36,13 @@ pub const OPEN_PATHS: &[&str] = &[
     paths::LOGIN_CSS,
     paths::LOGOUT,
 ];
-/// Wrong or right, at most this many login attempts per IP per minute.
+/// Wrong or right, at most this many login attempts per client per minute.
 const ATTEMPTS_PER_MINUTE: u32 = 5;
+/// And at most this many from everyone together: guessing from many addresses gains nothing.
+const ATTEMPTS_PER_MINUTE_GLOBAL: u32 = 60;
+/// Clients whose attempts are remembered at most (stale ones are dropped first; see
+/// `KeyedLimit`), so a flood from many addresses cannot grow the table without bound.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
 
 /// Checks passwords and access cookies.
 pub struct AccessGate {
@@ -41,7 +50,8 @@ pub struct AccessGate {
     /// The cookie value a correct login sets. It is an HMAC of the password's digest under the
     /// session secret, so rotating either invalidates every earlier login.
     token: String,
-    attempts: DefaultKeyedRateLimiter<IpAddr>,
+    attempts: KeyedLimit<IpAddr>,
+    all_attempts: DefaultDirectRateLimiter,
 }
 
 impl std::fmt::Debug for AccessGate {
@@ -64,12 +74,14 @@ impl AccessGate {
                 .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(b"refinery-access-v1:");
         mac.update(&password_digest);
-        let quota =
-            Quota::per_minute(NonZeroU32::new(ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN));
+        let per_minute = |n| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         AccessGate {
             password_digest,
             token: B64.encode(mac.finalize().into_bytes()),
-            attempts: RateLimiter::keyed(quota),
+            attempts: KeyedLimit::per_minute(per_minute(ATTEMPTS_PER_MINUTE), MAX_TRACKED_CLIENTS),
+            all_attempts: RateLimiter::direct(Quota::per_minute(per_minute(
+                ATTEMPTS_PER_MINUTE_GLOBAL,
+            ))),
         }
     }
 
@@ -87,13 +99,17 @@ impl AccessGate {
             .is_some_and(|c| c.value().as_bytes().ct_eq(self.token.as_bytes()).into())
     }
 
-    /// Counts a login attempt from `ip`.
+    /// Counts a login attempt from `ip`: against the client's own budget first, so one client
+    /// hammering away is turned away there without using up everyone's, then against everyone's.
     pub fn attempt(&self, ip: IpAddr) -> Result<(), TooManyAttempts> {
         self.attempts
-            .check_key(&ip)
-            .map_err(|not_until| TooManyAttempts {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            .check(&limit_key(ip))
+            .and_then(|()| {
+                self.all_attempts
+                    .check()
+                    .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
             })
+            .map_err(|retry_after| TooManyAttempts { retry_after })
     }
 
     /// The cookie a correct login sets.
@@ -106,29 +122,6 @@ impl AccessGate {
             .max_age(tower_cookies::cookie::time::Duration::days(30))
             .build()
     }
-}
-
-/// The client's IP: the socket peer, or (when `TRUST_FORWARDED_FOR` is on, behind a tunnel or
-/// proxy) `CF-Connecting-IP`, else the last `X-Forwarded-For` hop the proxy appended.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded: bool) -> IpAddr {
-    let forwarded = || {
-        let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        header_text("cf-connecting-ip")
-            .and_then(|v| v.trim().parse().ok())
-            .or_else(|| {
-                header_text("x-forwarded-for")?
-                    .rsplit(',')
-                    .next()?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
-    };
-    trust_forwarded
-        .then(forwarded)
-        .flatten()
-        .or(peer.map(|p| p.ip()))
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
 /// Middleware: lets a request through when no password is configured, the path is open, or the
@@ -169,12 +162,19 @@ fn access_required() -> Response {
         .into_response()
 }
 
-/// Only same-site paths: `/x` yes, `//host` or `https://...` no (no open redirect).
+/// Only a path on this site: `/x` yes; `//host`, `https://...` or anything a browser or proxy
+/// could turn into one no. Control characters (TAB, CR, LF, which browsers drop or which would
+/// break the `Location` header), spaces, non-ASCII, backslashes (`/\\host` is `//host` to a
+/// browser) and encoded slashes or backslashes (`%2f`, `%5c`) are refused, for `/`.
 pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-        _ => "/",
-    }
+    let Some(next) = next else { return "/" };
+    let lower = next.to_ascii_lowercase();
+    let on_this_site = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && !lower.contains("%2f")
+        && !lower.contains("%5c");
+    if on_this_site { next } else { "/" }
 }
 
 fn encode_component(text: &str) -> String {
@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn attempts_are_limited_per_ip() {
+    fn attempts_are_limited_per_client() {
         let g = gate("pw");
         let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
         for _ in 0..ATTEMPTS_PER_MINUTE {
@@ -228,39 +228,63 @@ mod tests {
         }
         let refused = g.attempt(a).expect_err("sixth attempt");
         assert!(refused.retry_after > Duration::ZERO);
-        assert!(g.attempt(b).is_ok(), "another IP has its own budget");
+        assert!(g.attempt(b).is_ok(), "another client has its own budget");
+    }
+
+    #[test]
+    fn attempts_from_many_clients_meet_the_global_limit() {
+        let g = gate("pw");
+        for n in 0..ATTEMPTS_PER_MINUTE_GLOBAL {
+            assert!(g.attempt(IpAddr::from(n.to_be_bytes())).is_ok(), "{n}");
+        }
+        let refused = g
+            .attempt([192, 0, 2, 1].into())
+            .expect_err("everyone's budget is used");
+        assert!(refused.retry_after > Duration::ZERO);
+    }
+
+    #[test]
+    fn one_client_hammering_does_not_use_up_everyone_s_attempts() {
+        let g = gate("pw");
+        let hammer: IpAddr = [203, 0, 113, 66].into();
+        let refused = (0..ATTEMPTS_PER_MINUTE_GLOBAL * 2)
+            .filter(|_| g.attempt(hammer).is_err())
+            .count();
+        assert_eq!(
+            refused,
+            (ATTEMPTS_PER_MINUTE_GLOBAL * 2 - ATTEMPTS_PER_MINUTE) as usize
+        );
+        assert!(g.attempt([198, 51, 100, 1].into()).is_ok());
     }
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/session?x=1")), "/session?x=1");
-        for bad in [
-            Some("//evil.example"),
-            Some("https://evil.example"),
-            Some("/\\evil"),
-            None,
-        ] {
-            assert_eq!(safe_next(bad), "/");
+        for good in ["/", "/session?x=1", "/a/b-c_d.e~f", "/result#top"] {
+            assert_eq!(safe_next(Some(good)), good);
         }
-    }
-
-    #[test]
-    fn forwarded_addresses_count_only_when_trusted() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "203.0.113.9, 198.51.100.7".parse().expect("value"),
-        );
-        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
-        assert_eq!(client_ip(&headers, Some(peer), false), peer.ip());
-        assert_eq!(
-            client_ip(&headers, Some(peer), true),
-            "198.51.100.7".parse::<IpAddr>().expect("ip")
-        );
-        headers.insert("cf-connecting-ip", "192.0.2.4".parse().expect("value"));
-        assert_eq!(
-            client_ip(&headers, Some(peer), true),
-            "192.0.2.4".parse::<IpAddr>().expect("ip")
-        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+            "/\\evil",
+            "/a\\b",
+            "/\t/evil.example",
+            "/ok\r\nSet-Cookie: x=1",
+            "/ok\r",
+            "/ok\n",
+            "/%2f%2fevil.example",
+            "/%2F%2Fevil.example",
+            "/%5cevil",
+            "/%5C%5Cevil",
+            "/a%2Fb",
+            "/caf\u{e9}",
+            "/with space",
+            "/nul\0",
+            "/del\x7f",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::client_addr::TrustedProxies;
+
 /// Everything the server reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -26,14 +28,22 @@ pub struct Settings {
     pub templates_dir: Option<PathBuf>,
     /// `STATIC_DIR`: the built SPA (trunk's `dist/`).
     pub static_dir: PathBuf,
-    /// `ACCESS_PASSWORD`: when set, everything but `/healthz` needs this password (see `access`).
+    /// `ACCESS_PASSWORD` (at least 12 characters): when set, everything but `/healthz` needs
+    /// this password (see `access`).
     pub access_password: Option<SecretString>,
-    /// `QUOTA_PER_SESSION_DAY` / `QUOTA_GLOBAL_DAY`: live generations a day (0 = no limit).
+    /// `QUOTA_PER_SESSION_DAY` / `QUOTA_GLOBAL_DAY`: live generations a day; `None` when the
+    /// variable says `unlimited`.
     pub quota_per_session_day: Option<u32>,
     pub quota_global_day: Option<u32>,
     /// `RATE_LIMIT_IP_PER_MINUTE` / `RATE_LIMIT_SESSION_PER_MINUTE`: `/api` requests (0 = off).
     pub rate_limit_ip_per_minute: Option<u32>,
     pub rate_limit_session_per_minute: Option<u32>,
+    /// `REQUEST_TIMEOUT_SECS`: a request (its body included) must be answered within this, else
+    /// 408 `request_timeout`. The job long-poll and event stream have their own bounds. Default 30.
+    pub request_timeout: Duration,
+    /// `HEADER_TIMEOUT_SECS`: a connection must deliver a request's headers within this (an idle
+    /// keep-alive connection is closed after it too). Default 30.
+    pub header_read_timeout: Duration,
     pub openai: OpenAiSettings,
     pub nanobanana: NanoBananaSettings,
     pub offline: OfflineSettings,
@@ -51,9 +61,9 @@ pub struct SessionSettings {
     pub max_sessions: usize,
     /// `TRUST_FORWARDED_PROTO`: mark cookies `Secure` when a proxy says `X-Forwarded-Proto: https`.
     pub trust_forwarded_proto: bool,
-    /// `TRUST_FORWARDED_FOR`: take the client IP from `CF-Connecting-IP` / `X-Forwarded-For`
-    /// (behind a tunnel or proxy) for per-IP limits.
-    pub trust_forwarded_for: bool,
+    /// `TRUSTED_PROXIES`: peers whose `CF-Connecting-IP` / `X-Forwarded-For` name the client
+    /// for per-client limits (see `client_addr`). Default loopback.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Where sessions, jobs, images and quotas are kept (see docs/deployment.md).
@@ -191,6 +201,9 @@ pub const DEFAULT_NANOBANANA_MODEL: &str = "gemini-3.1-flash-image";
 pub const DEFAULT_TASK_API_URL: &str = "https://api.kie.ai";
 pub const DEFAULT_TASK_MODEL: &str = "google/nano-banana";
 const MIN_SECRET_BYTES: usize = 32;
+/// A shared instance's password is typed by people but guessed by scripts; the login limits
+/// slow guessing, length makes it hopeless.
+const MIN_PASSWORD_CHARS: usize = 12;
 
 impl Settings {
     /// Reads the process environment.
@@ -233,6 +246,24 @@ impl Settings {
                 "DATABASE_URL is PostgreSQL, so SESSION_SECRET must be set, the same on every instance (try: openssl rand -hex 32; see docs/deployment.md)"
             );
         }
+        let access_password = secret("ACCESS_PASSWORD");
+        if let Some(password) = &access_password {
+            let chars = password.expose_secret().chars().count();
+            if chars < MIN_PASSWORD_CHARS {
+                bail!(
+                    "ACCESS_PASSWORD is {chars} characters; it needs at least {MIN_PASSWORD_CHARS} (a passphrase of a few words is easy to read out)"
+                );
+            }
+        }
+        if get("TRUST_FORWARDED_FOR").is_some() {
+            bail!(
+                "TRUST_FORWARDED_FOR is no longer read: forwarded client addresses are now believed only from TRUSTED_PROXIES (comma-separated CIDRs; default 127.0.0.0/8,::1/128, which covers a local cloudflared; `none` believes no one). Remove TRUST_FORWARDED_FOR, and set TRUSTED_PROXIES if your proxy is not on this machine."
+            );
+        }
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            Some(v) => TrustedProxies::parse(&v).map_err(|e| anyhow!("TRUSTED_PROXIES: {e}"))?,
+            None => TrustedProxies::default(),
+        };
         let openai = OpenAiSettings {
             api_key: secret("OPENAI_API_KEY"),
             base_url: url(&get, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
@@ -288,7 +319,7 @@ impl Settings {
                 ),
                 max_sessions: number(&get, "MAX_SESSIONS", 10_000, 1..=10_000_000)? as usize,
                 trust_forwarded_proto: flag(&get, "TRUST_FORWARDED_PROTO")?,
-                trust_forwarded_for: flag(&get, "TRUST_FORWARDED_FOR")?,
+                trusted_proxies,
             },
             prompt_max_chars: number(&get, "PROMPT_MAX_CHARS", 1500, 200..=10_000)? as usize,
             image_store_bytes: number(&get, "IMAGE_STORE_MB", 256, 1..=65_536)? as usize
@@ -298,9 +329,9 @@ impl Settings {
             shutdown_grace: Duration::from_secs(number(&get, "SHUTDOWN_GRACE_SECS", 30, 0..=3600)?),
             templates_dir: get("TEMPLATES_DIR").map(PathBuf::from),
             static_dir: get("STATIC_DIR").map_or_else(|| PathBuf::from("dist"), PathBuf::from),
-            access_password: secret("ACCESS_PASSWORD"),
-            quota_per_session_day: limit(number(&get, "QUOTA_PER_SESSION_DAY", 25, 0..=1_000_000)?),
-            quota_global_day: limit(number(&get, "QUOTA_GLOBAL_DAY", 200, 0..=10_000_000)?),
+            access_password,
+            quota_per_session_day: quota(&get, "QUOTA_PER_SESSION_DAY", 25, 1_000_000)?,
+            quota_global_day: quota(&get, "QUOTA_GLOBAL_DAY", 200, 10_000_000)?,
             rate_limit_ip_per_minute: limit(number(
                 &get,
                 "RATE_LIMIT_IP_PER_MINUTE",
@@ -312,6 +343,18 @@ impl Settings {
                 "RATE_LIMIT_SESSION_PER_MINUTE",
                 240,
                 0..=1_000_000,
+            )?),
+            request_timeout: Duration::from_secs(number(
+                &get,
+                "REQUEST_TIMEOUT_SECS",
+                30,
+                1..=600,
+            )?),
+            header_read_timeout: Duration::from_secs(number(
+                &get,
+                "HEADER_TIMEOUT_SECS",
+                30,
+                1..=600,
             )?),
             openai,
             nanobanana,
@@ -387,6 +430,24 @@ fn storage(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<StorageSetti
         job_lease: Duration::from_secs(number(get, "JOB_LEASE_SECS", 15, 2..=600)?),
         max_connections: number(get, "DATABASE_MAX_CONNECTIONS", 10, 1..=1000)? as u32,
     })
+}
+
+/// A daily spend limit: a positive count, or `unlimited` written out. `0` is refused: it used to
+/// mean "no limit", and reading it as "nothing allowed" would surprise as much.
+fn quota(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u32,
+    max: u64,
+) -> anyhow::Result<Option<u32>> {
+    match get(name) {
+        Some(v) if v.eq_ignore_ascii_case("unlimited") => Ok(None),
+        Some(v) if v == "0" => bail!(
+            "{name}=0 is ambiguous: write {name}=unlimited for no limit, or a number of images a day"
+        ),
+        Some(_) => Ok(u32::try_from(number(get, name, 0, 1..=max)?).ok()),
+        None => Ok(Some(default)),
+    }
 }
 
 fn number(
@@ -522,6 +583,72 @@ mod tests {
     }
 
     #[test]
+    fn unlimited_quotas_are_written_out_and_zero_is_refused() {
+        let s = settings(&[
+            ("QUOTA_PER_SESSION_DAY", "unlimited"),
+            ("QUOTA_GLOBAL_DAY", "Unlimited"),
+        ])
+        .expect("valid");
+        assert_eq!((s.quota_per_session_day, s.quota_global_day), (None, None));
+        let s =
+            settings(&[("QUOTA_PER_SESSION_DAY", "3"), ("QUOTA_GLOBAL_DAY", "40")]).expect("valid");
+        assert_eq!(
+            (s.quota_per_session_day, s.quota_global_day),
+            (Some(3), Some(40))
+        );
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(
+            (s.quota_per_session_day, s.quota_global_day),
+            (Some(25), Some(200))
+        );
+        for name in ["QUOTA_PER_SESSION_DAY", "QUOTA_GLOBAL_DAY"] {
+            let err = settings(&[(name, "0")]).expect_err(name).to_string();
+            assert!(
+                err.contains(name) && err.contains("unlimited"),
+                "{name}: {err}"
+            );
+            for bad in ["-1", "lots", "unlimited please"] {
+                let err = settings(&[(name, bad)]).expect_err(bad).to_string();
+                assert!(err.contains(name), "{name}={bad}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_access_password_under_twelve_characters_refuses_to_start() {
+        for short in ["pw", "elevenchars", "äöüäöüäöüäö"] {
+            let err = settings(&[("ACCESS_PASSWORD", short)])
+                .expect_err(short)
+                .to_string();
+            assert!(err.contains("ACCESS_PASSWORD"), "{err}");
+            assert!(
+                !err.contains(short),
+                "the message never repeats the password"
+            );
+        }
+        for long_enough in [
+            "twelve-chars",
+            "äöüäöüäöüäöü",
+            "correct horse battery staple",
+        ] {
+            assert!(settings(&[("ACCESS_PASSWORD", long_enough)]).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_old_trust_forwarded_for_is_refused_with_its_replacement_named() {
+        for value in ["true", "false"] {
+            let err = settings(&[("TRUST_FORWARDED_FOR", value)])
+                .expect_err(value)
+                .to_string();
+            assert!(
+                err.contains("TRUST_FORWARDED_FOR") && err.contains("TRUSTED_PROXIES"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_public_bind_needs_a_session_secret() {
         let err = settings(&[("BIND", "0.0.0.0:8080")]).expect_err("no secret");
         assert!(err.to_string().contains("SESSION_SECRET"), "{err}");
@@ -572,7 +699,9 @@ mod tests {
             }
         }
         assert!(read.len() > 30, "found only {read:?}");
-        for name in read {
+        // Read only to refuse it with a message naming its replacement.
+        let retired = ["TRUST_FORWARDED_FOR"];
+        for name in read.into_iter().filter(|n| !retired.contains(&n.as_str())) {
             assert!(
                 example.lines().any(|l| l.starts_with(&format!("{name}="))),
                 "{name} is read but not in .env.example"

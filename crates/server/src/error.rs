@@ -63,6 +63,9 @@ pub enum ApiError {
         what: &'static str,
         retry_after: std::time::Duration,
     },
+    /// 408 `request_timeout`: the request, its body included, took longer than the limit.
+    #[error("request timed out")]
+    RequestTimeout(std::time::Duration),
     /// 429 `quota_exceeded`, with `Retry-After` until midnight UTC.
     #[error("daily quota reached")]
     QuotaExceeded(QuotaExceeded),
@@ -146,6 +149,14 @@ impl ApiError {
                 format!(
                     "Too many {what}. Try again in {} seconds.",
                     retry_seconds(*retry_after)
+                ),
+            ),
+            RequestTimeout(limit) => (
+                StatusCode::REQUEST_TIMEOUT,
+                codes::REQUEST_TIMEOUT,
+                format!(
+                    "This request took longer than {} seconds to arrive and be answered, so it was stopped. Try again.",
+                    limit.as_secs()
                 ),
             ),
             QuotaExceeded(q) => {
@@ -299,7 +310,8 @@ pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
         ContentBlocked { .. } => "The image service blocked this picture on safety grounds. Rephrase the idea or the answer most likely to trip a filter (real people, violence, brands), then try again.".to_owned(),
         NoImage { .. } => "The image service returned no image this time. Try again, perhaps with a more concrete idea.".to_owned(),
         RateLimited { retry_after } => match retry_after {
-            Some(d) => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
+            Some(d) if d.as_secs() <= 300 => format!("The provider is busy. Try again in {} seconds.", d.as_secs().max(1)),
+            Some(d) => format!("The provider is busy. Try again in {}.", contracts::format::hours_minutes(d.as_secs())),
             None => "The provider is busy. Try again in a minute.".to_owned(),
         },
         QuotaExhausted => "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),

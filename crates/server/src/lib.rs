@@ -5,6 +5,7 @@
 //! turns every failure into the `{"error", "code"}` envelope; [`state`] only assembles.
 
 pub mod access;
+pub mod client_addr;
 pub mod config;
 pub mod describe;
 pub mod error;

@@ -1,8 +1,11 @@
 //! Cross-cutting HTTP protections: the security headers every response gets (set by tower-http's
-//! `SetResponseHeaderLayer` in `startup`) and the same-origin rule for state-changing requests (CSRF).
+//! `SetResponseHeaderLayer` in `startup`), the same-origin rule for state-changing requests (CSRF)
+//! and the request time limit.
+
+use std::time::Duration;
 
 use axum::Json;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -54,6 +57,29 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
         }),
     )
         .into_response()
+}
+
+/// The request time limit (`REQUEST_TIMEOUT_SECS`): a request, its body included, is answered
+/// within it or gets 408 `request_timeout`, and the handler's work is dropped. The job long-poll
+/// (`GET /api/generate/{jobId}?wait=`, bounded by its own 60 s) and a job's event stream are
+/// exempt: waiting is what they are for.
+pub async fn request_deadline(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let waits = route.is_some_and(|r| r == contracts::paths::JOB || r.ends_with("/events"));
+    if waits {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => crate::error::ApiError::RequestTimeout(limit).into_response(),
+    }
 }
 
 fn is_safe(method: &Method) -> bool {

@@ -157,6 +157,15 @@ fn describe_api(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
                         "too many requests from this address or session (Retry-After)",
                     );
                 }
+                if path != contracts::paths::JOB {
+                    add_error(
+                        ctx,
+                        operation,
+                        408,
+                        codes::REQUEST_TIMEOUT,
+                        "the request, its body included, took longer than REQUEST_TIMEOUT_SECS",
+                    );
+                }
                 if !matches!(method, "get" | "head" | "options") {
                     add_error(
                         ctx,

@@ -1,7 +1,9 @@
-//! Request rate limits on `/api`, per client IP and per session (GCRA via `governor`), so one
+//! Request rate limits on `/api`, per client and per session (GCRA via `governor`), so one
 //! script or one browser tab cannot monopolise a shared instance. Over a limit: 429 `rate_limited`
-//! with `Retry-After`.
+//! with `Retry-After`. [`KeyedLimit`], the per-key limiter with bounded memory, serves the login
+//! limits too.
 
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -10,32 +12,88 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use std::sync::Arc;
 
 use store::SessionId;
 
-use crate::access::client_ip;
+use crate::client_addr::{TrustedProxies, client_ip, limit_key};
 use crate::error::ApiError;
 use crate::extract::SessionCookie;
 
-/// Above this many tracked keys, forget the ones whose budget has refilled.
-const KEYS_BEFORE_CLEANUP: usize = 10_000;
+/// Keys the `/api` limiters track at most (a few MiB). Past it, see [`KeyedLimit::check`].
+const MAX_TRACKED_KEYS: usize = 100_000;
+
+/// A rate limit per key whose memory is bounded: at most `max_keys` keys are tracked. When that
+/// many are tracked, the keys whose budget has refilled (governor forgets a key one emission interval
+/// after its budget is whole again) are dropped first.
+pub struct KeyedLimit<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
+    limiter: RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<C::Instant>>,
+    clock: C,
+    max_keys: usize,
+    /// How long a key that is turned away because the table is full should wait: the time to
+    /// refill a whole burst plus one emission interval (at most twice the refill time),
+    /// after which every key seen before it has refilled and may be dropped.
+    period: Duration,
+}
+
+impl<K: Hash + Eq + Clone> KeyedLimit<K> {
+    /// `per_minute` events a minute per key (bursts up to the same number).
+    pub fn per_minute(per_minute: NonZeroU32, max_keys: usize) -> KeyedLimit<K> {
+        KeyedLimit::with_clock(
+            Quota::per_minute(per_minute),
+            max_keys,
+            DefaultClock::default(),
+        )
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock + Clone> KeyedLimit<K, C> {
+    fn with_clock(quota: Quota, max_keys: usize, clock: C) -> KeyedLimit<K, C> {
+        KeyedLimit {
+            period: quota.burst_size_replenished_in() + quota.replenish_interval(),
+            limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
+            clock,
+            max_keys,
+        }
+    }
+
+    /// Counts one event for `key`; `Err(wait)` when its budget is used up. When the table is
+    /// full of keys all active within the last period (a flood from many addresses), new events
+    /// are refused until some go idle, rather than letting the table grow without bound.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
+        if self.limiter.len() >= self.max_keys {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+            if self.limiter.len() >= self.max_keys {
+                return Err(self.period);
+            }
+        }
+        self.limiter
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Keys tracked now.
+    pub fn tracked(&self) -> usize {
+        self.limiter.len()
+    }
+}
 
 /// The two limiters; either may be off. Each instance keeps its own (docs/operations.md).
 pub struct RateLimits {
-    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    per_session: Option<DefaultKeyedRateLimiter<SessionId>>,
-    /// `TRUST_FORWARDED_FOR`: the client IP comes from the proxy's header.
-    trust_forwarded_for: bool,
+    per_client: Option<KeyedLimit<IpAddr>>,
+    per_session: Option<KeyedLimit<SessionId>>,
+    /// `TRUSTED_PROXIES`: whose forwarded headers name the client.
+    trusted_proxies: TrustedProxies,
 }
 
-fn limiter<K: std::hash::Hash + Eq + Clone>(
-    per_minute: Option<u32>,
-) -> Option<DefaultKeyedRateLimiter<K>> {
+fn limiter<K: Hash + Eq + Clone>(per_minute: Option<u32>) -> Option<KeyedLimit<K>> {
     per_minute
         .and_then(NonZeroU32::new)
-        .map(|n| RateLimiter::keyed(Quota::per_minute(n)))
+        .map(|n| KeyedLimit::per_minute(n, MAX_TRACKED_KEYS))
 }
 
 impl RateLimits {
@@ -43,29 +101,22 @@ impl RateLimits {
     pub fn new(
         per_ip: Option<u32>,
         per_session: Option<u32>,
-        trust_forwarded_for: bool,
+        trusted_proxies: TrustedProxies,
     ) -> RateLimits {
         RateLimits {
-            per_ip: limiter(per_ip),
+            per_client: limiter(per_ip),
             per_session: limiter(per_session),
-            trust_forwarded_for,
+            trusted_proxies,
         }
     }
 
-    /// `Err(wait)` when either limit is reached.
+    /// `Err(wait)` when either limit is reached. `ip` counts per [`limit_key`] (IPv6 per /64).
     fn check(&self, ip: IpAddr, session: Option<SessionId>) -> Result<(), Duration> {
-        let now = DefaultClock::default().now();
-        if let Some(l) = &self.per_ip {
-            if l.len() > KEYS_BEFORE_CLEANUP {
-                l.retain_recent();
-            }
-            l.check_key(&ip).map_err(|n| n.wait_time_from(now))?;
+        if let Some(l) = &self.per_client {
+            l.check(&limit_key(ip))?;
         }
         if let (Some(l), Some(id)) = (&self.per_session, session) {
-            if l.len() > KEYS_BEFORE_CLEANUP {
-                l.retain_recent();
-            }
-            l.check_key(&id).map_err(|n| n.wait_time_from(now))?;
+            l.check(&id)?;
         }
         Ok(())
     }
@@ -85,7 +136,7 @@ pub async fn limit(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let ip = client_ip(request.headers(), peer, limits.trust_forwarded_for);
+    let ip = client_ip(request.headers(), peer, &limits.trusted_proxies);
     match limits.check(ip, session.map(|SessionCookie(id)| id)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
@@ -105,7 +156,7 @@ mod tests {
 
     #[test]
     fn each_ip_and_each_session_has_its_own_budget() {
-        let limits = RateLimits::new(Some(3), Some(2), false);
+        let limits = RateLimits::new(Some(3), Some(2), TrustedProxies::default());
         let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
         let (s1, s2) = (SessionId::random(), SessionId::random());
         assert!(limits.check(a, Some(s1)).is_ok());
@@ -123,8 +174,47 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_client_is_one_client_per_64() {
+        let limits = RateLimits::new(Some(2), None, TrustedProxies::default());
+        let ip = |text: &str| text.parse::<IpAddr>().expect("an address");
+        assert!(limits.check(ip("2001:db8:0:1::1"), None).is_ok());
+        assert!(limits.check(ip("2001:db8:0:1::2"), None).is_ok());
+        assert!(limits.check(ip("2001:db8:0:1:ffff::9"), None).is_err());
+        assert!(limits.check(ip("2001:db8:0:2::1"), None).is_ok());
+    }
+
+    #[test]
+    fn the_key_table_never_grows_past_its_bound() {
+        let limit = KeyedLimit::per_minute(NonZeroU32::MIN, 100);
+        let mut refused = 0;
+        for n in 0..1_000u32 {
+            let key = IpAddr::from(n.to_be_bytes());
+            if limit.check(&key).is_err() {
+                refused += 1;
+            }
+            assert!(limit.tracked() <= 100, "{} keys tracked", limit.tracked());
+        }
+        // Every key was active within the minute, so none could be dropped: the rest waited.
+        assert_eq!(refused, 900);
+    }
+
+    #[test]
+    fn idle_keys_make_room_for_new_ones() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limit = KeyedLimit::with_clock(Quota::per_minute(NonZeroU32::MIN), 10, clock.clone());
+        for n in 0..10u32 {
+            assert!(limit.check(&n).is_ok());
+        }
+        let wait = limit.check(&99).expect_err("full of active keys");
+        assert_eq!(wait, Duration::from_secs(120));
+        clock.advance(wait);
+        assert!(limit.check(&99).is_ok(), "the idle keys were dropped");
+        assert_eq!(limit.tracked(), 1);
+    }
+
+    #[test]
     fn zero_or_none_turns_a_limit_off() {
-        let limits = RateLimits::new(Some(0), None, false);
+        let limits = RateLimits::new(Some(0), None, TrustedProxies::default());
         for _ in 0..1000 {
             assert!(
                 limits

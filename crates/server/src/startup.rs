@@ -51,6 +51,10 @@ pub fn build_router(state: AppState) -> Router {
     // Outermost last: a request id first, then tracing, headers, panics, cookies, the origin
     // rule, rate limits and the access gate, then the routes.
     let app = app
+        .layer(from_fn_with_state(
+            state.settings.request_timeout,
+            middleware::request_deadline,
+        ))
         .layer(from_fn(observability::track_http))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(from_fn_with_state(
@@ -242,15 +246,9 @@ impl Application {
             let _ = deadline_tx.send(tokio::time::Instant::now() + grace);
             jobs.begin_shutdown();
         };
+        let header_timeout = state.settings.header_read_timeout;
         let router = build_router(state.clone());
-        // Connect info gives the login rate limit the peer address.
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signalled)
-        .await
-        .context("server stopped with an error");
+        serve(self.listener, router, header_timeout, signalled).await;
         let deadline = deadline_rx
             .await
             .unwrap_or_else(|_| tokio::time::Instant::now() + grace);
@@ -259,7 +257,7 @@ impl Application {
         let _ = upkeep.await;
         state.store.close().await;
         tracing::info!("stopped");
-        served
+        Ok(())
     }
 }
 
@@ -294,6 +292,58 @@ pub fn run_main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Accepts connections until `shutdown` resolves, then waits for in-flight requests.
+///
+/// Hyper's HTTP/1 server directly rather than `axum::serve`, which sets no header read timeout:
+/// here a connection must deliver each request's headers (the first, and the next on a
+/// keep-alive connection) within `header_timeout` (`HEADER_TIMEOUT_SECS`), so a client that
+/// trickles bytes or idles cannot hold a connection open. Each request carries its peer address
+/// (`ConnectInfo`) for the per-client limits.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                // Out of file descriptors and the like: the next accept may well succeed.
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+            let mut request = request.map(axum::body::Body::new);
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away mid-request is routine, not an error worth a line.
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 fn log_start(state: &AppState, address: SocketAddr) {

@@ -78,7 +78,7 @@ impl AppState {
         let rate_limits = Arc::new(RateLimits::new(
             settings.rate_limit_ip_per_minute,
             settings.rate_limit_session_per_minute,
-            settings.session.trust_forwarded_for,
+            settings.session.trusted_proxies.clone(),
         ));
         Ok(AppState {
             access,

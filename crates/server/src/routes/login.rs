@@ -16,7 +16,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use tower_cookies::{Cookie, Cookies};
 
-use crate::access::{ACCESS_COOKIE, client_ip, safe_next};
+use crate::access::{ACCESS_COOKIE, safe_next};
+use crate::client_addr::client_ip;
 use crate::describe::Describe;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -101,7 +102,7 @@ fn login_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
             (
                 429,
                 codes::RATE_LIMITED,
-                "too many sign-in attempts from this address (Retry-After)",
+                "too many sign-in attempts from this address, or from everyone (Retry-After)",
             ),
         ])
 }
@@ -157,7 +158,7 @@ async fn login(
     let ip = client_ip(
         &headers,
         Some(peer),
-        state.settings.session.trust_forwarded_for,
+        &state.settings.session.trusted_proxies,
     );
     if let Err(limit) = gate.attempt(ip) {
         tracing::warn!(%ip, "login attempts rate-limited");
