@@ -38,6 +38,8 @@ pub const PROVIDER_UNAVAILABLE: &str = "provider_unavailable";
 pub const PROVIDER_TIMEOUT: &str = "provider_timeout";
 pub const PROVIDER_BAD_RESPONSE: &str = "provider_bad_response";
 pub const GENERATION_CANCELLED: &str = "generation_cancelled";
+/// The server running the job stopped (shutdown, a crash, a lost lease); the quota unit came back.
+pub const GENERATION_INTERRUPTED: &str = "generation_interrupted";
 
 // Server faults (5xx).
 pub const INTERNAL: &str = "internal_error";

@@ -207,5 +207,5 @@ async fn start_over_cancels_a_running_generation() {
     );
     let (status, _) = error_of(app.get(&paths::job(&job.job_id)).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(app.state.images.usage().0, 0, "no image was stored");
+    assert_eq!(app.images_stored().await.0, 0, "no image was stored");
 }

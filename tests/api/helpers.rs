@@ -1,6 +1,12 @@
 //! Spawns the real server on 127.0.0.1 (OS-picked port) and drives it over HTTP with a cookie
-//! store, like a script with curl and a cookie jar.
+//! store, like a script with curl and a cookie jar. The server keeps its data on the backend
+//! `TEST_BACKEND` names (`api_tests::storage`): the embedded default, or PostgreSQL + S3.
 
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::sync::Arc;
+
+use api_tests::storage::TestStorage;
 use contracts::{ApiErrorBody, JobView, SessionView, paths};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
@@ -8,12 +14,33 @@ use server::config::Settings;
 use server::startup::Application;
 use server::state::AppState;
 
-pub struct TestApp {
+/// One person's browser against one server address: keeps the session cookie between calls.
+#[derive(Clone)]
+pub struct Person {
     pub address: String,
-    /// One person's browser: keeps the session cookie between calls.
     pub client: Client,
+}
+
+/// A running in-process server and one person using it.
+pub struct TestApp {
+    person: Person,
     /// In-process handles, to inspect what HTTP cannot show (e.g. running jobs).
     pub state: AppState,
+    /// Kept until the test ends: the server's data.
+    pub storage: Arc<TestStorage>,
+}
+
+impl Deref for TestApp {
+    type Target = Person;
+    fn deref(&self) -> &Person {
+        &self.person
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut Person {
+        &mut self.person
+    }
 }
 
 /// A server with test settings (offline providers, fixed secret).
@@ -21,9 +48,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// A server with test settings changed by `configure`.
+/// A server with test settings changed by `configure`, on storage of its own.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let storage = Arc::new(TestStorage::new().await);
+    spawn_app_on(&storage, configure).await
+}
+
+/// A server on `storage`, which other servers (instances, restarts) may share.
+pub async fn spawn_app_on(
+    storage: &Arc<TestStorage>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_tests();
+    storage.apply(&mut settings);
     configure(&mut settings);
     let app = Application::build(settings)
         .await
@@ -37,10 +74,18 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Bound before spawning: requests queue in the listener until the server accepts them.
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
-        address,
-        client: cookie_client(),
+        person: Person {
+            address,
+            client: cookie_client(),
+        },
         state,
+        storage: storage.clone(),
     }
+}
+
+/// The `refinery` binary built for process tests.
+pub fn refinery_program() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_refinery-test-server"))
 }
 
 pub fn cookie_client() -> Client {
@@ -91,9 +136,44 @@ impl TestApp {
     /// Another person on the same server: a fresh cookie jar.
     pub fn another_person(&self) -> TestApp {
         TestApp {
-            address: self.address.clone(),
-            client: cookie_client(),
+            person: Person {
+                address: self.address.clone(),
+                client: cookie_client(),
+            },
             state: self.state.clone(),
+            storage: self.storage.clone(),
+        }
+    }
+
+    /// Live generations counted today, read from the store.
+    pub async fn quota_used_globally(&self) -> u32 {
+        self.state
+            .quotas
+            .used_globally()
+            .await
+            .expect("the store answers")
+    }
+
+    /// (images, bytes) in the image store.
+    pub async fn images_stored(&self) -> (u64, u64) {
+        self.state.images.usage().await.expect("the store answers")
+    }
+}
+
+impl Person {
+    /// A person with a fresh cookie jar at `address`.
+    pub fn new(address: &str) -> Person {
+        Person {
+            address: address.to_owned(),
+            client: cookie_client(),
+        }
+    }
+
+    /// The same person (same cookie jar) talking to another server address.
+    pub fn at(&self, address: &str) -> Person {
+        Person {
+            address: address.to_owned(),
+            client: self.client.clone(),
         }
     }
 

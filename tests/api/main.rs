@@ -12,6 +12,7 @@ mod openapi;
 mod quota;
 mod rate_limit;
 mod refinement;
+mod restart;
 mod secrecy;
 mod security;
 mod spa;

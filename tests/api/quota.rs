@@ -69,7 +69,7 @@ async fn the_global_limit_holds_exactly_under_50_concurrent_generates() {
         }
     }
     assert_eq!((accepted, refused), (20, 30));
-    assert_eq!(app.state.quotas.used_globally(), 20);
+    assert_eq!(app.quota_used_globally().await, 20);
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn offline_previews_are_not_counted() {
         let job = app.generate(json!({})).await;
         assert!(app.finished(&job.job_id).await.image.is_some());
     }
-    assert_eq!(app.state.quotas.used_globally(), 0);
+    assert_eq!(app.quota_used_globally().await, 0);
     assert_eq!(
         app.session().await.quota,
         None,

@@ -102,3 +102,52 @@ async fn no_response_of_a_full_flow_carries_the_prompt() {
     }
     assert!(!seen.contains(&template.style), "the style sentence leaked");
 }
+
+/// Every byte the embedded store wrote (database, WAL, image files, secret), as text.
+fn stored_bytes(dir: &std::path::Path, all: &mut Vec<u8>) {
+    for entry in std::fs::read_dir(dir).expect("DATA_DIR is readable") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            stored_bytes(&path, all);
+        } else {
+            all.extend(std::fs::read(&path).expect("a stored file"));
+        }
+    }
+}
+
+/// Nothing stored holds an API key; the prompt is stored (for "new take, same prompt") but, as
+/// the test above shows, never served. Checked on the embedded store, whose every byte is a file
+/// under `DATA_DIR` (both backends store the same rows).
+#[tokio::test]
+async fn no_api_key_is_stored_but_the_prompt_is() {
+    const OPENAI_KEY: &str = "sk-sim-key-that-must-never-be-stored";
+    const GEMINI_KEY: &str = "AIza-sim-key-that-must-never-be-stored";
+    let storage = std::sync::Arc::new(
+        api_tests::storage::TestStorage::on(api_tests::storage::Backend::Embedded).await,
+    );
+    let (addr, _sim) = simulator::spawn(simulator::Config::default())
+        .await
+        .expect("the simulator starts");
+    let app = crate::helpers::spawn_app_on(&storage, |s| {
+        s.openai.api_key = Some(OPENAI_KEY.to_owned().into());
+        s.openai.base_url = format!("http://{addr}/v1");
+        s.nanobanana.api_key = Some(GEMINI_KEY.to_owned().into());
+        s.nanobanana.api_url = format!("http://{addr}");
+    })
+    .await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({})).await;
+    assert!(app.finished(&job.job_id).await.image.is_some());
+
+    let mut stored = Vec::new();
+    stored_bytes(storage.data_dir(), &mut stored);
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(
+        stored.contains("richly detailed, cinematic image"),
+        "the written prompt is kept (the check can see the rows)"
+    );
+    for key in [OPENAI_KEY, GEMINI_KEY] {
+        assert!(!stored.contains(key), "{key} was stored");
+    }
+}

@@ -1,9 +1,14 @@
-//! Benchmark: whole offline flows against the real server on loopback, bounded in count.
-//! Prints latency percentiles per step, flows per second and the server's memory.
-//! Run: `cargo bench -p api-tests --bench flow` (FLOWS and CONCURRENCY env vars override).
+//! Benchmark: whole offline flows against the real server on loopback, bounded in count, on each
+//! storage backend. Prints flows per second, latency percentiles per step and the server
+//! process's memory for each, and each backend's ratio to the in-memory store measured in the
+//! same run (SQLite in memory and images in memory: the cost of the store code without disk).
+//! Each backend runs in a child process of its own, so memory figures do not mix.
+//! Run: `cargo bench -p api-tests --bench flow` (FLOWS, CONCURRENCY, BENCH_BACKENDS override;
+//! backends: memory, embedded, postgres).
 
 use std::time::{Duration, Instant};
 
+use api_tests::storage::{Backend, TestStorage};
 use contracts::{JobView, paths};
 use reqwest::Client;
 use serde_json::json;
@@ -106,14 +111,22 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-#[tokio::main]
-async fn main() {
+/// Runs the flows on one backend (in this process) and prints its report and a summary line.
+async fn run_backend(name: &str) {
     let flows = env_usize("FLOWS", 200);
     let concurrency = env_usize("CONCURRENCY", 8).max(1);
     let rss_before = rss_mib();
-    let app = Application::build(Settings::for_tests())
-        .await
-        .expect("server");
+    let mut settings = Settings::for_tests();
+    let _storage = match name {
+        "memory" => None,
+        "embedded" => Some(TestStorage::on(Backend::Embedded).await),
+        "postgres" => Some(TestStorage::on(Backend::Postgres).await),
+        other => panic!("unknown backend {other:?}: memory, embedded or postgres"),
+    };
+    if let Some(storage) = &_storage {
+        storage.apply(&mut settings);
+    }
+    let app = Application::build(settings).await.expect("server");
     let base = format!("http://{}", app.address());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
@@ -143,32 +156,108 @@ async fn main() {
         }
     }
     let elapsed = started.elapsed();
+    let per_second = flows as f64 / elapsed.as_secs_f64();
 
     println!(
-        "offline flows: {flows} flows, {concurrency} at a time, {:.2} s, {:.1} flows/s",
-        elapsed.as_secs_f64(),
-        flows as f64 / elapsed.as_secs_f64()
+        "[{name}] {flows} flows, {concurrency} at a time, {:.2} s, {per_second:.1} flows/s",
+        elapsed.as_secs_f64()
     );
     println!(
-        "{:<10} {:>7} {:>9} {:>9} {:>9}",
-        "step", "count", "p50 ms", "p95 ms", "max ms"
+        "{:<10} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "step", "count", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
-    for (name, samples) in STEPS.iter().zip(all.iter_mut()) {
+    for (step, samples) in STEPS.iter().zip(all.iter_mut()) {
         samples.sort();
         println!(
-            "{name:<10} {:>7} {:>9.2} {:>9.2} {:>9.2}",
+            "{step:<10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
             samples.len(),
             percentile(samples, 0.5),
             percentile(samples, 0.95),
+            percentile(samples, 0.99),
             percentile(samples, 1.0)
         );
     }
-    let (images, image_bytes) = state.images.usage();
+    let (images, image_bytes) = state.images.usage().await.expect("usage");
+    let rss_after = rss_mib();
     println!(
-        "memory: process RSS {rss_before:.1} MiB before, {:.1} MiB after; {} live sessions; {images} images holding {:.1} MiB ({:.0} KiB each)",
-        rss_mib(),
-        state.sessions.count().await,
+        "memory: process RSS {rss_before:.1} MiB before, {rss_after:.1} MiB after; {} live sessions; {images} images holding {:.1} MiB",
+        state.sessions.count().await.expect("count"),
         image_bytes as f64 / 1_048_576.0,
-        image_bytes as f64 / 1024.0 / images.max(1) as f64,
     );
+    let answers = &all[1];
+    println!(
+        "SUMMARY {name} {per_second:.3} {:.3} {:.3} {rss_after:.1}",
+        percentile(answers, 0.5),
+        percentile(answers, 0.99)
+    );
+}
+
+struct Summary {
+    name: String,
+    flows_per_second: f64,
+    answer_p50: f64,
+    answer_p99: f64,
+    rss: f64,
+}
+
+fn parse_summary(line: &str) -> Option<Summary> {
+    let mut words = line.strip_prefix("SUMMARY ")?.split_whitespace();
+    Some(Summary {
+        name: words.next()?.to_owned(),
+        flows_per_second: words.next()?.parse().ok()?,
+        answer_p50: words.next()?.parse().ok()?,
+        answer_p99: words.next()?.parse().ok()?,
+        rss: words.next()?.parse().ok()?,
+    })
+}
+
+fn main() {
+    if let Ok(name) = std::env::var("BENCH_BACKEND") {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(run_backend(&name));
+        return;
+    }
+    let backends =
+        std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "memory,embedded,postgres".to_owned());
+    let me = std::env::current_exe().expect("this benchmark's path");
+    let mut summaries = Vec::new();
+    for name in backends.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let output = std::process::Command::new(&me)
+            .env("BENCH_BACKEND", name)
+            .output()
+            .expect("the backend's run");
+        let text = String::from_utf8_lossy(&output.stdout);
+        for line in text.lines().filter(|l| !l.starts_with("SUMMARY ")) {
+            println!("{line}");
+        }
+        assert!(
+            output.status.success(),
+            "{name} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        summaries.extend(text.lines().filter_map(parse_summary));
+        println!();
+    }
+    let Some(base) = summaries.first() else {
+        return;
+    };
+    println!(
+        "{:<10} {:>9} {:>12} {:>12} {:>9}   ratio to {} (flows/s, answer p50, answer p99, RSS)",
+        "backend", "flows/s", "answer p50", "answer p99", "RSS MiB", base.name
+    );
+    for s in &summaries {
+        println!(
+            "{:<10} {:>9.1} {:>9.2} ms {:>9.2} ms {:>9.1}   {:.2} {:.2} {:.2} {:.2}",
+            s.name,
+            s.flows_per_second,
+            s.answer_p50,
+            s.answer_p99,
+            s.rss,
+            s.flows_per_second / base.flows_per_second,
+            s.answer_p50 / base.answer_p50.max(1e-9),
+            s.answer_p99 / base.answer_p99.max(1e-9),
+            s.rss / base.rss.max(1e-9),
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -25,7 +26,6 @@ use tower_cookies::{Cookie, Cookies};
 
 use crate::client_addr::limit_key;
 use crate::rate_limit::KeyedLimit;
-use crate::state::AppState;
 
 /// Name of the cookie that remembers a correct password.
 pub const ACCESS_COOKIE: &str = "refinery_access";
@@ -127,12 +127,12 @@ impl AccessGate {
 /// Middleware: lets a request through when no password is configured, the path is open, or the
 /// access cookie is valid. Otherwise API calls get 401 `access_required` and pages go to /login.
 pub async fn require_access(
-    State(state): State<AppState>,
+    State(gate): State<Option<Arc<AccessGate>>>,
     cookies: Cookies,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(gate) = &state.access else {
+    let Some(gate) = &gate else {
         return next.run(request).await;
     };
     let path = request.uri().path();

@@ -18,8 +18,12 @@ pub struct Settings {
     pub session: SessionSettings,
     /// `PROMPT_MAX_CHARS`: cap on the synthesized prompt, cut at a sentence boundary.
     pub prompt_max_chars: usize,
-    /// `IMAGE_STORE_MB`: memory for generated images; the oldest are dropped first.
+    /// `IMAGE_STORE_MB`: room for generated images; the oldest are dropped first.
     pub image_store_bytes: usize,
+    pub storage: StorageSettings,
+    /// `SHUTDOWN_GRACE_SECS`: on SIGTERM or Ctrl-C, how long running jobs may finish before
+    /// they are ended `generation_interrupted`. Default 30.
+    pub shutdown_grace: Duration,
     /// `TEMPLATES_DIR`: load templates from here instead of the built-in set.
     pub templates_dir: Option<PathBuf>,
     /// `STATIC_DIR`: the built SPA (trunk's `dist/`).
@@ -48,10 +52,9 @@ pub struct Settings {
 /// Cookie and store settings.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
-    /// `SESSION_SECRET` (≥ 32 bytes). When unset a random one is made and sessions end with the process.
-    pub secret: SecretString,
-    /// True when `secret` was made up at start.
-    pub ephemeral_secret: bool,
+    /// `SESSION_SECRET` (≥ 32 bytes). `None`: the embedded default makes one once and keeps it
+    /// in `DATA_DIR` (refused with PostgreSQL, where every instance must share one).
+    pub secret: Option<SecretString>,
     /// `SESSION_IDLE_HOURS`: a session unused this long is dropped. Default 24.
     pub idle_timeout: Duration,
     /// `MAX_SESSIONS`: at most this many sessions; the least recently used is dropped first.
@@ -61,6 +64,53 @@ pub struct SessionSettings {
     /// `TRUSTED_PROXIES`: peers whose `CF-Connecting-IP` / `X-Forwarded-For` name the client
     /// for per-client limits (see `client_addr`). Default loopback.
     pub trusted_proxies: TrustedProxies,
+}
+
+/// Where sessions, jobs, images and quotas are kept (see docs/deployment.md).
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    /// `DATA_DIR`: the embedded default's folder (SQLite database, images, session secret).
+    /// Default `./data`.
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`: `sqlite://...` or `postgres://...`. `None`: `sqlite://$DATA_DIR/refinery.db`.
+    pub database_url: Option<String>,
+    /// `IMAGE_STORE_URL`: `file://...` or `s3://bucket/prefix`. `None`: `$DATA_DIR/images`.
+    pub image_store_url: Option<String>,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
+    /// `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`: for an `s3://` image store.
+    pub s3: store::S3Options,
+    /// `IMAGE_RETENTION_DAYS`: images older than this are dropped. Default 30.
+    pub image_retention: Duration,
+    /// `JOB_LEASE_SECS`: a job whose instance stops renewing it for this long (it died) ends
+    /// `generation_interrupted`. Default 15.
+    pub job_lease: Duration,
+    /// `DATABASE_MAX_CONNECTIONS`: connection pool size per instance. Default 10.
+    pub max_connections: u32,
+}
+
+impl StorageSettings {
+    /// `DATABASE_URL`, or the embedded default under `DATA_DIR`.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("refinery.db").display()))
+    }
+
+    /// `IMAGE_STORE_URL`, or the embedded default under `DATA_DIR`.
+    pub fn image_store_url(&self) -> String {
+        self.image_store_url
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", self.data_dir.join("images").display()))
+    }
+
+    /// True when the rows live in PostgreSQL (several instances may share them).
+    pub fn is_postgres(&self) -> bool {
+        is_postgres_url(&self.database_url())
+    }
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The OpenAI prompt writer.
@@ -182,14 +232,20 @@ impl Settings {
                 "BIND={bind} is reachable from other machines, so SESSION_SECRET must be set (try: openssl rand -hex 32)"
             );
         }
-        let (session_secret, ephemeral_secret) = match session_secret {
-            Some(s) if s.expose_secret().len() < MIN_SECRET_BYTES => bail!(
+        if let Some(s) = &session_secret
+            && s.expose_secret().len() < MIN_SECRET_BYTES
+        {
+            bail!(
                 "SESSION_SECRET is {} bytes; it needs at least {MIN_SECRET_BYTES} (try: openssl rand -hex 32)",
                 s.expose_secret().len()
-            ),
-            Some(s) => (s, false),
-            None => (random_secret(), true),
-        };
+            );
+        }
+        let storage = storage(&get)?;
+        if session_secret.is_none() && storage.is_postgres() {
+            bail!(
+                "DATABASE_URL is PostgreSQL, so SESSION_SECRET must be set, the same on every instance (try: openssl rand -hex 32; see docs/deployment.md)"
+            );
+        }
         let access_password = secret("ACCESS_PASSWORD");
         if let Some(password) = &access_password {
             let chars = password.expose_secret().chars().count();
@@ -258,7 +314,6 @@ impl Settings {
             bind,
             session: SessionSettings {
                 secret: session_secret,
-                ephemeral_secret,
                 idle_timeout: Duration::from_secs(
                     number(&get, "SESSION_IDLE_HOURS", 24, 1..=24 * 365)? * 3600,
                 ),
@@ -270,6 +325,8 @@ impl Settings {
             image_store_bytes: number(&get, "IMAGE_STORE_MB", 256, 1..=65_536)? as usize
                 * 1024
                 * 1024,
+            storage,
+            shutdown_grace: Duration::from_secs(number(&get, "SHUTDOWN_GRACE_SECS", 30, 0..=3600)?),
             templates_dir: get("TEMPLATES_DIR").map(PathBuf::from),
             static_dir: get("STATIC_DIR").map_or_else(|| PathBuf::from("dist"), PathBuf::from),
             access_password,
@@ -309,11 +366,14 @@ impl Settings {
         })
     }
 
-    /// Settings for tests and tools: loopback, OS-picked port, offline providers, a fixed secret.
+    /// Settings for tests and tools: loopback, OS-picked port, offline providers, a fixed secret,
+    /// and storage in this process's memory (tests point `storage` at files or servers).
     pub fn for_tests() -> Settings {
         let mut settings = Settings::from_lookup(|name| match name {
             "BIND" => Some("127.0.0.1:0".to_owned()),
             "SESSION_SECRET" => Some("test-secret-test-secret-test-secret-0123".to_owned()),
+            "DATABASE_URL" => Some("sqlite::memory:".to_owned()),
+            "IMAGE_STORE_URL" => Some("memory://".to_owned()),
             _ => None,
         })
         .unwrap_or_else(|e| unreachable!("built-in test settings are valid: {e}"));
@@ -328,6 +388,48 @@ impl Settings {
 /// 0 means "no limit".
 fn limit(value: u64) -> Option<u32> {
     u32::try_from(value).ok().filter(|&v| v > 0)
+}
+
+/// The storage variables; a malformed URL names its variable.
+fn storage(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<StorageSettings> {
+    let data_dir = get("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
+    let database_url = get("DATABASE_URL");
+    if let Some(url) = &database_url
+        && !(url.starts_with("sqlite:") || is_postgres_url(url))
+    {
+        bail!(
+            "DATABASE_URL={:?} must start with sqlite:// or postgres://",
+            store::redact_url(url)
+        );
+    }
+    let image_store_url = get("IMAGE_STORE_URL");
+    if let Some(url) = &image_store_url {
+        store::ImageLocation::parse(url).map_err(|e| anyhow!("IMAGE_STORE_URL: {e}"))?;
+    }
+    let endpoint = get("AWS_ENDPOINT_URL");
+    if let Some(endpoint) = &endpoint
+        && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+    {
+        bail!("AWS_ENDPOINT_URL={endpoint:?} must be an http:// or https:// URL");
+    }
+    Ok(StorageSettings {
+        data_dir,
+        database_url,
+        image_store_url,
+        s3: store::S3Options {
+            access_key_id: get("AWS_ACCESS_KEY_ID"),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(SecretString::from),
+            session_token: get("AWS_SESSION_TOKEN").map(SecretString::from),
+            region: get("AWS_REGION"),
+            endpoint,
+            allow_http: flag(get, "AWS_ALLOW_HTTP")?,
+        },
+        image_retention: Duration::from_secs(
+            number(get, "IMAGE_RETENTION_DAYS", 30, 1..=36_500)? * 86_400,
+        ),
+        job_lease: Duration::from_secs(number(get, "JOB_LEASE_SECS", 15, 2..=600)?),
+        max_connections: number(get, "DATABASE_MAX_CONNECTIONS", 10, 1..=1000)? as u32,
+    })
 }
 
 /// A daily spend limit: a positive count, or `unlimited` written out. `0` is refused: it used to
@@ -346,11 +448,6 @@ fn quota(
         Some(_) => Ok(u32::try_from(number(get, name, 0, 1..=max)?).ok()),
         None => Ok(Some(default)),
     }
-}
-
-fn random_secret() -> SecretString {
-    let bytes: [u8; 32] = rand::random();
-    SecretString::from(hex::encode(bytes))
 }
 
 fn number(
@@ -421,7 +518,11 @@ mod tests {
         let s = settings(&[]).expect("defaults are valid");
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert!(s.openai.api_key.is_none() && s.nanobanana.api_key.is_none());
-        assert!(s.session.ephemeral_secret);
+        assert!(s.session.secret.is_none(), "made once and kept in DATA_DIR");
+        assert_eq!(s.storage.database_url(), "sqlite://data/refinery.db");
+        assert_eq!(s.storage.image_store_url(), "file://data/images");
+        assert_eq!(s.storage.image_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(s.shutdown_grace, Duration::from_secs(30));
         assert_eq!(s.prompt_max_chars, 1500);
         assert_eq!(s.session.idle_timeout, Duration::from_secs(24 * 3600));
         assert_eq!(s.openai.timeout, Duration::from_secs(30));
@@ -467,6 +568,14 @@ mod tests {
             ("NANOBANANA_TASK_API_URL", "api.kie.ai"),
             ("NANOBANANA_TASK_POLL_PATH", "recordInfo"),
             ("ALLOW_PRIVATE_RESULT_URLS", "perhaps"),
+            ("DATABASE_URL", "mysql://localhost/refinery"),
+            ("IMAGE_STORE_URL", "gs://bucket/images"),
+            ("IMAGE_STORE_URL", "s3://"),
+            ("AWS_ENDPOINT_URL", "minio.local:9000"),
+            ("AWS_ALLOW_HTTP", "sometimes"),
+            ("IMAGE_RETENTION_DAYS", "0"),
+            ("SHUTDOWN_GRACE_SECS", "forever"),
+            ("JOB_LEASE_SECS", "1"),
         ] {
             let err = settings(&[(name, value)]).expect_err(name);
             assert!(err.to_string().contains(name), "{name}: {err}");
@@ -568,6 +677,67 @@ mod tests {
         ] {
             assert!(!debug.contains(secret), "{secret} leaked into Debug");
         }
-        assert!(!s.session.ephemeral_secret);
+        assert!(s.session.secret.is_some());
+    }
+
+    #[test]
+    fn env_example_documents_every_variable_read_here() {
+        let example = include_str!("../../../.env.example");
+        let source = include_str!("config.rs");
+        let mut read = Vec::new();
+        for (at, _) in source.match_indices('"') {
+            let name: String = source[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            let quoted = source[at + 1 + name.len()..].starts_with('"');
+            let called = source[..at].ends_with("get(")
+                || source[..at].ends_with("secret(")
+                || source[..at].trim_end().ends_with("&get,");
+            if name.len() > 2 && quoted && called && !read.contains(&name) {
+                read.push(name);
+            }
+        }
+        assert!(read.len() > 30, "found only {read:?}");
+        // Read only to refuse it with a message naming its replacement.
+        let retired = ["TRUST_FORWARDED_FOR"];
+        for name in read.into_iter().filter(|n| !retired.contains(&n.as_str())) {
+            assert!(
+                example.lines().any(|l| l.starts_with(&format!("{name}="))),
+                "{name} is read but not in .env.example"
+            );
+        }
+    }
+
+    #[test]
+    fn postgres_needs_a_shared_session_secret() {
+        let url = ("DATABASE_URL", "postgres://app:pw@db.internal/refinery");
+        let err = settings(&[url]).expect_err("no secret");
+        assert!(err.to_string().contains("SESSION_SECRET"), "{err}");
+        assert!(!err.to_string().contains("pw@"), "{err}");
+        let ok = settings(&[url, ("SESSION_SECRET", "0123456789abcdef0123456789abcdef")])
+            .expect("with a secret");
+        assert!(ok.storage.is_postgres());
+    }
+
+    #[test]
+    fn storage_defaults_follow_data_dir_and_s3_settings_are_read() {
+        let s = settings(&[
+            ("DATA_DIR", "/var/lib/refinery"),
+            ("IMAGE_STORE_URL", "s3://images-bucket/refinery"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret-value"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.storage.database_url(),
+            "sqlite:///var/lib/refinery/refinery.db"
+        );
+        assert_eq!(s.storage.image_store_url(), "s3://images-bucket/refinery");
+        assert!(s.storage.s3.allow_http);
+        assert_eq!(s.storage.s3.region.as_deref(), Some("eu-west-1"));
+        assert!(!format!("{s:?}").contains("aws-secret-value"));
     }
 }

@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 use contracts::{ApiErrorBody, codes};
 use domain::StepError;
 use providers::ProviderError;
+use store::quotas::{QuotaExceeded, Scope};
+
+use crate::session::SessionError;
 
 /// Handler result.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -69,7 +72,7 @@ pub enum ApiError {
     RequestTimeout(std::time::Duration),
     /// 429 `quota_exceeded`, with `Retry-After` until midnight UTC.
     #[error("daily quota reached")]
-    QuotaExceeded(crate::quota::QuotaExceeded),
+    QuotaExceeded(QuotaExceeded),
     /// 500 `internal_error`: logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -181,11 +184,11 @@ impl ApiError {
                     contracts::format::hours_minutes(q.resets_in.as_secs())
                 );
                 let message = match q.scope {
-                    crate::quota::Scope::Session => format!(
+                    Scope::Session => format!(
                         "You have made today's {} images for this session. {when}",
                         q.limit
                     ),
-                    crate::quota::Scope::Global => format!(
+                    Scope::Global => format!(
                         "This Prompt Refinery has made its {} images for today. {when}",
                         q.limit
                     ),
@@ -259,6 +262,22 @@ impl From<JsonRejection> for ApiError {
 impl From<domain::UnknownTemplate> for ApiError {
     fn from(domain::UnknownTemplate(id): domain::UnknownTemplate) -> ApiError {
         ApiError::TemplateNotFound(id)
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> ApiError {
+        match error {
+            SessionError::NotFound => ApiError::SessionNotFound,
+            SessionError::Busy => ApiError::SessionBusy,
+            SessionError::Store(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(error: store::StoreError) -> ApiError {
+        ApiError::Internal(error.into())
     }
 }
 

@@ -1,38 +1,46 @@
 //! Generation jobs: one background task per job writes the prompt (unless reused), renders the
-//! image, stores it, and records each stage in the session so any request can report progress.
-//! Starting over cancels the task through its token; its provider futures are dropped mid-flight.
+//! image, stores it, and records each stage in the job's row, so any request on any instance can
+//! report progress. This instance renews the lease of each job it runs; a job whose instance died
+//! is ended `generation_interrupted` by whichever instance notices (its quota unit comes back).
+//!
+//! A task stops quietly when its job is gone (start over anywhere). A task that panics, or whose
+//! last write fails, still ends its job (a drop guard), so no job is left looking alive.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use contracts::{AspectRatio, ImageView, JobStatus, JobView};
+use contracts::{ApiErrorBody, AspectRatio, ImageView, JobStatus, JobView, codes};
 use domain::Catalog;
-use futures::FutureExt;
 use providers::{ImageGenerator, ImageRequest, PromptSynthesizer, ProviderError, SynthesisRequest};
+use store::ids::now_ms;
+use store::images::NewImage;
+use store::jobs::{Inserted, JobRow, NewJob, Outcome};
+use store::quotas::{QuotaExceeded, Taken};
+use store::{SessionId, Store, StoreError};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ApiError, provider_failure};
-use crate::images::{ImageStore, StoredImage};
 use crate::observability;
-use crate::session::cookie::SessionId;
-use crate::session::store::SessionStore;
-use crate::session::{JobRecord, SessionData, StoredSynthesis, update};
+use crate::session::{SessionData, SessionError, StoredSynthesis, update};
 
-/// Runs and tracks generation jobs.
-pub struct Jobs {
-    synthesizer: Arc<dyn PromptSynthesizer>,
-    renderer: Arc<dyn ImageGenerator>,
-    images: Arc<ImageStore>,
-    sessions: Arc<dyn SessionStore>,
-    catalog: Arc<Catalog>,
-    /// The running job task of each session, with the token that cancels it. The task removes
-    /// its own entry when it ends, so this counts live tasks.
-    running: Mutex<HashMap<SessionId, (String, CancellationToken)>>,
-    /// Bumped on every job state change, to wake long-polling readers.
-    changes: watch::Sender<u64>,
+/// Why a job could not be started or read.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("no session")]
+    SessionNotFound,
+    #[error("no such job")]
+    JobNotFound,
+    #[error("refinement incomplete")]
+    RefinementIncomplete,
+    #[error("unknown template {0:?}")]
+    TemplateNotFound(String),
+    #[error("daily quota reached")]
+    QuotaExceeded(QuotaExceeded),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What `POST /api/generate` did.
@@ -43,119 +51,96 @@ pub enum Started {
     Existing(JobView),
 }
 
+/// A task this instance runs.
+struct Task {
+    /// Stops the task without a word: its row was deleted or ended elsewhere.
+    quiet: CancellationToken,
+    since: Instant,
+}
+
+/// Runs this instance's generation jobs and answers for any job.
+pub struct Jobs {
+    store: Store,
+    catalog: Arc<Catalog>,
+    synthesizer: Arc<dyn PromptSynthesizer>,
+    renderer: Arc<dyn ImageGenerator>,
+    /// Live generations cost money: they are counted against the daily quotas.
+    counts_quota: bool,
+    tasks: Mutex<HashMap<String, Task>>,
+    /// Bumped whenever a task ends.
+    task_ended: watch::Sender<u64>,
+    /// Cancelled when shutdown starts: long-polls answer at once.
+    stopping: CancellationToken,
+    /// Cancelled when the shutdown grace is over: tasks end their jobs interrupted.
+    interrupting: CancellationToken,
+}
+
+/// The envelope of a job that ended without a result because its server stopped or failed.
+pub fn interrupted() -> ApiErrorBody {
+    ApiErrorBody {
+        error: "The server stopped while making this image, so it did not count against today's limit. Try again.".into(),
+        code: codes::GENERATION_INTERRUPTED.into(),
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(error: JobError) -> ApiError {
+        match error {
+            JobError::SessionNotFound => ApiError::SessionNotFound,
+            JobError::JobNotFound => ApiError::JobNotFound,
+            JobError::RefinementIncomplete => ApiError::RefinementIncomplete,
+            JobError::TemplateNotFound(id) => ApiError::TemplateNotFound(id),
+            JobError::QuotaExceeded(q) => ApiError::QuotaExceeded(q),
+            JobError::Store(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
 impl Jobs {
     pub fn new(
+        store: Store,
+        catalog: Arc<Catalog>,
         synthesizer: Arc<dyn PromptSynthesizer>,
         renderer: Arc<dyn ImageGenerator>,
-        images: Arc<ImageStore>,
-        sessions: Arc<dyn SessionStore>,
-        catalog: Arc<Catalog>,
     ) -> Jobs {
         Jobs {
+            counts_quota: !(synthesizer.info().offline && renderer.info().offline),
+            store,
+            catalog,
             synthesizer,
             renderer,
-            images,
-            sessions,
-            catalog,
-            running: Mutex::new(HashMap::new()),
-            changes: watch::Sender::new(0),
+            tasks: Mutex::new(HashMap::new()),
+            task_ended: watch::Sender::new(0),
+            stopping: CancellationToken::new(),
+            interrupting: CancellationToken::new(),
         }
     }
 
-    fn running(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SessionId, (String, CancellationToken)>> {
-        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, Task>> {
+        // Each critical section is one map operation: a poisoned lock holds no half-write.
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Jobs whose task is still working.
+    /// True when generations reach a live provider, so they cost money and count against the
+    /// daily quotas (the session view shows what is left only then).
+    pub fn counts_quota(&self) -> bool {
+        self.counts_quota
+    }
+
+    /// Job tasks this instance is running.
     pub fn in_flight(&self) -> usize {
-        self.running().len()
-    }
-
-    /// Queues a job for a ready session, or returns the one already running. `on_panic` runs if
-    /// the job's task panics (the caller gives back what it counted for the job).
-    pub async fn start(
-        self: &Arc<Self>,
-        session: SessionId,
-        aspect_ratio: Option<AspectRatio>,
-        reuse_prompt: bool,
-        on_panic: impl FnOnce() + Send + 'static,
-    ) -> Result<Started, ApiError> {
-        let catalog = self.catalog.clone();
-        let (started, _) = update(self.sessions.as_ref(), &session, |data| {
-            if let Some(job) = data.active_job() {
-                return Ok(Started::Existing(job.view()));
-            }
-            if !data.refinement.is_ready() {
-                return Err(ApiError::RefinementIncomplete);
-            }
-            let template = catalog.find(&data.template_id)?;
-            let job = JobRecord {
-                id: crate::ids::random_id(),
-                status: JobStatus::Queued,
-                aspect_ratio: aspect_ratio.unwrap_or(template.default_aspect_ratio),
-                reuse_prompt,
-                image: None,
-                error: None,
-            };
-            let view = job.view();
-            data.push_job(job);
-            Ok(Started::New(view))
-        })
-        .await?;
-        if let Started::New(view) = &started {
-            let token = CancellationToken::new();
-            self.running()
-                .insert(session, (view.job_id.clone(), token.clone()));
-            let jobs = Arc::clone(self);
-            let job_id = view.job_id.clone();
-            tokio::spawn(async move {
-                // The guard: a panic anywhere in the job (a provider answer no one foresaw) is
-                // caught here, so the job still ends `failed`, its quota unit is given back, and
-                // the session is free for the next generate instead of holding a stuck job.
-                let run = AssertUnwindSafe(jobs.run(session, &job_id)).catch_unwind();
-                tokio::select! {
-                    () = token.cancelled() => {
-                        tracing::info!(session = %session.log_label(), job = %job_id, "generation cancelled");
-                    }
-                    finished = run => if finished.is_err() {
-                        tracing::error!(session = %session.log_label(), job = %job_id, "generation task panicked");
-                        observability::funnel("generation_failed");
-                        on_panic();
-                        let _ = jobs.set(session, &job_id, |job| {
-                            job.status = JobStatus::Failed;
-                            job.error = Some(contracts::ApiErrorBody {
-                                code: contracts::codes::INTERNAL.to_owned(),
-                                error: "Something went wrong on our side while making this image. Try again; your answers are kept.".to_owned(),
-                            });
-                        })
-                        .await;
-                    }
-                }
-                jobs.running().retain(|_, (id, _)| *id != job_id);
-                jobs.changes.send_modify(|n| *n += 1);
-            });
-        }
-        Ok(started)
-    }
-
-    /// Cancels the session's running job, if any. Its task ends at its next await point.
-    pub fn cancel(&self, session: &SessionId) {
-        if let Some((_, token)) = self.running().get(session) {
-            token.cancel();
-        }
+        self.tasks().len()
     }
 
     /// Waits until no job task is running, up to `timeout`; true if idle.
     pub async fn wait_until_idle(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = Instant::now() + timeout;
         loop {
-            let mut changes = self.changes.subscribe();
+            let mut ended = self.task_ended.subscribe();
             if self.in_flight() == 0 {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, changes.changed())
+            if tokio::time::timeout_at(deadline, ended.changed())
                 .await
                 .is_err()
             {
@@ -164,44 +149,270 @@ impl Jobs {
         }
     }
 
-    /// The job's view once it finishes, or as it stands when `timeout` runs out.
+    /// Queues a job for a ready session, or returns the one already running.
+    pub async fn start(
+        self: &Arc<Self>,
+        session: SessionId,
+        aspect_ratio: Option<AspectRatio>,
+        reuse_prompt: bool,
+    ) -> Result<Started, JobError> {
+        // Count a live generation before starting it, and give it back if no new job started
+        // (one was already running, or the session is not ready).
+        let taken = if self.counts_quota {
+            Some(
+                self.store
+                    .quotas
+                    .take(&session)
+                    .await?
+                    .map_err(JobError::QuotaExceeded)?,
+            )
+        } else {
+            None
+        };
+        let started = self.queue(session, aspect_ratio, reuse_prompt, taken).await;
+        if let Some(taken) = taken
+            && !matches!(started, Ok(Started::New(_)))
+            && let Err(e) = self.store.quotas.refund(&session, taken).await
+        {
+            tracing::warn!(error = %e, "could not give back a quota unit");
+        }
+        started
+    }
+
+    async fn queue(
+        self: &Arc<Self>,
+        session: SessionId,
+        aspect_ratio: Option<AspectRatio>,
+        reuse_prompt: bool,
+        taken: Option<Taken>,
+    ) -> Result<Started, JobError> {
+        let data = self
+            .store
+            .sessions
+            .get::<SessionData>(&session)
+            .await?
+            .ok_or(JobError::SessionNotFound)?
+            .value;
+        if let Some(job) = self.running_job(&session).await? {
+            return Ok(Started::Existing(job.view()));
+        }
+        if !data.refinement.is_ready() {
+            return Err(JobError::RefinementIncomplete);
+        }
+        let template = self
+            .catalog
+            .find(&data.template_id)
+            .map_err(|domain::UnknownTemplate(id)| JobError::TemplateNotFound(id))?;
+        let job = NewJob {
+            id: store::ids::random_id(),
+            session,
+            aspect_ratio: aspect_ratio.unwrap_or(template.default_aspect_ratio),
+            reuse_prompt,
+            quota_day: taken.map(|t| t.day),
+        };
+        match self.store.jobs.insert(job).await? {
+            Inserted::New(row) => {
+                let view = row.view();
+                self.spawn(row);
+                Ok(Started::New(view))
+            }
+            Inserted::Existing(row) => Ok(Started::Existing(row.view())),
+            Inserted::SessionGone => Err(JobError::SessionNotFound),
+        }
+    }
+
+    /// The session's unfinished job, unless its instance died (then it is ended first).
+    async fn running_job(&self, session: &SessionId) -> Result<Option<JobRow>, JobError> {
+        match self.store.jobs.running(session).await? {
+            Some(job) if job.lease_lapsed(now_ms()) => {
+                self.expire_lapsed().await?;
+                Ok(self.store.jobs.running(session).await?)
+            }
+            found => Ok(found),
+        }
+    }
+
+    /// The job's view once it finishes, or as it stands when `timeout` runs out (or the server
+    /// starts shutting down). A zero `timeout` answers at once.
     pub async fn wait(
         &self,
         session: &SessionId,
         job_id: &str,
         timeout: Duration,
-    ) -> Result<JobView, ApiError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+    ) -> Result<JobView, JobError> {
+        let deadline = Instant::now() + timeout;
+        // Watch before reading, so a change between the read and the wait is not missed.
+        let mut watch = self.store.wakeups.watch(job_id);
         loop {
-            // Subscribe before reading, so a change between the read and the wait is not missed.
-            let mut changes = self.changes.subscribe();
-            let data = self
-                .sessions
-                .get(session)
-                .await
-                .ok_or(ApiError::SessionNotFound)?
-                .value;
-            let job = data.job(job_id).ok_or(ApiError::JobNotFound)?.view();
-            if job.status.is_terminal()
-                || tokio::time::timeout_at(deadline, changes.changed())
-                    .await
-                    .is_err()
-            {
-                return Ok(job);
+            let job = self.current(session, job_id).await?;
+            let now = Instant::now();
+            if job.status.is_terminal() || now >= deadline || self.stopping.is_cancelled() {
+                return Ok(job.view());
+            }
+            // Read again when the lease would run out: its instance may have died silently.
+            let lease_left = u64::try_from(job.lease_until - now_ms()).unwrap_or(0);
+            let recheck = deadline.min(now + Duration::from_millis(lease_left + 100));
+            tokio::select! {
+                () = watch.changed() => {}
+                () = tokio::time::sleep_until(recheck) => {}
+                () = self.stopping.cancelled() => {}
             }
         }
     }
 
-    /// The job's whole life. Returns early, quietly, if the session disappears.
-    async fn run(&self, session: SessionId, job_id: &str) {
-        let started = Instant::now();
-        let outcome = self.produce(session, job_id).await;
-        let (status, image, error) = match outcome {
-            Ok(image) => (JobStatus::Succeeded, Some(image), None),
-            Err(Failure::Provider(e)) => (JobStatus::Failed, None, Some(provider_failure(&e))),
-            Err(Failure::SessionGone) => return,
+    /// The session's job, ended first if its instance died.
+    async fn current(&self, session: &SessionId, job_id: &str) -> Result<JobRow, JobError> {
+        match self.store.jobs.get(session, job_id).await? {
+            Some(job) if job.lease_lapsed(now_ms()) => {
+                self.expire_lapsed().await?;
+                self.store
+                    .jobs
+                    .get(session, job_id)
+                    .await?
+                    .ok_or(JobError::JobNotFound)
+            }
+            Some(job) => Ok(job),
+            None => {
+                let session_exists = self
+                    .store
+                    .sessions
+                    .get::<SessionData>(session)
+                    .await?
+                    .is_some();
+                Err(if session_exists {
+                    JobError::JobNotFound
+                } else {
+                    JobError::SessionNotFound
+                })
+            }
+        }
+    }
+
+    /// Renews the leases of this instance's jobs; stops the tasks whose job is no longer ours.
+    pub async fn renew_leases(&self) -> Result<(), StoreError> {
+        let asked = Instant::now();
+        let ours = self.store.jobs.renew().await?;
+        for (id, task) in self.tasks().iter() {
+            // A task registered after the renewal began may not be in its answer yet.
+            if task.since < asked && !ours.contains(id) {
+                task.quiet.cancel();
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every job whose instance stopped renewing its lease. Returns how many.
+    pub async fn expire_lapsed(&self) -> Result<usize, StoreError> {
+        let ended = self
+            .store
+            .jobs
+            .expire_lapsed(&interrupted(), now_ms())
+            .await?;
+        for job in &ended {
+            observability::funnel("generation_failed");
+            tracing::warn!(
+                event = "generation_interrupted",
+                session = %job.session.log_label(),
+                job = %job.id,
+                refunded = job.refunded,
+                "generation interrupted: its instance stopped renewing the lease"
+            );
+        }
+        Ok(ended.len())
+    }
+
+    /// At a SQLite start: every job still marked running belongs to a dead process.
+    pub async fn end_orphans(&self) -> Result<(), StoreError> {
+        for job in self.store.jobs.interrupt_orphans(&interrupted()).await? {
+            tracing::warn!(
+                event = "generation_interrupted",
+                session = %job.session.log_label(),
+                job = %job.id,
+                refunded = job.refunded,
+                "generation interrupted: the server stopped while it ran"
+            );
+        }
+        Ok(())
+    }
+
+    /// Shutdown, first step: long-polls answer now, so the HTTP server can drain.
+    pub fn begin_shutdown(&self) {
+        self.stopping.cancel();
+    }
+
+    /// Shutdown, last step: lets running jobs finish until `deadline`, then ends the rest
+    /// `generation_interrupted` (their quota units come back).
+    pub async fn drain(&self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if self.wait_until_idle(left).await {
+            return;
+        }
+        tracing::warn!(
+            jobs = self.in_flight(),
+            "shutdown grace is over: ending running jobs as generation_interrupted"
+        );
+        self.interrupting.cancel();
+        if !self.wait_until_idle(Duration::from_secs(10)).await {
+            tracing::error!(
+                jobs = self.in_flight(),
+                "jobs did not end; their leases will"
+            );
+        }
+    }
+
+    fn spawn(self: &Arc<Self>, job: JobRow) {
+        let quiet = CancellationToken::new();
+        self.tasks().insert(
+            job.id.clone(),
+            Task {
+                quiet: quiet.clone(),
+                since: Instant::now(),
+            },
+        );
+        let mut gone = self.store.wakeups.watch(&job.id);
+        let jobs = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut guard = TaskGuard {
+                jobs: Arc::clone(&jobs),
+                job_id: job.id.clone(),
+                unfinished: true,
+            };
+            let started = std::time::Instant::now();
+            let ending = tokio::select! {
+                () = gone.gone() => Ending::Quiet,
+                () = quiet.cancelled() => Ending::Quiet,
+                () = jobs.interrupting.cancelled() => Ending::Interrupted,
+                result = jobs.run(&job) => Ending::Ran(result),
+            };
+            guard.unfinished = !jobs.conclude(&job, ending, started).await;
+        });
+    }
+
+    /// Records how the task ended; false when the job may still look alive.
+    async fn conclude(&self, job: &JobRow, ending: Ending, started: std::time::Instant) -> bool {
+        let session = job.session.log_label();
+        let outcome = match ending {
+            Ending::Quiet | Ending::Ran(Err(Failure::Gone)) => {
+                tracing::info!(session = %session, job = %job.id, "generation cancelled");
+                return true;
+            }
+            Ending::Interrupted => {
+                observability::funnel("generation_failed");
+                let ended = self.store.jobs.interrupt(&job.id, &interrupted()).await;
+                tracing::warn!(event = "generation_interrupted", session = %session, job = %job.id, "generation interrupted: the server is stopping");
+                return ended.is_ok();
+            }
+            Ending::Ran(Err(Failure::Store(e))) => {
+                tracing::error!(session = %session, job = %job.id, error = %e, "a job lost its store");
+                return false;
+            }
+            Ending::Ran(Ok(image)) => Outcome::Succeeded(image),
+            Ending::Ran(Err(Failure::Provider(e))) => Outcome::Failed(provider_failure(&e)),
         };
-        let code = error.as_ref().map(|e| e.code.clone());
+        let (status, code) = match &outcome {
+            Outcome::Succeeded(_) => (JobStatus::Succeeded, ""),
+            Outcome::Failed(error) => (JobStatus::Failed, error.code.as_str()),
+        };
         // Counted before the status is visible, so whoever sees the job finished sees it counted.
         if status == JobStatus::Succeeded {
             observability::funnel("generation_succeeded");
@@ -210,40 +421,57 @@ impl Jobs {
         } else {
             observability::funnel("generation_failed");
         }
-        let _ = self
-            .set(session, job_id, |job| {
-                job.status = status;
-                job.image = image.clone();
-                job.error = error.clone();
-            })
-            .await;
+        if let Err(e) = self.store.jobs.finish(&job.id, &outcome).await {
+            tracing::error!(session = %session, job = %job.id, error = %e, "could not record a job's end");
+            return false;
+        }
         tracing::info!(
             event = if status == JobStatus::Succeeded { "generation_succeeded" } else { "generation_failed" },
-            session = %session.log_label(),
-            job = %job_id,
+            session = %session,
+            job = %job.id,
             status = ?status,
-            code = code.as_deref().unwrap_or(""),
+            code,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "generation finished"
         );
+        true
     }
 
-    async fn produce(&self, session: SessionId, job_id: &str) -> Result<ImageView, Failure> {
+    /// Ends a job whose task died without recording an end; a few tries, then its lease will.
+    async fn end_abandoned(&self, job_id: &str) {
+        for attempt in 0..3u32 {
+            match self.store.jobs.interrupt(job_id, &interrupted()).await {
+                Ok(_) => {
+                    tracing::warn!(event = "generation_interrupted", job = %job_id, "generation interrupted: its task failed");
+                    return;
+                }
+                Err(e) if attempt < 2 => {
+                    tracing::warn!(job = %job_id, error = %e, "could not end an abandoned job; retrying");
+                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(job = %job_id, error = %e, "could not end an abandoned job; its lease will end it");
+                }
+            }
+        }
+    }
+
+    /// The job's work: prompt (unless reused), image, stored bytes.
+    async fn run(&self, job: &JobRow) -> Result<ImageView, Failure> {
         let data = self
+            .store
             .sessions
-            .get(&session)
-            .await
-            .ok_or(Failure::SessionGone)?
+            .get::<SessionData>(&job.session)
+            .await?
+            .ok_or(Failure::Gone)?
             .value;
-        let job = data.job(job_id).ok_or(Failure::SessionGone)?.clone();
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
             (Some(existing), true) => existing.clone(),
-            _ => self.synthesize(session, job_id, &data).await?,
+            _ => self.synthesize(job, &data).await?,
         };
 
-        self.set(session, job_id, |j| j.status = JobStatus::Rendering)
-            .await?;
-        let started = Instant::now();
+        self.advance(job, JobStatus::Rendering).await?;
+        let started = std::time::Instant::now();
         let generated = self
             .renderer
             .generate(ImageRequest {
@@ -262,21 +490,31 @@ impl Jobs {
         );
         let generated = generated?;
         let offline = self.renderer.info().offline;
+        let alt = if offline {
+            format!("Offline preview sketch for: {}", synthesis.alt_text)
+        } else {
+            synthesis.alt_text.clone()
+        };
         let (width, height, mime_type) = (generated.width, generated.height, generated.mime_type);
-        let image_id = self.images.insert(StoredImage {
-            bytes: generated.bytes,
-            mime_type: mime_type.clone(),
-        });
+        let image_id = self
+            .store
+            .images
+            .insert(NewImage {
+                session: job.session,
+                job_id: job.id.clone(),
+                bytes: generated.bytes,
+                mime_type: mime_type.clone(),
+                width,
+                height,
+                alt: alt.clone(),
+            })
+            .await?;
         Ok(ImageView {
             url: contracts::paths::image(&image_id),
             mime_type,
             width,
             height,
-            alt: if offline {
-                format!("Offline preview sketch for: {}", synthesis.alt_text)
-            } else {
-                synthesis.alt_text.clone()
-            },
+            alt,
             summary: synthesis.summary.clone(),
             aspect_ratio: job.aspect_ratio,
             offline_preview: offline,
@@ -285,18 +523,16 @@ impl Jobs {
 
     async fn synthesize(
         &self,
-        session: SessionId,
-        job_id: &str,
+        job: &JobRow,
         data: &SessionData,
     ) -> Result<StoredSynthesis, Failure> {
-        self.set(session, job_id, |j| j.status = JobStatus::Synthesizing)
-            .await?;
+        self.advance(job, JobStatus::Synthesizing).await?;
         let template = self
             .catalog
             .find(&data.template_id)
-            .map_err(|_| Failure::SessionGone)?;
+            .map_err(|_| Failure::Gone)?;
         observability::funnel("synthesis_started");
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let result = self
             .synthesizer
             .synthesize(SynthesisRequest {
@@ -331,43 +567,85 @@ impl Jobs {
             summary: synthesis.summary,
             alt_text: synthesis.alt_text,
         };
-        update(self.sessions.as_ref(), &session, |d| {
+        update(&self.store.sessions, &job.session, |d| {
             d.synthesis = Some(stored.clone());
-            Ok(())
+            Ok::<_, SessionError>(())
         })
-        .await
-        .map_err(|_| Failure::SessionGone)?;
+        .await?;
         Ok(stored)
     }
 
-    /// Changes the job's record and wakes waiters.
-    async fn set(
-        &self,
-        session: SessionId,
-        job_id: &str,
-        change: impl Fn(&mut JobRecord),
-    ) -> Result<(), Failure> {
-        update(self.sessions.as_ref(), &session, |data| {
-            data.job_mut(job_id)
-                .map(&change)
-                .ok_or(ApiError::JobNotFound)
-        })
-        .await
-        .map_err(|_| Failure::SessionGone)?;
-        self.changes.send_modify(|n| *n += 1);
-        Ok(())
+    /// Records the job's stage; `Gone` if it is no longer this instance's to move.
+    async fn advance(&self, job: &JobRow, status: JobStatus) -> Result<(), Failure> {
+        if self.store.jobs.advance(&job.id, status).await? {
+            Ok(())
+        } else {
+            Err(Failure::Gone)
+        }
     }
 }
 
+/// How a job task's select ended.
+enum Ending {
+    /// Its job is gone or no longer ours: nothing to write.
+    Quiet,
+    /// The shutdown grace ran out.
+    Interrupted,
+    Ran(Result<ImageView, Failure>),
+}
+
+/// Why a job's work stopped early.
+#[derive(Debug)]
 enum Failure {
     Provider(ProviderError),
-    /// The session was dropped (start over) or expired while the job ran.
-    SessionGone,
+    /// The job or its session was dropped (start over), expired, or ended elsewhere.
+    Gone,
+    /// The store failed; the job ends interrupted (through the guard, or its lease).
+    Store(StoreError),
 }
 
 impl From<ProviderError> for Failure {
     fn from(e: ProviderError) -> Failure {
         Failure::Provider(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Store(e)
+    }
+}
+
+impl From<SessionError> for Failure {
+    fn from(e: SessionError) -> Failure {
+        match e {
+            SessionError::NotFound => Failure::Gone,
+            SessionError::Busy => Failure::Store(StoreError::Busy),
+            SessionError::Store(e) => Failure::Store(e),
+        }
+    }
+}
+
+/// Held by each job task. On drop — the task ended, was cancelled, or panicked — it forgets the
+/// task; if the job was not recorded as ended, it ends it `generation_interrupted` in a new task.
+struct TaskGuard {
+    jobs: Arc<Jobs>,
+    job_id: String,
+    unfinished: bool,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.jobs.tasks().remove(&self.job_id);
+        self.jobs.task_ended.send_modify(|n| *n += 1);
+        if !self.unfinished {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let jobs = Arc::clone(&self.jobs);
+            let job_id = std::mem::take(&mut self.job_id);
+            runtime.spawn(async move { jobs.end_abandoned(&job_id).await });
+        }
     }
 }
 
@@ -378,92 +656,101 @@ fn outcome_code<T>(result: &Result<T, ProviderError>) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
+    use super::*;
     use async_trait::async_trait;
     use domain::AnswerInput;
+    use providers::faults::FaultScript;
     use providers::local::LocalComposer;
     use providers::{GeneratedImage, ProviderInfo};
+    use store::{ImageLocation, S3Options, StoreConfig};
 
-    use super::*;
-    use crate::session::store::MemoryStore;
-
-    /// An image provider whose adapter panics, as one did on an absurd `retryDelay`.
-    struct Panics;
+    /// An image provider with a bug: it panics mid-job.
+    struct Panicking;
 
     #[async_trait]
-    impl ImageGenerator for Panics {
+    impl ImageGenerator for Panicking {
         fn info(&self) -> ProviderInfo {
             ProviderInfo {
-                label: "panics".to_owned(),
-                offline: false,
+                label: "panicking test renderer".into(),
+                offline: true,
             }
         }
 
         async fn generate(&self, _: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
-            panic!("an answer no one foresaw")
+            panic!("a renderer bug");
         }
     }
 
+    async fn store() -> Store {
+        Store::open(&StoreConfig {
+            database_url: "sqlite::memory:".into(),
+            images: ImageLocation::Memory,
+            s3: S3Options::default(),
+            max_connections: 1,
+            session_idle: Duration::from_secs(3600),
+            max_sessions: 100,
+            image_cap_bytes: 1 << 20,
+            image_retention: Duration::from_secs(3600),
+            quota_per_session: None,
+            quota_global: None,
+            job_lease: Duration::from_secs(30),
+        })
+        .await
+        .expect("an in-memory store")
+    }
+
     #[tokio::test]
-    async fn a_panicking_job_task_ends_the_job_failed_and_gives_its_quota_back() {
+    async fn a_task_that_panics_still_ends_its_job_and_leaves_the_session_usable() {
+        let store = store().await;
         let catalog = Arc::new(Catalog::built_in().expect("templates"));
-        let template = catalog.get("general-cinematic").expect("template");
-        let sessions: Arc<dyn SessionStore> =
-            Arc::new(MemoryStore::new(10, Duration::from_secs(600)));
+        let synthesizer = Arc::new(LocalComposer::new(
+            1500,
+            Duration::ZERO,
+            FaultScript::parse("").expect("no faults"),
+        ));
         let jobs = Arc::new(Jobs::new(
-            Arc::new(LocalComposer::new(1500, Duration::ZERO, Default::default())),
-            Arc::new(Panics),
-            Arc::new(ImageStore::new(1024 * 1024)),
-            sessions.clone(),
+            store.clone(),
             catalog.clone(),
+            synthesizer,
+            Arc::new(Panicking),
         ));
         let session = SessionId::random();
-        let mut data = SessionData::new(template.id.clone(), "a heron at dawn".into());
+        let template = catalog.iter().next().expect("a template").clone();
+        let mut data = SessionData::new(template.id.clone(), "a fox".into());
         for _ in 0..3 {
             data.refinement
                 .answer(&template, AnswerInput::Skip)
-                .expect("an answer");
+                .expect("a skip");
         }
-        sessions.put(&session, data, None).await.expect("stored");
+        store
+            .sessions
+            .create(&session, &data)
+            .await
+            .expect("db")
+            .expect("new");
 
-        let refunds = Arc::new(AtomicUsize::new(0));
-        let generate = || {
-            let refunds = refunds.clone();
-            let jobs = jobs.clone();
-            async move {
-                let started = jobs
-                    .start(session, None, false, move || {
-                        refunds.fetch_add(1, Ordering::SeqCst);
-                    })
-                    .await
-                    .expect("started");
-                match started {
-                    Started::New(view) => view,
-                    Started::Existing(view) => panic!("the stuck job {view:?} came back"),
-                }
-            }
+        let Ok(Started::New(job)) = jobs.start(session, None, false).await else {
+            panic!("a job starts");
         };
-        for round in 1..=2 {
-            let job = generate().await;
-            let done = jobs
-                .wait(&session, &job.job_id, Duration::from_secs(20))
-                .await
-                .expect("the job");
-            assert_eq!(done.status, JobStatus::Failed, "{done:?}");
-            assert_eq!(
-                done.error.expect("an envelope").code,
-                contracts::codes::INTERNAL
-            );
-            assert_eq!(
-                refunds.load(Ordering::SeqCst),
-                round,
-                "the quota unit is given back"
-            );
-            assert!(
-                jobs.wait_until_idle(Duration::from_secs(20)).await,
-                "no task left running"
-            );
-        }
+        let ended = jobs
+            .wait(&session, &job.job_id, Duration::from_secs(10))
+            .await
+            .expect("the job is readable");
+        assert_eq!(ended.status, JobStatus::Failed);
+        assert_eq!(
+            ended.error.map(|e| e.code).as_deref(),
+            Some(codes::GENERATION_INTERRUPTED)
+        );
+        assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
+        assert!(
+            matches!(jobs.start(session, None, false).await, Ok(Started::New(_))),
+            "the session can generate again"
+        );
+        assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
+        assert_eq!(
+            store.wakeups.watched(),
+            0,
+            "no wake-up channel is left behind"
+        );
     }
 }

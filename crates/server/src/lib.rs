@@ -1,22 +1,23 @@
 //! The Prompt Refinery server. A request flows top to bottom through:
-//! [`startup`] (router and layers) → [`routes`] (one module per resource) → [`session`] (cookie and
-//! store) and [`jobs`] (background generation) → the `providers` crate. [`error`] turns every
-//! failure into the `{"error", "code"}` envelope.
+//! [`startup`] (router and layers: [`access`], [`rate_limit`], [`middleware`]) → [`routes`] (one
+//! module per resource) → [`extract`] (the session cookie and the session) → [`session`] (flow
+//! state) and [`jobs`] (background generation) → the `store` and `providers` crates. [`error`]
+//! turns every failure into the `{"error", "code"}` envelope; [`state`] only assembles.
 
 pub mod access;
 pub mod client_addr;
 pub mod config;
+pub mod describe;
 pub mod error;
-pub mod ids;
-pub mod images;
+pub mod extract;
 pub mod jobs;
 pub mod middleware;
 pub mod observability;
 pub mod openapi;
-pub mod quota;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod upkeep;

@@ -11,8 +11,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::state::AppState;
-
 /// Histogram buckets in seconds: from a fast API call to a slow image.
 const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0,
@@ -91,14 +89,26 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The text exposition, with the gauges read fresh from the state.
-pub async fn render(state: &AppState) -> String {
-    metrics::gauge!("refinery_sessions_live").set(state.sessions.count().await as f64);
-    metrics::gauge!("refinery_jobs_in_flight").set(state.jobs.in_flight() as f64);
-    metrics::gauge!("refinery_quota_used_today").set(f64::from(state.quotas.used_globally()));
-    let (images, bytes) = state.images.usage();
-    metrics::gauge!("refinery_images_stored").set(images as f64);
-    metrics::gauge!("refinery_images_stored_bytes").set(bytes as f64);
+/// Gauges read fresh for each scrape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    /// Live sessions in the store (all instances).
+    pub sessions: u64,
+    /// Job tasks this instance runs.
+    pub jobs_in_flight: usize,
+    /// Live generations counted today (all instances).
+    pub quota_used_today: u32,
+    pub images: u64,
+    pub image_bytes: u64,
+}
+
+/// The text exposition, with `gauges` set first.
+pub fn render(gauges: &Gauges) -> String {
+    metrics::gauge!("refinery_sessions_live").set(gauges.sessions as f64);
+    metrics::gauge!("refinery_jobs_in_flight").set(gauges.jobs_in_flight as f64);
+    metrics::gauge!("refinery_quota_used_today").set(f64::from(gauges.quota_used_today));
+    metrics::gauge!("refinery_images_stored").set(gauges.images as f64);
+    metrics::gauge!("refinery_images_stored_bytes").set(gauges.image_bytes as f64);
     let handle = prometheus();
     handle.run_upkeep();
     handle.render()

@@ -15,12 +15,13 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use tower_cookies::Cookies;
+use std::sync::Arc;
 
-use crate::client_addr::{client_ip, limit_key};
+use store::SessionId;
+
+use crate::client_addr::{TrustedProxies, client_ip, limit_key};
 use crate::error::ApiError;
-use crate::session::cookie::{COOKIE_NAME, SessionId};
-use crate::state::AppState;
+use crate::extract::SessionCookie;
 
 /// Keys the `/api` limiters track at most (a few MiB). Past it, see [`KeyedLimit::check`].
 const MAX_TRACKED_KEYS: usize = 100_000;
@@ -81,10 +82,12 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> KeyedLimit<K, C> {
     }
 }
 
-/// The two limiters; either may be off.
+/// The two limiters; either may be off. Each instance keeps its own (docs/operations.md).
 pub struct RateLimits {
     per_client: Option<KeyedLimit<IpAddr>>,
     per_session: Option<KeyedLimit<SessionId>>,
+    /// `TRUSTED_PROXIES`: whose forwarded headers name the client.
+    trusted_proxies: TrustedProxies,
 }
 
 fn limiter<K: Hash + Eq + Clone>(per_minute: Option<u32>) -> Option<KeyedLimit<K>> {
@@ -95,10 +98,15 @@ fn limiter<K: Hash + Eq + Clone>(per_minute: Option<u32>) -> Option<KeyedLimit<K
 
 impl RateLimits {
     /// Requests per minute (bursts up to the same number); `None` or 0 turns a limit off.
-    pub fn new(per_ip: Option<u32>, per_session: Option<u32>) -> RateLimits {
+    pub fn new(
+        per_ip: Option<u32>,
+        per_session: Option<u32>,
+        trusted_proxies: TrustedProxies,
+    ) -> RateLimits {
         RateLimits {
             per_client: limiter(per_ip),
             per_session: limiter(per_session),
+            trusted_proxies,
         }
     }
 
@@ -116,8 +124,8 @@ impl RateLimits {
 
 /// Middleware for `/api` routes.
 pub async fn limit(
-    State(state): State<AppState>,
-    cookies: Cookies,
+    State(limits): State<Arc<RateLimits>>,
+    session: Option<SessionCookie>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -128,15 +136,8 @@ pub async fn limit(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let ip = client_ip(
-        request.headers(),
-        peer,
-        &state.settings.session.trusted_proxies,
-    );
-    let session = cookies
-        .get(COOKIE_NAME)
-        .and_then(|c| state.signer.verify(c.value()).ok());
-    match state.rate_limits.check(ip, session) {
+    let ip = client_ip(request.headers(), peer, &limits.trusted_proxies);
+    match limits.check(ip, session.map(|SessionCookie(id)| id)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::info!(%ip, "request rate-limited");
@@ -155,7 +156,7 @@ mod tests {
 
     #[test]
     fn each_ip_and_each_session_has_its_own_budget() {
-        let limits = RateLimits::new(Some(3), Some(2));
+        let limits = RateLimits::new(Some(3), Some(2), TrustedProxies::default());
         let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
         let (s1, s2) = (SessionId::random(), SessionId::random());
         assert!(limits.check(a, Some(s1)).is_ok());
@@ -174,7 +175,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_client_is_one_client_per_64() {
-        let limits = RateLimits::new(Some(2), None);
+        let limits = RateLimits::new(Some(2), None, TrustedProxies::default());
         let ip = |text: &str| text.parse::<IpAddr>().expect("an address");
         assert!(limits.check(ip("2001:db8:0:1::1"), None).is_ok());
         assert!(limits.check(ip("2001:db8:0:1::2"), None).is_ok());
@@ -213,7 +214,7 @@ mod tests {
 
     #[test]
     fn zero_or_none_turns_a_limit_off() {
-        let limits = RateLimits::new(Some(0), None);
+        let limits = RateLimits::new(Some(0), None, TrustedProxies::default());
         for _ in 0..1000 {
             assert!(
                 limits

@@ -1,4 +1,5 @@
-//! Builds the router (API routes, layers, the SPA's files) and runs the server.
+//! Builds the router (API routes, layers, the SPA's files) and runs the server: the background
+//! upkeep while it serves, and a graceful shutdown (running jobs get `SHUTDOWN_GRACE_SECS`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -6,12 +7,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_cookies::CookieManagerLayer;
@@ -27,7 +28,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
-use crate::{access, middleware, observability, rate_limit};
+use crate::{access, middleware, observability, openapi, rate_limit, telemetry, upkeep};
 
 /// Largest request body accepted by any route.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
@@ -35,6 +36,7 @@ pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 /// The whole HTTP surface.
 pub fn build_router(state: AppState) -> Router {
     let api = Router::from(routes::api())
+        .layer(Extension(openapi::shared()))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed);
@@ -55,7 +57,10 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .layer(from_fn(observability::track_http))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(from_fn_with_state(state.clone(), access::require_access))
+        .layer(from_fn_with_state(
+            state.access.clone(),
+            access::require_access,
+        ))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn(middleware::same_origin_only))
         .layer(CookieManagerLayer::new())
@@ -203,7 +208,7 @@ impl Application {
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on BIND={bind}"))?;
-        let state = AppState::build(settings)?;
+        let state = AppState::build(settings).await?;
         Ok(Application { listener, state })
     }
 
@@ -217,17 +222,75 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves. Then it takes no new work: the listener closes,
+    /// long-polls answer, in-flight requests finish; running jobs get until
+    /// `SHUTDOWN_GRACE_SECS` after the signal, and the rest end `generation_interrupted`.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let address = self.address();
         log_start(&self.state, address);
-        let header_timeout = self.state.settings.header_read_timeout;
-        let router = build_router(self.state);
-        serve(self.listener, router, header_timeout, shutdown).await;
+        let state = self.state;
+        let stop_upkeep = tokio_util::sync::CancellationToken::new();
+        let upkeep = tokio::spawn(upkeep::run(
+            state.jobs.clone(),
+            state.store.clone(),
+            stop_upkeep.clone(),
+        ));
+        let grace = state.settings.shutdown_grace;
+        let (deadline_tx, deadline_rx) = tokio::sync::oneshot::channel();
+        let jobs = state.jobs.clone();
+        let signalled = async move {
+            shutdown.await;
+            let _ = deadline_tx.send(tokio::time::Instant::now() + grace);
+            jobs.begin_shutdown();
+        };
+        let header_timeout = state.settings.header_read_timeout;
+        let router = build_router(state.clone());
+        serve(self.listener, router, header_timeout, signalled).await;
+        let deadline = deadline_rx
+            .await
+            .unwrap_or_else(|_| tokio::time::Instant::now() + grace);
+        state.jobs.drain(deadline).await;
+        stop_upkeep.cancel();
+        let _ = upkeep.await;
+        state.store.close().await;
+        tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The `refinery` binary: loads `.env` and the settings, serves until Ctrl-C or SIGTERM.
+pub fn run_main() -> std::process::ExitCode {
+    // A missing .env is normal; a malformed one is reported by the settings below.
+    let _ = dotenvy::dotenv();
+    telemetry::init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("refinery: cannot start: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("refinery: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped(shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("refinery stopped: {e:#}");
+            eprintln!("refinery: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
@@ -291,6 +354,15 @@ fn log_start(state: &AppState, address: SocketAddr) {
         "live"
     };
     let spa = Path::new(&state.settings.static_dir).join("index.html");
+    let storage = &state.settings.storage;
+    tracing::info!(
+        backend = ?state.store.backend(),
+        data_dir = %storage.data_dir.display(),
+        database = %store::redact_url(&storage.database_url()),
+        images = %storage.image_store_url(),
+        instance = %state.store.jobs.instance(),
+        "storage ready"
+    );
     tracing::info!(
         mode,
         synthesizer = %synthesizer.label,
@@ -301,11 +373,6 @@ fn log_start(state: &AppState, address: SocketAddr) {
     if !address.ip().is_loopback() && state.access.is_none() {
         tracing::warn!(
             "BIND={address} is reachable from other machines and ACCESS_PASSWORD is not set: anyone who can reach it can spend your image quota"
-        );
-    }
-    if state.settings.session.ephemeral_secret {
-        tracing::warn!(
-            "SESSION_SECRET is not set: using a random one, so sessions end when the server stops"
         );
     }
 }

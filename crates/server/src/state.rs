@@ -1,8 +1,11 @@
-//! Shared application state: immutable settings and the narrow handles each part needs.
+//! Shared application state: it only assembles. Settings, the template catalog, the store's
+//! handles, the job runner and the providers, each a narrow handle that middleware, extractors
+//! and handlers take on their own (`FromRef`).
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::extract::FromRef;
 use domain::Catalog;
 use providers::fallback::WithFallback;
 use providers::faults::FaultScript;
@@ -12,35 +15,41 @@ use providers::openai::{OpenAiConfig, OpenAiSynthesizer};
 use providers::retry::RetryPolicy;
 use providers::task::{TaskConfig, TaskImages};
 use providers::{ImageGenerator, PromptSynthesizer};
+use secrecy::SecretString;
+use store::images::ImageStore;
+use store::quotas::QuotaStore;
+use store::sessions::SessionStore;
+use store::{Backend, ImageLocation, Store, StoreConfig};
 
 use crate::access::AccessGate;
 use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
-use crate::images::ImageStore;
 use crate::jobs::Jobs;
-use crate::quota::Quotas;
 use crate::rate_limit::RateLimits;
-use crate::session::cookie::CookieSigner;
-use crate::session::store::{MemoryStore, SessionStore};
+use crate::session::cookie::{CookieSigner, SessionCookies};
 
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub catalog: Arc<Catalog>,
-    pub signer: CookieSigner,
-    pub sessions: Arc<dyn SessionStore>,
-    pub images: Arc<ImageStore>,
+    pub cookies: SessionCookies,
+    pub sessions: SessionStore,
+    pub images: ImageStore,
+    pub quotas: QuotaStore,
     pub jobs: Arc<Jobs>,
     pub synthesizer: Arc<dyn PromptSynthesizer>,
     pub renderer: Arc<dyn ImageGenerator>,
     /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
     pub access: Option<Arc<AccessGate>>,
-    pub quotas: Arc<Quotas>,
     pub rate_limits: Arc<RateLimits>,
+    /// The whole store, for the background upkeep and shutdown.
+    #[from_ref(skip)]
+    pub store: Store,
 }
 
 impl AppState {
-    /// Loads templates and picks the providers the settings call for.
-    pub fn build(settings: Settings) -> anyhow::Result<AppState> {
+    /// Loads templates, opens the store (running its migrations), and picks the providers the
+    /// settings call for.
+    pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
         // Before anything records a metric.
         crate::observability::prometheus();
         let catalog = Arc::new(match &settings.templates_dir {
@@ -48,44 +57,92 @@ impl AppState {
             None => Catalog::built_in().context("built-in templates")?,
         });
         let (synthesizer, renderer) = providers_for(&settings)?;
-        let sessions: Arc<dyn SessionStore> = Arc::new(MemoryStore::new(
-            settings.session.max_sessions,
-            settings.session.idle_timeout,
-        ));
-        let images = Arc::new(ImageStore::new(settings.image_store_bytes));
+        let secret = session_secret(&settings)?;
+        let store = Store::open(&store_config(&settings)?).await?;
         let jobs = Arc::new(Jobs::new(
+            store.clone(),
+            catalog.clone(),
             synthesizer.clone(),
             renderer.clone(),
-            images.clone(),
-            sessions.clone(),
-            catalog.clone(),
         ));
+        if store.backend() == Backend::Sqlite {
+            // One database file serves one instance: any job still marked running was cut off.
+            jobs.end_orphans()
+                .await
+                .context("ending jobs of the last run")?;
+        }
         let access = settings
             .access_password
             .as_ref()
-            .map(|password| Arc::new(AccessGate::new(password, &settings.session.secret)));
-        let quotas = Arc::new(Quotas::new(
-            settings.quota_per_session_day,
-            settings.quota_global_day,
-        ));
+            .map(|password| Arc::new(AccessGate::new(password, &secret)));
         let rate_limits = Arc::new(RateLimits::new(
             settings.rate_limit_ip_per_minute,
             settings.rate_limit_session_per_minute,
+            settings.session.trusted_proxies.clone(),
         ));
         Ok(AppState {
             access,
-            quotas,
             rate_limits,
-            signer: CookieSigner::new(settings.session.secret.clone()),
+            cookies: SessionCookies::new(
+                CookieSigner::new(secret),
+                settings.session.trust_forwarded_proto,
+            ),
             settings: Arc::new(settings),
             catalog,
-            sessions,
-            images,
+            sessions: store.sessions.clone(),
+            images: store.images.clone(),
+            quotas: store.quotas.clone(),
+            store,
             jobs,
             synthesizer,
             renderer,
         })
     }
+}
+
+/// `SESSION_SECRET`, or the one the embedded default keeps in `DATA_DIR` (made on first start).
+fn session_secret(settings: &Settings) -> anyhow::Result<SecretString> {
+    if let Some(secret) = &settings.session.secret {
+        return Ok(secret.clone());
+    }
+    let data_dir = &settings.storage.data_dir;
+    let (secret, origin) = store::secret::load_or_create(data_dir).with_context(|| {
+        format!(
+            "SESSION_SECRET is unset and DATA_DIR={} cannot keep one",
+            data_dir.display()
+        )
+    })?;
+    match origin {
+        store::secret::Origin::Created(path) => tracing::info!(
+            path = %path.display(),
+            "SESSION_SECRET is not set: made one and keep it in {} (owner-only); sessions survive restarts",
+            path.display()
+        ),
+        store::secret::Origin::Kept(path) => tracing::info!(
+            path = %path.display(),
+            "SESSION_SECRET is not set: using the one kept in {}",
+            path.display()
+        ),
+    }
+    Ok(secret)
+}
+
+fn store_config(settings: &Settings) -> anyhow::Result<StoreConfig> {
+    let storage = &settings.storage;
+    Ok(StoreConfig {
+        database_url: storage.database_url(),
+        images: ImageLocation::parse(&storage.image_store_url())
+            .map_err(|e| anyhow::anyhow!("IMAGE_STORE_URL: {e}"))?,
+        s3: storage.s3.clone(),
+        max_connections: storage.max_connections,
+        session_idle: settings.session.idle_timeout,
+        max_sessions: settings.session.max_sessions as u64,
+        image_cap_bytes: settings.image_store_bytes as u64,
+        image_retention: storage.image_retention,
+        quota_per_session: settings.quota_per_session_day,
+        quota_global: settings.quota_global_day,
+        job_lease: storage.job_lease,
+    })
 }
 
 /// Per role: a key selects the live adapter, no key the offline stand-in. The start-up log names

@@ -12,10 +12,10 @@ use contracts::{GenerateRequest, JobView, codes, paths};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::error::{ApiError, AppJson, Result};
+use crate::describe::Describe;
+use crate::error::{AppJson, Result};
+use crate::extract::{CurrentSession, SessionCookie};
 use crate::jobs::Started;
-use crate::openapi::Describe;
-use crate::session::{CurrentSession, SessionCookie};
 use crate::state::AppState;
 
 /// Longest a `?wait=` request may hold the connection.
@@ -56,38 +56,16 @@ fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
         .link(202, "getJob", &[("jobId", "$response.body#/jobId")])
 }
 
-/// True when a generation reaches a live provider, so it costs money and counts against the
-/// daily quotas (the session view shows what is left only then).
-pub(crate) fn counts_generations(state: &AppState) -> bool {
-    !(state.synthesizer.info().offline && state.renderer.info().offline)
-}
-
 async fn generate(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
-    // Live generations cost money: count one before starting, and give it back if no new job
-    // started (one was already running, or the session is not ready).
-    let counted = counts_generations(&state);
-    if counted {
-        state.quotas.take(&id).map_err(ApiError::QuotaExceeded)?;
-    }
     let started = state
         .jobs
-        .start(id, request.aspect_ratio, request.reuse_prompt, {
-            let quotas = state.quotas.clone();
-            move || {
-                if counted {
-                    quotas.refund(&id);
-                }
-            }
-        })
-        .await;
-    if counted && !matches!(started, Ok(Started::New(_))) {
-        state.quotas.refund(&id);
-    }
-    let view = match started? {
+        .start(id, request.aspect_ratio, request.reuse_prompt)
+        .await?;
+    let view = match started {
         Started::New(view) => {
             let mode = if request.reuse_prompt {
                 "new_take"
@@ -145,14 +123,6 @@ async fn job(
     query: std::result::Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<JobView>> {
     let Query(query) = query?;
-    let job = session
-        .data
-        .job(&job_id)
-        .ok_or(ApiError::JobNotFound)?
-        .view();
-    if query.wait == 0 || job.status.is_terminal() {
-        return Ok(Json(job));
-    }
     let wait = Duration::from_secs(query.wait.min(MAX_WAIT_SECS));
-    state.jobs.wait(&session.id, &job_id, wait).await.map(Json)
+    Ok(Json(state.jobs.wait(&session.id, &job_id, wait).await?))
 }

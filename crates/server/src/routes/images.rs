@@ -10,8 +10,8 @@ use contracts::{codes, paths};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::describe::Describe;
 use crate::error::{ApiError, Result};
-use crate::openapi::Describe;
 use crate::state::AppState;
 
 pub fn router() -> ApiRouter<AppState> {
@@ -39,7 +39,11 @@ async fn image(
     State(state): State<AppState>,
     Path(ImagePath { image_id }): Path<ImagePath>,
 ) -> Result<([(HeaderName, String); 3], Bytes)> {
-    let image = state.images.get(&image_id).ok_or(ApiError::ImageNotFound)?;
+    let image = state
+        .images
+        .get(&image_id)
+        .await?
+        .ok_or(ApiError::ImageNotFound)?;
     // Ids are validated by the lookup, so they are safe inside the header.
     let file_name = contracts::format::image_file_name(&image_id, &image.mime_type);
     Ok((

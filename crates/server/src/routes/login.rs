@@ -18,8 +18,8 @@ use tower_cookies::{Cookie, Cookies};
 
 use crate::access::{ACCESS_COOKIE, safe_next};
 use crate::client_addr::client_ip;
+use crate::describe::Describe;
 use crate::error::ApiError;
-use crate::openapi::Describe;
 use crate::state::AppState;
 
 pub fn router() -> ApiRouter<AppState> {
@@ -190,7 +190,7 @@ async fn login(
                 .into_response()
         };
     }
-    cookies.add(gate.cookie(crate::session::is_https(&state, &headers)));
+    cookies.add(gate.cookie(state.cookies.is_https(&headers)));
     tracing::info!(%ip, "login accepted");
     if is_json {
         StatusCode::NO_CONTENT.into_response()

@@ -1,15 +1,13 @@
 //! `GET /healthz`, `GET /api/meta` and `GET /api/openapi.json`.
 
-use std::sync::OnceLock;
-
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, header};
+use axum::{Extension, Json};
 use contracts::{ANSWER_MAX_CHARS, AspectRatio, IDEA_MAX_CHARS, MetaResponse, ProviderMode, paths};
 
-use crate::openapi::Describe;
+use crate::describe::Describe;
 use crate::state::AppState;
 
 pub fn router() -> ApiRouter<AppState> {
@@ -42,20 +40,32 @@ pub fn router() -> ApiRouter<AppState> {
 }
 
 /// Prometheus text exposition (behind the access password when one is set).
-async fn prometheus(State(state): State<AppState>) -> ([(HeaderName, &'static str); 1], String) {
-    (
+async fn prometheus(
+    State(state): State<AppState>,
+) -> crate::error::Result<([(HeaderName, &'static str); 1], String)> {
+    let (images, image_bytes) = state.images.usage().await?;
+    let gauges = crate::observability::Gauges {
+        sessions: state.sessions.count().await?,
+        jobs_in_flight: state.jobs.in_flight(),
+        quota_used_today: state.quotas.used_globally().await?,
+        images,
+        image_bytes,
+    };
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::observability::render(&state).await,
-    )
+        crate::observability::render(&gauges),
+    ))
 }
 
-/// Built once: the document depends only on the code.
-async fn openapi() -> Json<&'static serde_json::Value> {
-    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(crate::openapi::document))
+/// The document `startup` built from these routes (handed over as an extension, so routes do not
+/// import the module that imports them).
+async fn openapi(
+    Extension(document): Extension<&'static serde_json::Value>,
+) -> Json<&'static serde_json::Value> {
+    Json(document)
 }
 
 async fn healthz() -> &'static str {

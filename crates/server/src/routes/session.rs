@@ -16,11 +16,11 @@ use tower_cookies::Cookies;
 
 use crate::error::{ApiError, AppJson, Result};
 use crate::observability::funnel;
-use crate::openapi::Describe;
-use crate::session::cookie::{COOKIE_NAME, SessionId};
-use crate::session::{
-    CurrentSession, SessionCookie, SessionData, clear_cookie, set_cookie, update,
-};
+use store::SessionId;
+
+use crate::describe::Describe;
+use crate::extract::{CurrentSession, SessionCookie};
+use crate::session::{SessionData, update};
 use crate::state::AppState;
 
 pub fn router() -> ApiRouter<AppState> {
@@ -77,6 +77,7 @@ async fn start(
     State(state): State<AppState>,
     NoApi(cookies): NoApi<Cookies>,
     headers: HeaderMap,
+    NoApi(old): NoApi<Option<SessionCookie>>,
     AppJson(request): AppJson<StartSessionRequest>,
 ) -> Result<Json<SessionView>> {
     let template = state.catalog.find(&request.template_id)?;
@@ -87,25 +88,22 @@ async fn start(
             "initialInput has no words: describe your idea in a few words (emoji and punctuation alone are not enough).".into(),
         ));
     }
-    // A new start replaces any earlier session, and always gets a fresh id.
-    if let Some(old) = cookies
-        .get(COOKIE_NAME)
-        .and_then(|c| state.signer.verify(c.value()).ok())
-    {
-        state.jobs.cancel(&old);
-        state.sessions.delete(&old).await;
+    // A new start replaces any earlier session (stopping its job wherever it runs), and always
+    // gets a fresh id.
+    if let Some(SessionCookie(old)) = old {
+        state.sessions.delete(&old).await?;
     }
     let id = SessionId::random();
     let data = SessionData::new(template.id.clone(), idea);
     state
         .sessions
-        .put(&id, data.clone(), None)
-        .await
+        .create(&id, &data)
+        .await?
         .map_err(|e| ApiError::Internal(e.into()))?;
-    set_cookie(&cookies, &state, &headers, &id);
+    state.cookies.set(&cookies, &headers, &id);
     funnel("session_started");
     tracing::info!(event = "session_started", session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
-    view(&state, &id, &data).map(Json)
+    view(&state, &id, &data).await.map(Json)
 }
 
 fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -118,7 +116,7 @@ async fn current(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Json<SessionView>> {
-    view(&state, &session.id, &session.data).map(Json)
+    view(&state, &session.id, &session.data).await.map(Json)
 }
 
 /// `n` of `PUT /api/session/answers/{n}`.
@@ -184,11 +182,11 @@ async fn resume(
 ) -> Result<Json<ResumeResponse>> {
     match session {
         Ok(session) => Ok(Json(ResumeResponse {
-            session: Some(view(&state, &session.id, &session.data)?),
+            session: Some(view(&state, &session.id, &session.data).await?),
         })),
         Err(ApiError::SessionNotFound) => Ok(Json(ResumeResponse { session: None })),
         Err(ApiError::InvalidSession) => {
-            clear_cookie(&cookies);
+            state.cookies.clear(&cookies);
             Ok(Json(ResumeResponse { session: None }))
         }
         Err(other) => Err(other),
@@ -218,7 +216,7 @@ async fn revise(
         AnswerInput::Text(&text)
     };
     let catalog = state.catalog.clone();
-    let (changed, data) = update(state.sessions.as_ref(), &id, |data| {
+    let (changed, data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let changed = match data.refinement.revise(&template, question, input) {
             Err(StepError::TooThin(n)) => {
@@ -247,7 +245,7 @@ async fn revise(
         answer_chars = text.chars().count(),
         "answer revised"
     );
-    view(&state, &id, &data).map(Json)
+    view(&state, &id, &data).await.map(Json)
 }
 
 fn answer_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -294,10 +292,10 @@ async fn answer(
         AnswerInput::Text(&text)
     };
     let catalog = state.catalog.clone();
-    let (outcome, data) = update(state.sessions.as_ref(), &id, |data| {
+    let (outcome, data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let question = data.refinement.current_question();
-        Ok((data.refinement.answer(&template, input)?, question))
+        Ok::<_, ApiError>((data.refinement.answer(&template, input)?, question))
     })
     .await?;
     let (outcome, question) = outcome;
@@ -325,7 +323,7 @@ async fn answer(
         answer_chars = text.chars().count(),
         "question answered"
     );
-    view(&state, &id, &data).map(Json)
+    view(&state, &id, &data).await.map(Json)
 }
 
 fn back_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -351,13 +349,13 @@ async fn back(
     SessionCookie(id): SessionCookie,
     AppJson(request): AppJson<BackRequest>,
 ) -> Result<Json<SessionView>> {
-    let (_, data) = update(state.sessions.as_ref(), &id, |data| {
-        Ok(data.refinement.back_to(request.question)?)
+    let (_, data) = update(&state.sessions, &id, |data| {
+        Ok::<_, ApiError>(data.refinement.back_to(request.question)?)
     })
     .await?;
     funnel("answers_changed");
     tracing::info!(event = "answers_changed", session = %id.log_label(), question = request.question, "answers reopened");
-    view(&state, &id, &data).map(Json)
+    view(&state, &id, &data).await.map(Json)
 }
 
 fn start_over_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -366,29 +364,31 @@ fn start_over_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
         .answers(204, &[], "dropped (idempotent: also without a session)")
 }
 
-/// Start over: cancels a running job, drops the state and the cookie. Idempotent.
-async fn start_over(State(state): State<AppState>, NoApi(cookies): NoApi<Cookies>) -> StatusCode {
-    if let Some(id) = cookies
-        .get(COOKIE_NAME)
-        .and_then(|c| state.signer.verify(c.value()).ok())
+/// Start over: drops the state (which stops its running job, on whichever instance runs it) and
+/// the cookie. Idempotent.
+async fn start_over(
+    State(state): State<AppState>,
+    NoApi(cookies): NoApi<Cookies>,
+    NoApi(session): NoApi<Option<SessionCookie>>,
+) -> Result<StatusCode> {
+    if let Some(SessionCookie(id)) = session
+        && state.sessions.delete(&id).await?
     {
-        state.jobs.cancel(&id);
-        if state.sessions.delete(&id).await {
-            funnel("start_over");
-            tracing::info!(event = "start_over", session = %id.log_label(), "session ended (start over)");
-        }
+        funnel("start_over");
+        tracing::info!(event = "start_over", session = %id.log_label(), "session ended (start over)");
     }
-    clear_cookie(&cookies);
-    StatusCode::NO_CONTENT
+    state.cookies.clear(&cookies);
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// The session as the client sees it, with today's quota when generations are counted (never
-/// offline, where a "25 images left today" would be untrue).
-fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
+/// The session as the client sees it: its newest job, the images it made, and today's quota when
+/// generations are counted (never offline, where a "25 images left today" would be untrue).
+async fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
     let template = state.catalog.find(&data.template_id)?;
-    let mut view = data.view(&template);
-    view.quota = if super::generate::counts_generations(state) {
-        state.quotas.left(id)
+    let latest = state.store.jobs.latest(id).await?;
+    let mut view = data.view(&template, latest.job.map(|j| j.view()), latest.images);
+    view.quota = if state.jobs.counts_quota() {
+        state.quotas.left(id).await?
     } else {
         None
     };

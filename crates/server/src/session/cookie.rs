@@ -1,40 +1,20 @@
 //! The session cookie: a random 128-bit id, signed with HMAC-SHA256 under `SESSION_SECRET`.
 //! Value format: `base64url(id).base64url(mac)`. Only the id rides in the cookie; the state stays
-//! on the server.
+//! on the server. [`SessionCookies`] is the one place a request's cookie is read and verified.
 
+use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+pub use store::SessionId;
+use tower_cookies::{Cookie, Cookies};
 
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "refinery_session";
-
-/// A session's random id.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId([u8; 16]);
-
-impl SessionId {
-    /// A fresh id from the OS-seeded CSPRNG.
-    pub fn random() -> SessionId {
-        SessionId(rand::random())
-    }
-
-    /// Short, non-reversible label for logs: the first 8 hex characters of SHA-256(id).
-    pub fn log_label(&self) -> String {
-        use sha2::Digest;
-        let digest = Sha256::digest(self.0);
-        hex::encode(&digest[..4])
-    }
-}
-
-impl std::fmt::Debug for SessionId {
-    // The id is a bearer credential: never print it whole.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionId({})", self.log_label())
-    }
-}
+/// Cookie lifetime; the server-side idle timeout usually ends a session first.
+const COOKIE_MAX_AGE_DAYS: i64 = 30;
 
 /// Signs and verifies cookie values.
 #[derive(Clone)]
@@ -66,9 +46,9 @@ impl CookieSigner {
     /// The cookie value for `id`.
     pub fn sign(&self, id: &SessionId) -> String {
         let mut mac = self.mac();
-        mac.update(&id.0);
+        mac.update(id.as_bytes());
         let tag = mac.finalize().into_bytes();
-        format!("{}.{}", B64.encode(id.0), B64.encode(tag))
+        format!("{}.{}", B64.encode(id.as_bytes()), B64.encode(tag))
     }
 
     /// The id in `value`, if its signature verifies (compared in constant time).
@@ -83,8 +63,71 @@ impl CookieSigner {
         let mut mac = self.mac();
         mac.update(&id);
         mac.verify_slice(&tag).map_err(|_| BadSignature)?;
-        Ok(SessionId(id))
+        Ok(SessionId::from_bytes(id))
     }
+}
+
+/// Why a request has no usable session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieProblem {
+    Missing,
+    BadSignature,
+}
+
+/// Reads, verifies, sets and clears the session cookie (signer plus the https rule).
+#[derive(Clone, Debug)]
+pub struct SessionCookies {
+    signer: CookieSigner,
+    trust_forwarded_proto: bool,
+}
+
+impl SessionCookies {
+    pub fn new(signer: CookieSigner, trust_forwarded_proto: bool) -> SessionCookies {
+        SessionCookies {
+            signer,
+            trust_forwarded_proto,
+        }
+    }
+
+    /// The verified session id in the request's cookie jar.
+    pub fn read(&self, cookies: &Cookies) -> Result<SessionId, CookieProblem> {
+        let value = cookies.get(COOKIE_NAME).ok_or(CookieProblem::Missing)?;
+        self.signer
+            .verify(value.value())
+            .map_err(|BadSignature| CookieProblem::BadSignature)
+    }
+
+    /// Sets the signed session cookie: HttpOnly, SameSite=Lax, Path=/, Secure behind https.
+    pub fn set(&self, cookies: &Cookies, headers: &HeaderMap, id: &SessionId) {
+        let cookie = Cookie::build((COOKIE_NAME, self.signer.sign(id)))
+            .http_only(true)
+            .same_site(tower_cookies::cookie::SameSite::Lax)
+            .path("/")
+            .secure(is_https(self.trust_forwarded_proto, headers))
+            .max_age(tower_cookies::cookie::time::Duration::days(
+                COOKIE_MAX_AGE_DAYS,
+            ))
+            .build();
+        cookies.add(cookie);
+    }
+
+    /// Expires the session cookie in the browser.
+    pub fn clear(&self, cookies: &Cookies) {
+        cookies.remove(Cookie::build((COOKIE_NAME, "")).path("/").build());
+    }
+
+    /// True when a trusted proxy says the request arrived over https (cookies then get `Secure`).
+    pub fn is_https(&self, headers: &HeaderMap) -> bool {
+        is_https(self.trust_forwarded_proto, headers)
+    }
+}
+
+fn is_https(trust_forwarded_proto: bool, headers: &HeaderMap) -> bool {
+    trust_forwarded_proto
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 #[cfg(test)]
@@ -109,7 +152,7 @@ mod tests {
         let value = s.sign(&id);
         let (id_part, tag_part) = value.split_once('.').expect("dot");
         let other = SessionId::random();
-        let swapped_id = format!("{}.{tag_part}", B64.encode(other.0));
+        let swapped_id = format!("{}.{tag_part}", B64.encode(other.as_bytes()));
         let mut flipped = tag_part.to_owned();
         flipped.replace_range(0..1, if flipped.starts_with('A') { "B" } else { "A" });
         for bad in [
@@ -133,6 +176,6 @@ mod tests {
         let a = SessionId::random();
         assert_ne!(a, SessionId::random());
         let shown = format!("{a:?}");
-        assert!(!shown.contains(&B64.encode(a.0)));
+        assert!(!shown.contains(&B64.encode(a.as_bytes())));
     }
 }

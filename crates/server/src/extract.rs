@@ -1,0 +1,86 @@
+//! Request extractors for the session: the verified cookie ([`SessionCookie`], or
+//! `Option<SessionCookie>` where a missing or forged cookie is not an error) and the loaded
+//! session ([`CurrentSession`]). Each takes only the sub-state it needs (`FromRef`).
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use store::SessionId;
+use store::sessions::SessionStore;
+use tower_cookies::Cookies;
+
+use crate::error::ApiError;
+use crate::session::SessionData;
+use crate::session::cookie::{CookieProblem, SessionCookies};
+
+/// The session id from a verified cookie; the session itself is not loaded.
+pub struct SessionCookie(pub SessionId);
+
+/// The session a request's cookie names, loaded from the store.
+pub struct CurrentSession {
+    pub id: SessionId,
+    pub data: SessionData,
+}
+
+async fn read<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<Result<SessionId, CookieProblem>, ApiError>
+where
+    SessionCookies: FromRef<S>,
+{
+    let jar = Cookies::from_request_parts(parts, state)
+        .await
+        .map_err(|(_, msg)| ApiError::Internal(anyhow::anyhow!(msg)))?;
+    Ok(SessionCookies::from_ref(state).read(&jar))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionCookie
+where
+    SessionCookies: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match read(parts, state).await? {
+            Ok(id) => Ok(SessionCookie(id)),
+            Err(CookieProblem::Missing) => Err(ApiError::SessionNotFound),
+            Err(CookieProblem::BadSignature) => Err(ApiError::InvalidSession),
+        }
+    }
+}
+
+/// `None` when there is no cookie or its signature does not verify.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for SessionCookie
+where
+    SessionCookies: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, ApiError> {
+        Ok(read(parts, state).await?.ok().map(SessionCookie))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentSession
+where
+    SessionCookies: FromRef<S>,
+    SessionStore: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let SessionCookie(id) =
+            <SessionCookie as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let found = SessionStore::from_ref(state)
+            .get::<SessionData>(&id)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        match found {
+            Some(found) => Ok(CurrentSession {
+                id,
+                data: found.value,
+            }),
+            None => Err(ApiError::SessionNotFound),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Generated images: the bytes in the object store (a local folder or an S3-compatible bucket)
+//! under their unguessable id, and a row with the owning session and job, type, size, pixel
+//! dimensions, alt text and time. Retention is by age (`IMAGE_RETENTION_DAYS`) and by total size
+//! (`IMAGE_STORE_MB`, the oldest go first), so an image URL works until then, after a restart and
+//! from any instance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::StoreError;
+use crate::db::{Db, on_db};
+use crate::ids::{SessionId, now_us, random_id};
+
+/// An image to keep.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    pub session: SessionId,
+    pub job_id: String,
+    pub bytes: Bytes,
+    pub mime_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+}
+
+/// Image bytes with their media type.
+#[derive(Debug, Clone)]
+pub struct StoredImage {
+    pub bytes: Bytes,
+    pub mime_type: String,
+}
+
+/// The image rows and their bytes.
+#[derive(Clone, Debug)]
+pub struct ImageStore {
+    db: Db,
+    objects: Arc<dyn ObjectStore>,
+    cap_bytes: i64,
+    retention_ms: i64,
+}
+
+/// An image's object key: its id, at the root of `IMAGE_STORE_URL`.
+fn key(id: &str) -> Path {
+    Path::from(id)
+}
+
+impl ImageStore {
+    pub(crate) fn new(
+        db: Db,
+        objects: Arc<dyn ObjectStore>,
+        cap_bytes: u64,
+        retention: Duration,
+    ) -> ImageStore {
+        ImageStore {
+            db,
+            objects,
+            cap_bytes: i64::try_from(cap_bytes).unwrap_or(i64::MAX),
+            retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Stores an image and returns its new id (32 hex characters). The bytes go first, so a row
+    /// never names missing bytes; then the oldest images beyond the size cap are dropped.
+    pub async fn insert(&self, image: NewImage) -> Result<String, StoreError> {
+        let id = random_id();
+        let size = i64::try_from(image.bytes.len()).unwrap_or(i64::MAX);
+        self.objects
+            .put(&key(&id), PutPayload::from_bytes(image.bytes))
+            .await?;
+        let recorded = on_db!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO images (id, session_id, job_id, mime_type, byte_size, width, height, \
+                 alt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&id)
+            .bind(image.session.to_hex())
+            .bind(&image.job_id)
+            .bind(&image.mime_type)
+            .bind(size)
+            .bind(i64::from(image.width))
+            .bind(i64::from(image.height))
+            .bind(&image.alt)
+            .bind(now_us())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        });
+        if let Err(e) = recorded {
+            self.delete_objects(std::slice::from_ref(&id)).await;
+            return Err(e.into());
+        }
+        self.enforce_cap().await?;
+        Ok(id)
+    }
+
+    /// The image's bytes, or `None` if unknown or dropped.
+    pub async fn get(&self, id: &str) -> Result<Option<StoredImage>, StoreError> {
+        let mime_type: Option<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT mime_type FROM images WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(mime_type) = mime_type else {
+            return Ok(None);
+        };
+        let bytes = match self.objects.get(&key(id)).await {
+            Ok(found) => found.bytes().await?,
+            // Dropped by a sweep between the two reads, or removed by hand.
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some(StoredImage { bytes, mime_type }))
+    }
+
+    /// (images, bytes) stored.
+    pub async fn usage(&self) -> Result<(u64, u64), StoreError> {
+        let (count, bytes): (i64, i64) = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM images",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        Ok((
+            u64::try_from(count).unwrap_or(0),
+            u64::try_from(bytes).unwrap_or(0),
+        ))
+    }
+
+    /// Drops images older than the retention, then the oldest beyond the size cap. Returns how
+    /// many were dropped.
+    pub async fn sweep(&self, now_ms: i64) -> Result<u64, StoreError> {
+        // `created_at` is in microseconds and `now_ms` in milliseconds: the cutoff is the end of
+        // that millisecond, so an image made earlier within it is not counted as newer.
+        let before_us = now_ms
+            .saturating_add(1)
+            .saturating_sub(self.retention_ms)
+            .saturating_mul(1000);
+        let old: Vec<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("DELETE FROM images WHERE created_at < $1 RETURNING id")
+                .bind(before_us)
+                .fetch_all(pool)
+                .await?
+        });
+        self.delete_objects(&old).await;
+        Ok(old.len() as u64 + self.enforce_cap().await?)
+    }
+
+    /// Drops the oldest images while the total is over the cap, always keeping the newest.
+    async fn enforce_cap(&self) -> Result<u64, StoreError> {
+        let over: Vec<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM (SELECT id, \
+                 SUM(byte_size) OVER (ORDER BY created_at DESC, id DESC ROWS UNBOUNDED PRECEDING) AS kept, \
+                 ROW_NUMBER() OVER (ORDER BY created_at DESC, id DESC) AS position \
+                 FROM images) ranked WHERE kept > $1 AND position > 1",
+            )
+            .bind(self.cap_bytes)
+            .fetch_all(pool)
+            .await?
+        });
+        for id in &over {
+            on_db!(&self.db, pool => {
+                sqlx::query("DELETE FROM images WHERE id = $1")
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            });
+        }
+        self.delete_objects(&over).await;
+        Ok(over.len() as u64)
+    }
+
+    /// Best effort: a leftover object without a row is never served, only wasted space.
+    async fn delete_objects(&self, ids: &[String]) {
+        for id in ids {
+            match self.objects.delete(&key(id)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, "could not delete an image's bytes"),
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Generation jobs: one row each with its status (which is also its stage), its result, the
+//! instance running it and that instance's lease. At most one unfinished job per session (a
+//! partial unique index), whichever instance asks. A job whose lease runs out — its instance
+//! died — is ended `failed` by whichever instance notices first, and its quota unit comes back.
+
+use std::time::Duration;
+
+use contracts::{ApiErrorBody, AspectRatio, ImageView, JobStatus, JobView};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::StoreError;
+use crate::db::{Db, on_db};
+use crate::ids::{SessionId, now_ms, now_us};
+use crate::quotas::REFUND;
+use crate::wakeups::Wakeups;
+
+/// Finished jobs kept per session (the running one is always kept).
+pub const JOBS_KEPT: i64 = 20;
+
+/// SQL for "not finished".
+const RUNNING: &str = "status IN ('queued', 'synthesizing', 'rendering')";
+
+/// One job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    pub id: String,
+    pub session: SessionId,
+    pub status: JobStatus,
+    pub aspect_ratio: AspectRatio,
+    pub reuse_prompt: bool,
+    pub image: Option<ImageView>,
+    pub error: Option<ApiErrorBody>,
+    /// The instance running (or that ran) it.
+    pub instance: String,
+    /// Epoch ms until which that instance vouches for it.
+    pub lease_until: i64,
+    /// The UTC day a quota unit was counted on, if one was.
+    pub quota_day: Option<i64>,
+}
+
+impl JobRow {
+    /// What a client sees.
+    pub fn view(&self) -> JobView {
+        JobView {
+            job_id: self.id.clone(),
+            status: self.status,
+            image: self.image.clone(),
+            error: self.error.clone(),
+        }
+    }
+
+    /// True when it is unfinished and its instance stopped renewing it.
+    pub fn lease_lapsed(&self, now_ms: i64) -> bool {
+        !self.status.is_terminal() && self.lease_until < now_ms
+    }
+}
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: String,
+    pub session: SessionId,
+    pub aspect_ratio: AspectRatio,
+    pub reuse_prompt: bool,
+    pub quota_day: Option<i64>,
+}
+
+/// What [`JobStore::insert`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    New(JobRow),
+    /// The session already had an unfinished job; this is it.
+    Existing(JobRow),
+    /// The session does not exist (any more).
+    SessionGone,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Succeeded(ImageView),
+    Failed(ApiErrorBody),
+}
+
+/// The newest job of a session and the images it made, for the session view.
+#[derive(Debug, Clone, Default)]
+pub struct Latest {
+    pub job: Option<JobRow>,
+    /// Newest first, at most [`VIEW_IMAGES`].
+    pub images: Vec<ImageView>,
+}
+
+/// Images a session view lists at most; a session rarely makes more in a day's work, and the
+/// view stays small.
+pub const VIEW_IMAGES: i64 = 100;
+
+/// An unfinished job that was ended without a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    pub id: String,
+    pub session: SessionId,
+    /// True when its quota unit was given back.
+    pub refunded: bool,
+}
+
+/// The jobs table, as seen by one instance.
+#[derive(Clone, Debug)]
+pub struct JobStore {
+    db: Db,
+    wakeups: Wakeups,
+    instance: String,
+    lease: Duration,
+}
+
+const COLUMNS: &str = "id, session_id, status, aspect_ratio, reuse_prompt, image, error, \
+     instance, lease_until, quota_day";
+
+type Columns = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+);
+
+/// An enum as its serde name (`"rendering"`, `"16:9"`): the text the rows hold.
+fn enum_text<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    match serde_json::to_value(value).map_err(StoreError::corrupt("job"))? {
+        serde_json::Value::String(text) => Ok(text),
+        other => Err(StoreError::Corrupt(format!("job: {other} is not a name"))),
+    }
+}
+
+fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(StoreError::corrupt("job"))
+}
+
+fn json<T: Serialize>(value: Option<&T>) -> Result<Option<String>, StoreError> {
+    value
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(StoreError::corrupt("job"))
+}
+
+fn from_json<T: DeserializeOwned>(text: Option<String>) -> Result<Option<T>, StoreError> {
+    text.as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(StoreError::corrupt("job"))
+}
+
+fn row(columns: Columns) -> Result<JobRow, StoreError> {
+    let (id, session, status, aspect_ratio, reuse_prompt, image, error, instance, lease, day) =
+        columns;
+    Ok(JobRow {
+        session: SessionId::from_hex(&session)
+            .ok_or_else(|| StoreError::Corrupt(format!("job {id}: session id")))?,
+        status: from_text(&status)?,
+        aspect_ratio: from_text(&aspect_ratio)?,
+        reuse_prompt,
+        image: from_json(image)?,
+        error: from_json(error)?,
+        instance,
+        lease_until: lease,
+        quota_day: day,
+        id,
+    })
+}
+
+impl JobStore {
+    pub(crate) fn new(db: Db, wakeups: Wakeups, instance: String, lease: Duration) -> JobStore {
+        JobStore {
+            db,
+            wakeups,
+            instance,
+            lease,
+        }
+    }
+
+    /// This instance's name in the `instance` column.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// How long a lease lasts; [`JobStore::renew`] should run well within it.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    fn lease_until(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_add(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// The session's unfinished job, if any.
+    pub async fn running(&self, session: &SessionId) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE session_id = $1 AND {RUNNING}");
+        let found: Option<Columns> = on_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(session.to_hex()).fetch_optional(pool).await?
+        });
+        found.map(row).transpose()
+    }
+
+    /// Queues a job run by this instance, unless the session already has an unfinished one.
+    /// Drops the session's oldest finished jobs beyond [`JOBS_KEPT`].
+    pub async fn insert(&self, job: NewJob) -> Result<Inserted, StoreError> {
+        let session = job.session.to_hex();
+        let aspect_ratio = enum_text(&job.aspect_ratio)?;
+        // Three tries: the unfinished job that blocked the insert may finish before it is read.
+        for _ in 0..3 {
+            let now = now_ms();
+            let lease_until = self.lease_until(now);
+            let inserted = on_db!(&self.db, pool => {
+                sqlx::query(
+                    "INSERT INTO jobs (id, session_id, status, aspect_ratio, reuse_prompt, image, \
+                     error, instance, lease_until, quota_day, created_at, updated_at) \
+                     SELECT $1, $2, 'queued', $3, $4, NULL, NULL, $5, $6, $7, $8, $9 \
+                     WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&job.id)
+                .bind(&session)
+                .bind(&aspect_ratio)
+                .bind(job.reuse_prompt)
+                .bind(&self.instance)
+                .bind(lease_until)
+                .bind(job.quota_day)
+                .bind(now_us())
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+            if inserted == 1 {
+                self.prune(&session).await?;
+                return Ok(Inserted::New(JobRow {
+                    id: job.id,
+                    session: job.session,
+                    status: JobStatus::Queued,
+                    aspect_ratio: job.aspect_ratio,
+                    reuse_prompt: job.reuse_prompt,
+                    image: None,
+                    error: None,
+                    instance: self.instance.clone(),
+                    lease_until,
+                    quota_day: job.quota_day,
+                }));
+            }
+            if let Some(existing) = self.running(&job.session).await? {
+                return Ok(Inserted::Existing(existing));
+            }
+            let exists: Option<i64> = on_db!(&self.db, pool => {
+                sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = $1")
+                    .bind(&session)
+                    .fetch_optional(pool)
+                    .await?
+            });
+            if exists.is_none() {
+                return Ok(Inserted::SessionGone);
+            }
+        }
+        Err(StoreError::Busy)
+    }
+
+    async fn prune(&self, session: &str) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            sqlx::query(
+                "DELETE FROM jobs WHERE session_id = $1 AND status IN ('succeeded', 'failed') \
+                 AND id NOT IN (SELECT id FROM jobs WHERE session_id = $1 \
+                 ORDER BY created_at DESC LIMIT $2)",
+            )
+            .bind(session)
+            .bind(JOBS_KEPT)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The session's job `id` (another session's job is not found).
+    pub async fn get(&self, session: &SessionId, id: &str) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND session_id = $2");
+        let found: Option<Columns> = on_db!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(session.to_hex())
+                .fetch_optional(pool)
+                .await?
+        });
+        found.map(row).transpose()
+    }
+
+    /// The session's newest job and its images, newest first.
+    pub async fn latest(&self, session: &SessionId) -> Result<Latest, StoreError> {
+        let key = session.to_hex();
+        let newest = format!(
+            "SELECT {COLUMNS} FROM jobs WHERE session_id = $1 ORDER BY created_at DESC LIMIT 1"
+        );
+        let (job, images): (Option<Columns>, Vec<String>) = on_db!(&self.db, pool => {
+            let job = sqlx::query_as(&newest).bind(&key).fetch_optional(pool).await?;
+            let images = sqlx::query_scalar(
+                "SELECT image FROM jobs WHERE session_id = $1 AND image IS NOT NULL \
+                 ORDER BY created_at DESC LIMIT $2",
+            )
+            .bind(&key)
+            .bind(VIEW_IMAGES)
+            .fetch_all(pool)
+            .await?;
+            (job, images)
+        });
+        Ok(Latest {
+            job: job.map(row).transpose()?,
+            images: images
+                .into_iter()
+                .filter_map(|text| from_json(Some(text)).transpose())
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Moves an unfinished job this instance runs to `status`. False if it is no longer
+    /// unfinished and ours (gone, ended elsewhere after a lapsed lease).
+    pub async fn advance(&self, id: &str, status: JobStatus) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET status = $1, updated_at = $2 WHERE id = $3 AND instance = $4 AND {RUNNING}"
+        );
+        let status = enum_text(&status)?;
+        let updated = on_db!(&self.db, pool => {
+            sqlx::query(&sql)
+                .bind(&status)
+                .bind(now_ms())
+                .bind(id)
+                .bind(&self.instance)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        self.wakeups.publish_changed(id).await;
+        Ok(updated == 1)
+    }
+
+    /// Ends an unfinished job this instance runs. False if it was not unfinished and ours.
+    pub async fn finish(&self, id: &str, outcome: &Outcome) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET status = $1, image = $2, error = $3, updated_at = $4 \
+             WHERE id = $5 AND instance = $6 AND {RUNNING}"
+        );
+        let (status, image, error) = match outcome {
+            Outcome::Succeeded(image) => (JobStatus::Succeeded, json(Some(image))?, None),
+            Outcome::Failed(error) => (JobStatus::Failed, None, json(Some(error))?),
+        };
+        let status = enum_text(&status)?;
+        let updated = on_db!(&self.db, pool => {
+            sqlx::query(&sql)
+                .bind(&status)
+                .bind(image)
+                .bind(error)
+                .bind(now_ms())
+                .bind(id)
+                .bind(&self.instance)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        self.wakeups.publish_changed(id).await;
+        Ok(updated == 1)
+    }
+
+    /// Extends the lease of every unfinished job this instance runs; returns their ids (a job
+    /// missing from the answer was deleted or ended elsewhere, and its task should stop).
+    pub async fn renew(&self) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET lease_until = $1 WHERE instance = $2 AND {RUNNING} RETURNING id"
+        );
+        let until = self.lease_until(now_ms());
+        Ok(on_db!(&self.db, pool => {
+            sqlx::query_scalar(&sql)
+                .bind(until)
+                .bind(&self.instance)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Ends one unfinished job with `error` and gives its quota unit back (this instance gave up
+    /// on it: shutdown, or its task died).
+    pub async fn interrupt(
+        &self,
+        id: &str,
+        error: &ApiErrorBody,
+    ) -> Result<Option<Interrupted>, StoreError> {
+        let ended = self
+            .interrupt_where(&format!("id = $3 AND {RUNNING}"), error, Some(id), now_ms())
+            .await?;
+        Ok(ended.into_iter().next())
+    }
+
+    /// Ends every unfinished job whose lease ran out before `now_ms` (its instance died).
+    pub async fn expire_lapsed(
+        &self,
+        error: &ApiErrorBody,
+        now_ms: i64,
+    ) -> Result<Vec<Interrupted>, StoreError> {
+        self.interrupt_where(
+            &format!("lease_until < $2 AND {RUNNING}"),
+            error,
+            None,
+            now_ms,
+        )
+        .await
+    }
+
+    /// Ends every unfinished job of other instances. Only for SQLite, where the database file
+    /// serves one instance, so at start any job still marked running belongs to a dead process.
+    pub async fn interrupt_orphans(
+        &self,
+        error: &ApiErrorBody,
+    ) -> Result<Vec<Interrupted>, StoreError> {
+        self.interrupt_where(
+            &format!("instance <> $3 AND {RUNNING}"),
+            error,
+            Some(&self.instance),
+            now_ms(),
+        )
+        .await
+    }
+
+    /// `UPDATE ... SET failed WHERE <condition>` with `$1` = the error JSON, `$2` = now and `$3`
+    /// = `extra`, refunding each ended job's quota unit in the same transaction.
+    async fn interrupt_where(
+        &self,
+        condition: &str,
+        error: &ApiErrorBody,
+        extra: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<Interrupted>, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'failed', image = NULL, error = $1, updated_at = $2 \
+             WHERE {condition} RETURNING id, session_id, quota_day"
+        );
+        let error = json(Some(error))?;
+        let ended: Vec<(String, String, Option<i64>)> = on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let mut query = sqlx::query_as(&sql).bind(&error).bind(now_ms);
+            if let Some(extra) = extra {
+                query = query.bind(extra);
+            }
+            let ended: Vec<(String, String, Option<i64>)> = query.fetch_all(&mut *tx).await?;
+            for (_, session, day) in &ended {
+                if let Some(day) = day {
+                    sqlx::query(REFUND)
+                        .bind(day)
+                        .bind(crate::quotas::session_subject(session))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            ended
+        });
+        let mut interrupted = Vec::with_capacity(ended.len());
+        for (id, session, day) in ended {
+            self.wakeups.publish_changed(&id).await;
+            if let Some(session) = SessionId::from_hex(&session) {
+                interrupted.push(Interrupted {
+                    id,
+                    session,
+                    refunded: day.is_some(),
+                });
+            }
+        }
+        Ok(interrupted)
+    }
+}

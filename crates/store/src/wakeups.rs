@@ -1,0 +1,233 @@
+//! Each job's own wake-up: long-polls wait on the job they care about, and the instance running a
+//! job learns when it is gone (start over anywhere). In process this is one `watch` channel per
+//! watched job; on PostgreSQL every change is also sent with `NOTIFY`, and each instance's
+//! `LISTEN` task passes it on to its own watchers, so a long-poll on one instance wakes when a
+//! job on another moves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgPool};
+use tokio::sync::watch;
+
+/// The `LISTEN`/`NOTIFY` channel. Payloads are `changed:<job id>` or `gone:<job id>`.
+const CHANNEL: &str = "refinery_jobs";
+
+/// What a watcher of one job sees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Signal {
+    /// Bumped on every change.
+    pub changes: u64,
+    /// The job's row was deleted (its session was dropped).
+    pub gone: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    Changed,
+    Gone,
+}
+
+/// The registry of watched jobs, and the PostgreSQL link when there is one.
+#[derive(Clone, Debug)]
+pub struct Wakeups {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    channels: Mutex<HashMap<String, watch::Sender<Signal>>>,
+    postgres: Option<PgPool>,
+    listener: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .listener
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// A subscription to one job. Dropping it forgets the job once nobody else watches it.
+#[derive(Debug)]
+pub struct JobWatch {
+    receiver: watch::Receiver<Signal>,
+    job_id: String,
+    wakeups: Wakeups,
+}
+
+impl JobWatch {
+    /// Resolves at the job's next change (or at once if one happened since the last call).
+    pub async fn changed(&mut self) {
+        // The sender lives in the registry as long as this receiver does.
+        let _ = self.receiver.changed().await;
+    }
+
+    /// Resolves once the job is gone.
+    pub async fn gone(&mut self) {
+        let _ = self.receiver.wait_for(|s| s.gone).await;
+    }
+}
+
+impl Drop for JobWatch {
+    fn drop(&mut self) {
+        let mut channels = self.wakeups.lock();
+        // This receiver still counts: 1 means nobody else watches.
+        if channels
+            .get(&self.job_id)
+            .is_some_and(|sender| sender.receiver_count() <= 1)
+        {
+            channels.remove(&self.job_id);
+        }
+    }
+}
+
+impl Wakeups {
+    /// In-process only (SQLite: one instance).
+    pub(crate) fn local() -> Wakeups {
+        Wakeups {
+            inner: Arc::new(Inner::default()),
+        }
+    }
+
+    /// Shared through PostgreSQL: starts this instance's `LISTEN` task.
+    pub(crate) async fn postgres(pool: PgPool) -> Result<Wakeups, sqlx::Error> {
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(CHANNEL).await?;
+        let wakeups = Wakeups {
+            inner: Arc::new(Inner {
+                channels: Mutex::default(),
+                postgres: Some(pool),
+                listener: Mutex::default(),
+            }),
+        };
+        let task = tokio::spawn(listen(listener, Arc::downgrade(&wakeups.inner)));
+        *wakeups.lock_listener() = Some(task.abort_handle());
+        Ok(wakeups)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Signal>>> {
+        // Every critical section is a single map operation, so a poisoned lock holds no half-write.
+        self.inner
+            .channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_listener(&self) -> std::sync::MutexGuard<'_, Option<tokio::task::AbortHandle>> {
+        self.inner
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Watches `job_id`. Subscribe before reading the job, so a change in between is not missed.
+    pub fn watch(&self, job_id: &str) -> JobWatch {
+        let receiver = self
+            .lock()
+            .entry(job_id.to_owned())
+            .or_insert_with(|| watch::Sender::new(Signal::default()))
+            .subscribe();
+        JobWatch {
+            receiver,
+            job_id: job_id.to_owned(),
+            wakeups: self.clone(),
+        }
+    }
+
+    /// Stops this instance's `LISTEN` task (at shutdown: it holds a pooled connection).
+    pub(crate) fn stop_listening(&self) {
+        if let Some(task) = self.lock_listener().take() {
+            task.abort();
+        }
+    }
+
+    /// Jobs someone watches in this process.
+    pub fn watched(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Tells every watcher, on every instance, that the job changed.
+    pub(crate) async fn publish_changed(&self, job_id: &str) {
+        self.publish(job_id, Event::Changed).await;
+    }
+
+    /// Tells every watcher, on every instance, that the job's row is gone.
+    pub(crate) async fn publish_gone(&self, job_id: &str) {
+        self.publish(job_id, Event::Gone).await;
+    }
+
+    async fn publish(&self, job_id: &str, event: Event) {
+        self.deliver(job_id, event);
+        let Some(pool) = &self.inner.postgres else {
+            return;
+        };
+        let kind = match event {
+            Event::Changed => "changed",
+            Event::Gone => "gone",
+        };
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(format!("{kind}:{job_id}"))
+            .execute(pool)
+            .await;
+        if let Err(e) = sent {
+            // Watchers elsewhere still re-read at their deadline or the job's lease end.
+            tracing::warn!(error = %e, "could not notify other instances of a job change");
+        }
+    }
+
+    fn deliver(&self, job_id: &str, event: Event) {
+        if let Some(sender) = self.lock().get(job_id) {
+            sender.send_modify(|s| {
+                s.changes += 1;
+                s.gone |= event == Event::Gone;
+            });
+        }
+    }
+
+    /// Wakes every watcher (after a lost connection may have dropped notifications).
+    fn wake_all(&self) {
+        for sender in self.lock().values() {
+            sender.send_modify(|s| s.changes += 1);
+        }
+    }
+}
+
+/// This instance's `LISTEN` loop. sqlx reconnects a dropped listener by itself; `try_recv`
+/// reports the drop as `None`, and then every watcher re-reads in case a notice was lost.
+async fn listen(mut listener: PgListener, inner: Weak<Inner>) {
+    loop {
+        let received = listener.try_recv().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let wakeups = Wakeups { inner };
+        match received {
+            Ok(Some(notification)) => {
+                let payload = notification.payload();
+                match payload.split_once(':') {
+                    Some(("changed", job)) => wakeups.deliver(job, Event::Changed),
+                    Some(("gone", job)) => wakeups.deliver(job, Event::Gone),
+                    _ => tracing::debug!(payload, "ignored an unknown job notification"),
+                }
+            }
+            Ok(None) => {
+                tracing::warn!("lost the database notification link; reconnecting");
+                wakeups.wake_all();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "job notifications failed; retrying in 1 s");
+                drop(wakeups);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,752 @@
+//! The store's behaviour, each case run on both backends: SQLite files in a temporary folder, and
+//! a real PostgreSQL with a real S3-compatible server (both started by `test-servers`).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use contracts::{ApiErrorBody, AspectRatio, ImageView, JobStatus};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use store::images::NewImage;
+use store::jobs::{Inserted, JobRow, NewJob, Outcome};
+use store::quotas::Scope;
+use store::sessions::Conflict;
+use store::{ImageLocation, S3Options, SessionId, Store, StoreConfig};
+use test_servers::{Postgres, S3};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Flow {
+    idea: String,
+}
+
+fn flow(idea: &str) -> Flow {
+    Flow { idea: idea.into() }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// One test's store, and what reopens it (a restart, or a second instance).
+struct Fixture {
+    store: Store,
+    config: StoreConfig,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    async fn reopen(&self) -> Store {
+        Store::open(&self.config).await.expect("the store reopens")
+    }
+}
+
+fn s3_options(s3: &S3) -> S3Options {
+    S3Options {
+        access_key_id: Some("test".into()),
+        secret_access_key: Some("test".to_owned().into()),
+        session_token: None,
+        region: Some("us-east-1".into()),
+        endpoint: Some(s3.endpoint().to_owned()),
+        allow_http: true,
+    }
+}
+
+async fn open(kind: Kind, change: impl FnOnce(&mut StoreConfig)) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, images, s3) = match kind {
+        Kind::Sqlite => (
+            format!("sqlite://{}", dir.path().join("refinery.db").display()),
+            ImageLocation::Folder(dir.path().join("images")),
+            S3Options::default(),
+        ),
+        Kind::Postgres => {
+            let s3 = S3::shared().await;
+            (
+                Postgres::shared().await.fresh_database().await,
+                ImageLocation::parse(&s3.fresh_url()).expect("an s3 url"),
+                s3_options(s3),
+            )
+        }
+    };
+    let mut config = StoreConfig {
+        database_url,
+        images,
+        s3,
+        max_connections: 8,
+        session_idle: Duration::from_secs(3600),
+        max_sessions: 1000,
+        image_cap_bytes: 1024 * 1024,
+        image_retention: Duration::from_secs(30 * 86_400),
+        quota_per_session: None,
+        quota_global: None,
+        job_lease: Duration::from_secs(30),
+    };
+    change(&mut config);
+    Fixture {
+        store: Store::open(&config).await.expect("the store opens"),
+        config,
+        _dir: dir,
+    }
+}
+
+/// Runs each named case as `on_sqlite::case` and `on_postgres::case`.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::Kind::Sqlite).await
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::Kind::Postgres).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    session_writes_must_name_the_version_they_read,
+    sessions_survive_reopening,
+    idle_sessions_are_refused_and_swept,
+    the_sweep_keeps_the_most_recently_used_sessions_up_to_the_cap,
+    a_session_has_at_most_one_unfinished_job,
+    jobs_move_through_stages_and_wake_their_watchers,
+    a_deleted_session_takes_its_jobs_and_tells_their_watchers,
+    a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota,
+    renewal_keeps_only_this_instances_unfinished_jobs,
+    only_the_instance_running_a_job_may_move_it,
+    the_global_quota_holds_exactly_under_40_concurrent_takes,
+    quotas_are_per_session_per_utc_day_and_refundable,
+    image_bytes_round_trip_and_survive_reopening,
+    the_oldest_images_go_first_when_over_the_cap,
+    old_images_are_swept_after_the_retention,
+);
+
+async fn session_writes_must_name_the_version_they_read(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let sessions = &f.store.sessions;
+    let id = SessionId::random();
+    assert_eq!(sessions.create(&id, &flow("a")).await.expect("db"), Ok(1));
+    assert_eq!(
+        sessions.create(&id, &flow("b")).await.expect("db"),
+        Err(Conflict)
+    );
+    assert_eq!(
+        sessions.replace(&id, &flow("b"), 1).await.expect("db"),
+        Ok(2)
+    );
+    assert_eq!(
+        sessions.replace(&id, &flow("c"), 1).await.expect("db"),
+        Err(Conflict)
+    );
+    let got = sessions
+        .get::<Flow>(&id)
+        .await
+        .expect("db")
+        .expect("present");
+    assert_eq!((got.value.idea.as_str(), got.version), ("b", 2));
+    let unknown = sessions.get::<Flow>(&SessionId::random()).await;
+    assert!(unknown.expect("db").is_none());
+}
+
+async fn sessions_survive_reopening(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let id = SessionId::random();
+    f.store
+        .sessions
+        .create(&id, &flow("kept"))
+        .await
+        .expect("db")
+        .expect("new");
+    f.store.close().await;
+    let again = f.reopen().await;
+    let got = again
+        .sessions
+        .get::<Flow>(&id)
+        .await
+        .expect("db")
+        .expect("still there");
+    assert_eq!(got.value, flow("kept"));
+    assert_eq!(again.sessions.count().await.expect("db"), 1);
+}
+
+async fn idle_sessions_are_refused_and_swept(kind: Kind) {
+    let f = open(kind, |c| c.session_idle = Duration::ZERO).await;
+    let id = SessionId::random();
+    f.store
+        .sessions
+        .create(&id, &flow("a"))
+        .await
+        .expect("db")
+        .expect("new");
+    assert!(
+        f.store
+            .sessions
+            .get::<Flow>(&id)
+            .await
+            .expect("db")
+            .is_none()
+    );
+    assert_eq!(f.store.sessions.count().await.expect("db"), 0);
+    assert_eq!(f.store.sweep().await.expect("db").sessions, 1);
+}
+
+async fn the_sweep_keeps_the_most_recently_used_sessions_up_to_the_cap(kind: Kind) {
+    let f = open(kind, |c| c.max_sessions = 2).await;
+    let ids = [
+        SessionId::random(),
+        SessionId::random(),
+        SessionId::random(),
+    ];
+    for id in &ids {
+        f.store
+            .sessions
+            .create(id, &flow("x"))
+            .await
+            .expect("db")
+            .expect("new");
+        // Use times are milliseconds; make each session's distinct.
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    // The first session is used again, so the second is now the least recently used.
+    f.store
+        .sessions
+        .replace(&ids[0], &flow("y"), 1)
+        .await
+        .expect("db")
+        .expect("cas");
+    assert_eq!(f.store.sweep().await.expect("db").sessions, 1);
+    let sessions = &f.store.sessions;
+    let mut kept = Vec::new();
+    for id in &ids {
+        kept.push(sessions.get::<Flow>(id).await.expect("db").is_some());
+    }
+    assert_eq!(
+        kept,
+        [true, false, true],
+        "the least recently used session was dropped"
+    );
+}
+
+fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
+    NewJob {
+        id: store::ids::random_id(),
+        session,
+        aspect_ratio: AspectRatio::Landscape16x9,
+        reuse_prompt: false,
+        quota_day,
+    }
+}
+
+async fn session_with_job(store: &Store, quota_day: Option<i64>) -> (SessionId, JobRow) {
+    let session = SessionId::random();
+    store
+        .sessions
+        .create(&session, &flow("x"))
+        .await
+        .expect("db")
+        .expect("new");
+    match store
+        .jobs
+        .insert(new_job(session, quota_day))
+        .await
+        .expect("db")
+    {
+        Inserted::New(row) => (session, row),
+        other => panic!("expected a new job, got {other:?}"),
+    }
+}
+
+fn image_view(url: &str) -> ImageView {
+    ImageView {
+        url: url.into(),
+        mime_type: "image/png".into(),
+        width: 16,
+        height: 9,
+        alt: "alt".into(),
+        summary: "summary".into(),
+        aspect_ratio: AspectRatio::Landscape16x9,
+        offline_preview: true,
+    }
+}
+
+fn interrupted() -> ApiErrorBody {
+    ApiErrorBody {
+        error: "Interrupted. Try again.".into(),
+        code: "generation_interrupted".into(),
+    }
+}
+
+async fn a_session_has_at_most_one_unfinished_job(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let (session, first) = session_with_job(&f.store, None).await;
+    // Another instance asks too: it gets the same job back.
+    let other = f.reopen().await;
+    match other.jobs.insert(new_job(session, None)).await.expect("db") {
+        Inserted::Existing(row) => assert_eq!(row.id, first.id),
+        got => panic!("expected the running job, got {got:?}"),
+    }
+    f.store
+        .jobs
+        .finish(&first.id, &Outcome::Succeeded(image_view("/api/images/a")))
+        .await
+        .expect("db");
+    let Inserted::New(second) = f
+        .store
+        .jobs
+        .insert(new_job(session, None))
+        .await
+        .expect("db")
+    else {
+        panic!("a finished job does not block a new one");
+    };
+    let latest = f.store.jobs.latest(&session).await.expect("db");
+    assert_eq!(latest.job.map(|j| j.id), Some(second.id));
+    assert_eq!(
+        latest.images.first().map(|i| i.url.as_str()),
+        Some("/api/images/a")
+    );
+    assert_eq!(
+        f.store
+            .jobs
+            .insert(new_job(SessionId::random(), None))
+            .await
+            .expect("db"),
+        Inserted::SessionGone
+    );
+    // Another session cannot read this session's job.
+    assert!(
+        f.store
+            .jobs
+            .get(&SessionId::random(), &first.id)
+            .await
+            .expect("db")
+            .is_none()
+    );
+}
+
+/// Fails the test instead of hanging when a wake-up never comes.
+async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not happen within 10 s"))
+}
+
+async fn jobs_move_through_stages_and_wake_their_watchers(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let (session, job) = session_with_job(&f.store, None).await;
+    // A second instance on the same database watches (on PostgreSQL through LISTEN/NOTIFY).
+    let elsewhere = f.reopen().await;
+    let mut here = f.store.wakeups.watch(&job.id);
+    let mut there = elsewhere.wakeups.watch(&job.id);
+    assert!(
+        f.store
+            .jobs
+            .advance(&job.id, JobStatus::Rendering)
+            .await
+            .expect("db")
+    );
+    within("the local wake-up", here.changed()).await;
+    if matches!(kind, Kind::Postgres) {
+        within("the wake-up on the other instance", there.changed()).await;
+    }
+    let read = elsewhere
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("found");
+    assert_eq!(read.status, JobStatus::Rendering);
+
+    let done = Outcome::Failed(ApiErrorBody {
+        error: "no".into(),
+        code: "no_image".into(),
+    });
+    assert!(f.store.jobs.finish(&job.id, &done).await.expect("db"));
+    within("the wake-up at the end", here.changed()).await;
+    let read = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("found");
+    assert_eq!(read.status, JobStatus::Failed);
+    assert_eq!(read.error.map(|e| e.code).as_deref(), Some("no_image"));
+    // Finished jobs do not move again.
+    assert!(
+        !f.store
+            .jobs
+            .advance(&job.id, JobStatus::Rendering)
+            .await
+            .expect("db")
+    );
+}
+
+async fn a_deleted_session_takes_its_jobs_and_tells_their_watchers(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let (session, job) = session_with_job(&f.store, None).await;
+    let running_elsewhere = f.reopen().await;
+    let mut here = f.store.wakeups.watch(&job.id);
+    let mut there = running_elsewhere.wakeups.watch(&job.id);
+    assert!(f.store.sessions.delete(&session).await.expect("db"));
+    within("the gone signal", here.gone()).await;
+    if matches!(kind, Kind::Postgres) {
+        within("the gone signal on the other instance", there.gone()).await;
+    }
+    assert!(
+        f.store
+            .jobs
+            .get(&session, &job.id)
+            .await
+            .expect("db")
+            .is_none()
+    );
+    assert!(
+        !f.store.sessions.delete(&session).await.expect("db"),
+        "deleting twice is harmless"
+    );
+    assert!(f.store.jobs.renew().await.expect("db").is_empty());
+}
+
+async fn a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota(kind: Kind) {
+    let f = open(kind, |c| {
+        c.quota_global = Some(1);
+        c.job_lease = Duration::from_millis(1);
+    })
+    .await;
+    let session = SessionId::random();
+    f.store
+        .sessions
+        .create(&session, &flow("x"))
+        .await
+        .expect("db")
+        .expect("new");
+    let taken = f
+        .store
+        .quotas
+        .take(&session)
+        .await
+        .expect("db")
+        .expect("a unit");
+    let Inserted::New(job) = f
+        .store
+        .jobs
+        .insert(new_job(session, Some(taken.day)))
+        .await
+        .expect("db")
+    else {
+        panic!("new job");
+    };
+    assert_eq!(f.store.quotas.used_globally().await.expect("db"), 1);
+    let mut watch = f.store.wakeups.watch(&job.id);
+    let later = job.lease_until + 1;
+    let ended = f
+        .store
+        .jobs
+        .expire_lapsed(&interrupted(), later)
+        .await
+        .expect("db");
+    assert_eq!(ended.len(), 1);
+    assert!(ended[0].refunded);
+    within("the wake-up", watch.changed()).await;
+    let read = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("kept");
+    assert_eq!(read.status, JobStatus::Failed);
+    assert_eq!(read.error, Some(interrupted()));
+    assert_eq!(f.store.quotas.used_globally().await.expect("db"), 0);
+    // Nothing left to expire, and the session may queue again at once.
+    assert!(
+        f.store
+            .jobs
+            .expire_lapsed(&interrupted(), later)
+            .await
+            .expect("db")
+            .is_empty()
+    );
+    assert!(matches!(
+        f.store
+            .jobs
+            .insert(new_job(session, None))
+            .await
+            .expect("db"),
+        Inserted::New(_)
+    ));
+}
+
+async fn renewal_keeps_only_this_instances_unfinished_jobs(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let (_, mine) = session_with_job(&f.store, None).await;
+    let other = f.reopen().await;
+    let (_, theirs) = session_with_job(&other, None).await;
+    assert_eq!(
+        f.store.jobs.renew().await.expect("db"),
+        vec![mine.id.clone()]
+    );
+    assert_eq!(
+        other.jobs.renew().await.expect("db"),
+        vec![theirs.id.clone()]
+    );
+    // At a SQLite start every other instance is dead: their jobs end interrupted.
+    let orphans = f
+        .store
+        .jobs
+        .interrupt_orphans(&interrupted())
+        .await
+        .expect("db");
+    assert_eq!(
+        orphans.into_iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![theirs.id]
+    );
+    assert_eq!(f.store.jobs.renew().await.expect("db"), vec![mine.id]);
+}
+
+async fn only_the_instance_running_a_job_may_move_it(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let (session, job) = session_with_job(&f.store, None).await;
+    let other = f.reopen().await;
+    assert!(
+        !other
+            .jobs
+            .advance(&job.id, JobStatus::Rendering)
+            .await
+            .expect("db")
+    );
+    let done = Outcome::Succeeded(image_view("/x"));
+    assert!(!other.jobs.finish(&job.id, &done).await.expect("db"));
+    let read = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("found");
+    assert_eq!(read.status, JobStatus::Queued);
+    let ended = other
+        .jobs
+        .interrupt(&job.id, &interrupted())
+        .await
+        .expect("db");
+    assert!(ended.is_some(), "any instance may end a job it gives up on");
+    assert!(!f.store.jobs.finish(&job.id, &done).await.expect("db"));
+}
+
+async fn the_global_quota_holds_exactly_under_40_concurrent_takes(kind: Kind) {
+    let f = open(kind, |c| {
+        c.quota_global = Some(15);
+        c.quota_per_session = Some(1);
+    })
+    .await;
+    // Half the takes go through a second instance on the same database.
+    let other = f.reopen().await;
+    let takes = (0..40).map(|i| {
+        let store = if i % 2 == 0 {
+            f.store.clone()
+        } else {
+            other.clone()
+        };
+        tokio::spawn(async move { store.quotas.take(&SessionId::random()).await })
+    });
+    let outcomes = join_all(takes).await;
+    let granted = outcomes
+        .into_iter()
+        .map(|o| o.expect("task").expect("db"))
+        .filter(Result::is_ok)
+        .count();
+    assert_eq!(granted, 15);
+    assert_eq!(f.store.quotas.used_globally().await.expect("db"), 15);
+}
+
+async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
+    let f = open(kind, |c| {
+        c.quota_per_session = Some(2);
+        c.quota_global = Some(3);
+    })
+    .await;
+    const DAY: i64 = 86_400_000;
+    let noon = 20_000 * DAY + DAY / 2;
+    let (a, b) = (SessionId::random(), SessionId::random());
+    let q = &f.store.quotas;
+    assert!(q.take_at(&a, noon).await.expect("db").is_ok());
+    let second = q.take_at(&a, noon).await.expect("db").expect("a's second");
+    let refused = q
+        .take_at(&a, noon)
+        .await
+        .expect("db")
+        .expect_err("a used its 2");
+    assert_eq!((refused.scope, refused.limit), (Scope::Session, 2));
+    assert_eq!(refused.resets_in, Duration::from_secs(43_200));
+    assert!(q.take_at(&b, noon).await.expect("db").is_ok());
+    let refused = q
+        .take_at(&b, noon)
+        .await
+        .expect("db")
+        .expect_err("3 used in all");
+    assert_eq!(refused.scope, Scope::Global);
+    q.refund(&a, second).await.expect("db");
+    assert!(
+        q.take_at(&b, noon).await.expect("db").is_ok(),
+        "the refund freed a global unit"
+    );
+    assert!(
+        q.take_at(&a, noon + DAY).await.expect("db").is_ok(),
+        "a new UTC day"
+    );
+}
+
+fn png(n: usize) -> Bytes {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..n).map(|i| (i % 251) as u8));
+    Bytes::from(bytes)
+}
+
+fn new_image(session: SessionId, bytes: Bytes) -> NewImage {
+    NewImage {
+        session,
+        job_id: store::ids::random_id(),
+        bytes,
+        mime_type: "image/png".into(),
+        width: 16,
+        height: 9,
+        alt: "a fox".into(),
+    }
+}
+
+async fn image_bytes_round_trip_and_survive_reopening(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let bytes = png(5000);
+    let id = f
+        .store
+        .images
+        .insert(new_image(SessionId::random(), bytes.clone()))
+        .await
+        .expect("stored");
+    assert_eq!(id.len(), 32);
+    let got = f.store.images.get(&id).await.expect("read").expect("found");
+    assert_eq!(
+        (got.bytes, got.mime_type.as_str()),
+        (bytes.clone(), "image/png")
+    );
+    f.store.close().await;
+    let again = f.reopen().await;
+    let got = again
+        .images
+        .get(&id)
+        .await
+        .expect("read")
+        .expect("still there");
+    assert_eq!(got.bytes, bytes);
+    assert_eq!(
+        again.images.usage().await.expect("db"),
+        (1, bytes.len() as u64)
+    );
+    assert!(again.images.get("not-an-id").await.expect("read").is_none());
+}
+
+async fn the_oldest_images_go_first_when_over_the_cap(kind: Kind) {
+    let f = open(kind, |c| c.image_cap_bytes = 250).await;
+    let session = SessionId::random();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let bytes = Bytes::from(vec![7u8; 100]);
+        ids.push(
+            f.store
+                .images
+                .insert(new_image(session, bytes))
+                .await
+                .expect("stored"),
+        );
+    }
+    let images = &f.store.images;
+    assert!(
+        images.get(&ids[0]).await.expect("read").is_none(),
+        "the first went"
+    );
+    assert!(images.get(&ids[1]).await.expect("read").is_some());
+    assert!(images.get(&ids[2]).await.expect("read").is_some());
+    assert_eq!(images.usage().await.expect("db"), (2, 200));
+    // One image bigger than the cap is still kept: the newest always stays.
+    let big = images
+        .insert(new_image(session, Bytes::from(vec![1u8; 400])))
+        .await
+        .expect("stored");
+    assert!(images.get(&big).await.expect("read").is_some());
+    assert_eq!(images.usage().await.expect("db"), (1, 400));
+}
+
+async fn old_images_are_swept_after_the_retention(kind: Kind) {
+    let f = open(kind, |c| c.image_retention = Duration::ZERO).await;
+    let id = f
+        .store
+        .images
+        .insert(new_image(SessionId::random(), png(10)))
+        .await
+        .expect("stored");
+    assert_eq!(f.store.sweep().await.expect("db").images, 1);
+    assert!(f.store.images.get(&id).await.expect("read").is_none());
+    assert_eq!(f.store.images.usage().await.expect("db"), (0, 0));
+}
+
+#[tokio::test]
+async fn a_database_that_cannot_be_reached_names_database_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A port nothing listens on: bind, read the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    let mut config = StoreConfig {
+        database_url: format!("postgres://nobody@127.0.0.1:{port}/none?connect_timeout=2"),
+        images: ImageLocation::Folder(dir.path().join("images")),
+        s3: S3Options::default(),
+        max_connections: 2,
+        session_idle: Duration::from_secs(60),
+        max_sessions: 10,
+        image_cap_bytes: 1000,
+        image_retention: Duration::from_secs(60),
+        quota_per_session: None,
+        quota_global: None,
+        job_lease: Duration::from_secs(10),
+    };
+    let err = Store::open(&config)
+        .await
+        .expect_err("nothing listens there");
+    assert!(err.to_string().starts_with("DATABASE_URL: "), "{err}");
+
+    config.database_url = "mysql://localhost/db".into();
+    let err = Store::open(&config)
+        .await
+        .expect_err("not a supported scheme");
+    assert!(err.to_string().starts_with("DATABASE_URL: "), "{err}");
+}
+
+#[tokio::test]
+async fn a_bucket_that_does_not_exist_names_image_store_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s3 = S3::shared().await;
+    let config = StoreConfig {
+        database_url: format!("sqlite://{}", dir.path().join("db").display()),
+        images: ImageLocation::parse("s3://no-such-bucket-here/x").expect("url"),
+        s3: s3_options(s3),
+        max_connections: 2,
+        session_idle: Duration::from_secs(60),
+        max_sessions: 10,
+        image_cap_bytes: 1000,
+        image_retention: Duration::from_secs(60),
+        quota_per_session: None,
+        quota_global: None,
+        job_lease: Duration::from_secs(10),
+    };
+    let err = Store::open(&config).await.expect_err("no such bucket");
+    assert!(err.to_string().starts_with("IMAGE_STORE_URL: "), "{err}");
+}

@@ -1,0 +1,115 @@
+//! Where a test server keeps its data. `TEST_BACKEND` picks the backend for the whole run:
+//! unset or `embedded` — SQLite and image files in a temporary `DATA_DIR`, as `scripts/start`
+//! runs — or `postgres`: a fresh database on a throwaway PostgreSQL and a fresh prefix in a
+//! bucket on a throwaway S3-compatible server (moto), both started by `test-servers`.
+//! `scripts/test` runs the API suite once with each.
+
+use std::path::Path;
+
+use server::config::Settings;
+use tempfile::TempDir;
+use test_servers::{Postgres, S3};
+
+/// A storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite + image files under `DATA_DIR` (the default).
+    Embedded,
+    /// PostgreSQL + an S3-compatible bucket (the scaled-out deployment).
+    Postgres,
+}
+
+impl Backend {
+    /// `TEST_BACKEND`: `embedded` (default) or `postgres`.
+    pub fn from_env() -> Backend {
+        match std::env::var("TEST_BACKEND").as_deref() {
+            Err(_) | Ok("" | "embedded" | "sqlite") => Backend::Embedded,
+            Ok("postgres") => Backend::Postgres,
+            Ok(other) => panic!("TEST_BACKEND={other:?} must be embedded or postgres"),
+        }
+    }
+}
+
+/// One test's data: a temporary `DATA_DIR`, and on PostgreSQL its own database and bucket
+/// prefix. Several server instances (or restarts) may share it.
+pub struct TestStorage {
+    pub backend: Backend,
+    data_dir: TempDir,
+    database_url: Option<String>,
+    image_store_url: Option<String>,
+    s3: Option<&'static S3>,
+}
+
+impl TestStorage {
+    /// Storage on the backend `TEST_BACKEND` names.
+    pub async fn new() -> TestStorage {
+        TestStorage::on(Backend::from_env()).await
+    }
+
+    /// Storage on `backend`, whatever `TEST_BACKEND` says.
+    pub async fn on(backend: Backend) -> TestStorage {
+        let data_dir = tempfile::Builder::new()
+            .prefix("refinery-test-data-")
+            .tempdir()
+            .expect("a temporary DATA_DIR");
+        match backend {
+            Backend::Embedded => TestStorage {
+                backend,
+                data_dir,
+                database_url: None,
+                image_store_url: None,
+                s3: None,
+            },
+            Backend::Postgres => {
+                let s3 = S3::shared().await;
+                TestStorage {
+                    backend,
+                    data_dir,
+                    database_url: Some(Postgres::shared().await.fresh_database().await),
+                    image_store_url: Some(s3.fresh_url()),
+                    s3: Some(s3),
+                }
+            }
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Points in-process settings at this storage.
+    pub fn apply(&self, settings: &mut Settings) {
+        let storage = &mut settings.storage;
+        storage.data_dir = self.data_dir.path().to_owned();
+        storage.database_url = self.database_url.clone();
+        storage.image_store_url = self.image_store_url.clone();
+        if let Some(s3) = self.s3 {
+            storage.s3 = store::S3Options {
+                access_key_id: Some("test".into()),
+                secret_access_key: Some("test".to_owned().into()),
+                session_token: None,
+                region: Some("us-east-1".into()),
+                endpoint: Some(s3.endpoint().to_owned()),
+                allow_http: true,
+            };
+        }
+    }
+
+    /// The environment a `refinery` process needs to use this storage.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![(
+            "DATA_DIR".to_owned(),
+            self.data_dir.path().display().to_string(),
+        )];
+        if let Some(url) = &self.database_url {
+            env.push(("DATABASE_URL".into(), url.clone()));
+        }
+        if let Some(url) = &self.image_store_url {
+            env.push(("IMAGE_STORE_URL".into(), url.clone()));
+        }
+        if let Some(s3) = self.s3 {
+            env.extend(s3.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
+        }
+        env
+    }
+}
