@@ -123,6 +123,20 @@ impl Driver {
     /// first lines of output. Picking a free port here and handing it over would race: another
     /// test's server could take the port in between.
     fn start() -> anyhow::Result<Driver> {
+        // ChromeDriver picks its port and then binds it for IPv4 and IPv6 separately; when another
+        // process takes it in between, it says "IPv4 port not available" and exits. A new start
+        // picks a new port, so a couple of tries make that race harmless.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Driver::start_once() {
+                Ok(driver) => return Ok(driver),
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        bail!("chromedriver did not start in 3 tries: {failures:?}")
+    }
+
+    fn start_once() -> anyhow::Result<Driver> {
         use std::io::{BufRead, BufReader};
         use std::os::unix::process::CommandExt;
 
