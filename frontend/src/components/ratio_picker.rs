@@ -59,7 +59,8 @@ pub fn RatioPicker(choice: RatioChoice) -> impl IntoView {
                                     <label for=id title=ratio_label(r)>
                                         <span
                                             class="shape-icon"
-                                            style=format!("width:{iw:.1}px;height:{ih:.1}px")
+                                            style:width=format!("{iw:.1}px")
+                                            style:height=format!("{ih:.1}px")
                                             aria-hidden="true"
                                         ></span>
                                         <span class="shape-text">{r.as_str()}</span>

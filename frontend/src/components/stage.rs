@@ -261,7 +261,7 @@ fn Shot(image: ImageView) -> impl IntoView {
     });
     view! {
         <figure class="shot">
-            <div class="frame" style=frame_style(image.width, image.height)>
+            <div class="frame">
                 <img
                     data-testid="result-image"
                     src=image.url.clone()
@@ -277,15 +277,6 @@ fn Shot(image: ImageView) -> impl IntoView {
             </figcaption>
         </figure>
     }
-}
-
-/// The frame's size with the numbers written in: never wider than the image's own pixels, never
-/// taller than the room the stage leaves (the window less the header, the stage's heading, the
-/// actions and the caption: 326 px), in the image's shape. Written out rather than through chained
-/// custom properties, which left a portrait image's width unresolved, filling the stage's width.
-fn frame_style(width: u32, height: u32) -> String {
-    let (w, h) = (width.max(1), height.max(1));
-    format!("--w:{w};--h:{h};width:min(100%, {w}px, calc((100dvh - 326px) * {w} / {h}))")
 }
 
 /// The running job: a shimmering box in the chosen ratio, the stage and the seconds so far. It
@@ -305,12 +296,18 @@ fn Placeholder(
         }
         now
     });
-    let size = move || {
+    // Set through the CSSOM (style: directives), which the page's CSP allows; a style attribute
+    // would be refused. At most as tall as the room the stage leaves, in the chosen shape.
+    let shape = move || {
         let (w, h) = ratio.get().parts();
-        format!("--w:{};--h:{}", w * 2000, h * 2000)
+        format!("{w} / {h}")
+    };
+    let width = move || {
+        let (w, h) = ratio.get().parts();
+        format!("min(100%, calc((100dvh - 326px) * {w} / {h}))")
     };
     view! {
-        <div class="frame placeholder" style=size aria-busy="true" data-testid="placeholder">
+        <div class="frame placeholder" style:aspect-ratio=shape style:width=width aria-busy="true" data-testid="placeholder">
             <div class="placeholder-text">
                 <p class="stage-now" data-testid="stage">
                     {move || stage_label(status.get())}

@@ -172,7 +172,13 @@ fn TemplateCards(
                         };
                         let hue = t.id.bytes().fold(7_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 360;
                         let (w, h) = t.default_aspect_ratio.parts();
-                        let art = format!("--hue:{hue};--rw:{w};--rh:{h}");
+                        // Through the CSSOM (style: directives): the page's CSP refuses style attributes.
+                        let art = format!(
+                            "radial-gradient(circle at 25% 20%, hsl({hue} 60% 88%), transparent 60%), \
+                             linear-gradient(135deg, hsl({hue} 35% 72%), hsl({} 30% 48%))",
+                            hue + 50
+                        );
+                        let frame = format!("{w} / {h}");
                         view! {
                             <div class="template-card">
                                 <input
@@ -186,8 +192,8 @@ fn TemplateCards(
                                     on:change=move |_| template_id.set(id.clone())
                                 />
                                 <label for=input_id>
-                                    <span class="card-art" style=art aria-hidden="true">
-                                        <span class="card-frame">{t.default_aspect_ratio.as_str()}</span>
+                                    <span class="card-art" style:background=art aria-hidden="true">
+                                        <span class="card-frame" style:aspect-ratio=frame>{t.default_aspect_ratio.as_str()}</span>
                                     </span>
                                     <span class="card-name">{t.name}</span>
                                     <span class="card-desc">{t.description}</span>

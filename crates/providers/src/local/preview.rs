@@ -453,12 +453,22 @@ fn glyph(c: char) -> [u8; 7] {
 }
 
 /// Writes `text` in white on a dark box in the bottom-left corner.
-fn label(pixmap: &mut Pixmap, text: &str) {
-    let scale = (pixmap.height() as f32 / 150.0).max(2.0).round();
+/// The label's box (x, y, width, height) and its pixel scale on a `width` × `height` image.
+fn label_box(width: u32, height: u32, text: &str) -> ([f32; 4], f32) {
+    // Sized by the height, but never wider than the image: a tall 9:16 or 1:4 preview keeps
+    // its whole label (6 units a letter, 13 for the padding and margins).
+    let fits = (width as f32 / (6.0 * text.chars().count() as f32 + 13.0)).floor();
+    let scale = (height as f32 / 150.0).max(2.0).round().min(fits).max(1.0);
     let (pad, advance) = (scale * 3.0, scale * 6.0);
     let box_w = advance * text.chars().count() as f32 + pad * 2.0 - scale;
     let box_h = scale * 7.0 + pad * 2.0;
-    let (x0, y0) = (scale * 4.0, pixmap.height() as f32 - box_h - scale * 4.0);
+    let (x0, y0) = (scale * 4.0, height as f32 - box_h - scale * 4.0);
+    ([x0, y0, box_w, box_h], scale)
+}
+
+fn label(pixmap: &mut Pixmap, text: &str) {
+    let ([x0, y0, box_w, box_h], scale) = label_box(pixmap.width(), pixmap.height(), text);
+    let (pad, advance) = (scale * 3.0, scale * 6.0);
     if let Some(r) = Rect::from_xywh(x0, y0, box_w, box_h) {
         pixmap.fill_rect(
             r,
@@ -551,6 +561,21 @@ mod tests {
         let a = render("a fox in the snow at dawn", AspectRatio::Landscape16x9).expect("renders");
         let b = render("a fox in the snow at dawn", AspectRatio::Landscape16x9).expect("renders");
         assert_eq!(a.bytes, b.bytes);
+    }
+
+    #[test]
+    fn the_whole_label_fits_on_every_shape() {
+        for ratio in AspectRatio::ALL {
+            let image = render("a fox", ratio).expect("renders");
+            let text = format!("OFFLINE PREVIEW {}", ratio.as_str());
+            let ([x, _, w, _], scale) = label_box(image.width, image.height, &text);
+            assert!(
+                x + w + scale * 4.0 <= image.width as f32,
+                "{ratio:?}: the label ends at {} on a {} px wide image",
+                x + w,
+                image.width
+            );
+        }
     }
 
     #[test]
