@@ -448,6 +448,72 @@ impl Page {
         Ok((status, kind, head))
     }
 
+    /// Runs axe-core over the page as it is now and fails, naming `state`, if any rule finds a
+    /// serious or critical violation; the message lists each one's rule, impact, help text and the
+    /// elements it found. axe is injected through WebDriver, which the page's CSP
+    /// (`script-src 'self'`) does not govern, once per document.
+    pub async fn check_accessibility(&self, state: &str) -> anyhow::Result<()> {
+        let loaded = self.js("return typeof window.axe === 'object';").await?;
+        if loaded != Value::Bool(true) {
+            let path = repo_root().join(".tools/node_modules/axe-core/axe.min.js");
+            let source = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read {}: install it with scripts/bootstrap --browser",
+                    path.display()
+                )
+            })?;
+            self.js(&format!("{source}\nreturn typeof window.axe === 'object';"))
+                .await?
+                .as_bool()
+                .filter(|&ok| ok)
+                .context("axe-core did not load into the page")?;
+        }
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ['violations'] })
+              .then(r => done({ violations: r.violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => ({
+                  id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.map(n => `${n.target.join(' ')}: ${n.html}`),
+                })) }))
+              .catch(e => done({ error: String(e) }));
+        "#;
+        let outcome = self.client.execute_async(script, vec![]).await?;
+        if let Some(error) = outcome["error"].as_str() {
+            bail!("axe could not check {state}: {error}");
+        }
+        let violations = outcome["violations"]
+            .as_array()
+            .with_context(|| format!("axe gave no result for {state}: {outcome}"))?;
+        if violations.is_empty() {
+            return Ok(());
+        }
+        let report: Vec<String> = violations
+            .iter()
+            .map(|v| {
+                let nodes: Vec<&str> = v["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                format!(
+                    "{} ({}): {}\n      {}",
+                    v["id"].as_str().unwrap_or("?"),
+                    v["impact"].as_str().unwrap_or("?"),
+                    v["help"].as_str().unwrap_or("?"),
+                    nodes.join("\n      ")
+                )
+            })
+            .collect();
+        bail!(
+            "axe found {} serious or critical violation(s) on {state}:\n  {}",
+            report.len(),
+            report.join("\n  ")
+        )
+    }
+
     /// Saves a PNG of the current screen as `e2e/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
         let dir = repo_root().join("e2e").join("screenshots");

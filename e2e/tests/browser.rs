@@ -13,6 +13,7 @@ async fn start(page: &Page) -> anyhow::Result<()> {
     page.open("/").await?;
     page.wait_for("template-general-cinematic").await?;
     page.wait_for("offline-badge").await?;
+    page.check_accessibility("the start screen").await?;
     page.tab_to("template-general-cinematic").await?;
     page.space().await?;
     page.tab_to("idea-input").await?;
@@ -65,6 +66,7 @@ async fn happy_path_by_keyboard_alone() {
         |_| {},
         |page| async move {
             start(&page).await?;
+            page.check_accessibility("question 1").await?;
 
             // A sparse answer is asked again, with the reason and the hint.
             answer(&page, "idk").await?;
@@ -74,6 +76,8 @@ async fn happy_path_by_keyboard_alone() {
                 !page.text("question-hint").await?.is_empty(),
                 "the hint shows"
             );
+            page.check_accessibility("question 1 asked again with its hint")
+                .await?;
             answer(&page, "a rocky Atlantic island at dusk").await?;
 
             // The second is skipped.
@@ -136,6 +140,7 @@ async fn a_failed_generation_can_be_retried_with_the_answers_intact() {
             page.wait_for_focus("job-error").await?;
             let message = page.text("job-error").await?;
             ensure!(message.contains("answers are kept"), "{message}");
+            page.check_accessibility("a failed generation").await?;
             let answers = page.text("answers").await?;
             for expected in ["rocky Atlantic island", "slate blue", "low angle"] {
                 ensure!(answers.contains(expected), "{expected} in {answers}");
@@ -186,6 +191,8 @@ async fn new_take_change_an_answer_and_start_over() {
             page.tab_to("edit-answer-2").await?;
             page.enter().await?;
             page.wait_for_focus("answer-edit-2").await?;
+            page.check_accessibility("the workspace with answer 2's edit form open")
+                .await?;
             page.select_all().await?;
             page.type_text("calm, warm lamplight, amber and deep green").await?;
             page.enter().await?;
@@ -220,6 +227,7 @@ async fn new_take_change_an_answer_and_start_over() {
             page.wait_for_focus("start-over-cancel").await?;
             let asked = page.text("start-over-dialog").await?;
             ensure!(asked.contains("Start over?"), "{asked}");
+            page.check_accessibility("the Start over dialog").await?;
             page.enter().await?;
             ensure!(
                 page.js("return !document.querySelector('[data-testid=\"start-over-dialog\"]').open;")
@@ -242,6 +250,8 @@ async fn new_take_change_an_answer_and_start_over() {
             page.wait_for("idea-input").await?;
             page.wait_for_focus("start-heading").await?;
             ensure!(page.value("idea-input").await? == IDEA, "the idea is kept");
+            page.check_accessibility("the start screen after Start over")
+                .await?;
             ensure!(
                 page.text("announcer").await?.trim().is_empty(),
                 "the live region no longer says the image is ready"
@@ -338,7 +348,8 @@ async fn check_fit(page: &Page, width: u32, height: u32) -> anyhow::Result<()> {
     );
     page.screenshot(&format!("workspace-{width}x{height}"))
         .await?;
-    Ok(())
+    page.check_accessibility(&format!("the workspace at {width}x{height}"))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,6 +403,7 @@ async fn back_and_forward_move_inside_the_app() {
                 page.value("answer-input").await? == "wide shot from a low angle",
                 "the answer is prefilled"
             );
+            page.check_accessibility("question 3 reached with Back").await?;
             page.client.back().await?;
             page.wait_until(
                 "question 2's page",
@@ -447,6 +459,32 @@ async fn two_tabs_on_one_session_agree() {
                     .await?
                     == serde_json::Value::Bool(true),
                 "no error in the first tab"
+            );
+            Ok(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accessibility_check_fails_on_a_serious_violation() {
+    run(
+        "axe_catches",
+        |_| {},
+        |page| async move {
+            page.open("/").await?;
+            page.wait_for("idea-input").await?;
+            page.check_accessibility("the start screen").await?;
+            // An image with no text alternative is a critical violation (rule image-alt).
+            page.js("const i = document.createElement('img'); i.src = '/favicon.svg'; i.dataset.testid = 'bare-image'; document.body.append(i); return true;")
+                .await?;
+            let Err(e) = page.check_accessibility("a page with a bare image").await else {
+                anyhow::bail!("axe let an image without alt text through");
+            };
+            let message = format!("{e:#}");
+            ensure!(
+                message.contains("image-alt (critical)") && message.contains("bare-image"),
+                "the failure names the rule and the element: {message}"
             );
             Ok(())
         },
