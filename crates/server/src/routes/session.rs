@@ -204,17 +204,8 @@ async fn revise(
     AppJson(request): AppJson<AnswerRequest>,
 ) -> Result<Json<SessionView>> {
     let Path(AnswerPath { n: question }) = path?;
-    let text = checked_text("answer", &request.answer, ANSWER_MAX_CHARS)?;
-    if request.skip && !text.is_empty() {
-        return Err(ApiError::Validation(
-            "Send either an answer or skip: true, not both.".into(),
-        ));
-    }
-    let input = if request.skip {
-        AnswerInput::Skip
-    } else {
-        AnswerInput::Text(&text)
-    };
+    let text = answer_text(&request)?;
+    let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
     let (changed, data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
@@ -242,7 +233,7 @@ async fn revise(
         question,
         changed,
         skipped = request.skip,
-        answer_chars = text.chars().count(),
+        answer_chars = text.as_deref().map_or(0, |t| t.chars().count()),
         "answer revised"
     );
     view(&state, &id, &data).await.map(Json)
@@ -275,22 +266,25 @@ fn answer_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
         ])
 }
 
+/// The answer's checked text, or `None` for a skip; an answer sent with `skip: true` is refused.
+fn answer_text(request: &AnswerRequest) -> Result<Option<String>> {
+    let text = checked_text("answer", &request.answer, ANSWER_MAX_CHARS)?;
+    match (request.skip, text.is_empty()) {
+        (true, true) => Ok(None),
+        (true, false) => Err(ApiError::Validation(
+            "Send either an answer or skip: true, not both.".into(),
+        )),
+        (false, _) => Ok(Some(text)),
+    }
+}
+
 async fn answer(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
     AppJson(request): AppJson<AnswerRequest>,
 ) -> Result<Json<SessionView>> {
-    let text = checked_text("answer", &request.answer, ANSWER_MAX_CHARS)?;
-    if request.skip && !text.is_empty() {
-        return Err(ApiError::Validation(
-            "Send either an answer or skip: true, not both.".into(),
-        ));
-    }
-    let input = if request.skip {
-        AnswerInput::Skip
-    } else {
-        AnswerInput::Text(&text)
-    };
+    let text = answer_text(&request)?;
+    let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
     let (outcome, data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
@@ -320,7 +314,7 @@ async fn answer(
         question = question.unwrap_or(0),
         outcome = ?outcome,
         skipped = request.skip,
-        answer_chars = text.chars().count(),
+        answer_chars = text.as_deref().map_or(0, |t| t.chars().count()),
         "question answered"
     );
     view(&state, &id, &data).await.map(Json)
