@@ -201,7 +201,9 @@ impl AspectRatio {
 /// 1K puts about a million pixels in the image (a 1:1 image is 1024 px wide), 2K four times
 /// that, 4K sixteen times.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum ImageSize {
     #[default]
     #[serde(rename = "1K")]

@@ -18,4 +18,5 @@ mod security;
 mod spa;
 mod templates;
 mod time_limits;
+mod variations;
 mod workspace;

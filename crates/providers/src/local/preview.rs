@@ -17,7 +17,6 @@ use tiny_skia::{
 use crate::faults::FaultScript;
 use crate::{GeneratedImage, ImageGenerator, ImageRequest, ProviderError, ProviderInfo};
 
-
 /// Renders offline previews.
 #[derive(Debug)]
 pub struct LocalPreview {
@@ -556,7 +555,10 @@ mod tests {
             assert_eq!((png.width(), png.height()), (image.width, image.height));
             let expected = w as f32 / h as f32;
             let actual = image.width as f32 / image.height as f32;
-            assert!((expected - actual).abs() / expected < 0.01, "{ratio:?}: {actual}");
+            assert!(
+                (expected - actual).abs() / expected < 0.01,
+                "{ratio:?}: {actual}"
+            );
             assert_eq!(image.mime_type, "image/png");
             assert!(image.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
         }
@@ -564,8 +566,18 @@ mod tests {
 
     #[test]
     fn a_night_prompt_is_darker_than_a_midday_one() {
-        let night = decode(&render("a harbour at midnight", AspectRatio::Square, ImageSize::OneK, 0).expect("renders"));
-        let day = decode(&render("a harbour at noon", AspectRatio::Square, ImageSize::OneK, 0).expect("renders"));
+        let night = decode(
+            &render(
+                "a harbour at midnight",
+                AspectRatio::Square,
+                ImageSize::OneK,
+                0,
+            )
+            .expect("renders"),
+        );
+        let day = decode(
+            &render("a harbour at noon", AspectRatio::Square, ImageSize::OneK, 0).expect("renders"),
+        );
         let sky = |p: &Pixmap| mean_luma(p, 0, p.height() / 3);
         assert!(
             sky(&night) + 60.0 < sky(&day),
@@ -588,8 +600,13 @@ mod tests {
     #[test]
     fn the_same_prompt_draws_the_same_picture() {
         let draw = |seed| {
-            render("a fox in the snow at dawn", AspectRatio::Landscape16x9, ImageSize::OneK, seed)
-                .expect("renders")
+            render(
+                "a fox in the snow at dawn",
+                AspectRatio::Landscape16x9,
+                ImageSize::OneK,
+                seed,
+            )
+            .expect("renders")
         };
         assert_eq!(draw(3).bytes, draw(3).bytes);
     }
@@ -598,8 +615,13 @@ mod tests {
     fn each_seed_draws_a_visibly_different_picture() {
         let draw = |seed| {
             decode(
-                &render("a fox in the snow at dawn", AspectRatio::Square, ImageSize::OneK, seed)
-                    .expect("renders"),
+                &render(
+                    "a fox in the snow at dawn",
+                    AspectRatio::Square,
+                    ImageSize::OneK,
+                    seed,
+                )
+                .expect("renders"),
             )
         };
         let pictures: Vec<Pixmap> = (0..4).map(draw).collect();
@@ -635,8 +657,14 @@ mod tests {
         assert_eq!(square(ImageSize::TwoK), (2048, 2048));
         // 4K is drawn at the 2K size offline (memory and time; see `offline_size`).
         assert_eq!(square(ImageSize::FourK), (2048, 2048));
-        assert_eq!(dimensions(AspectRatio::Landscape16x9, ImageSize::OneK), (1368, 768));
-        assert_eq!(dimensions(AspectRatio::Wide8x1, ImageSize::OneK), (2896, 360));
+        assert_eq!(
+            dimensions(AspectRatio::Landscape16x9, ImageSize::OneK),
+            (1368, 768)
+        );
+        assert_eq!(
+            dimensions(AspectRatio::Wide8x1, ImageSize::OneK),
+            (2896, 360)
+        );
     }
 
     #[test]
@@ -656,7 +684,9 @@ mod tests {
 
     #[test]
     fn the_corner_label_is_drawn() {
-        let png = decode(&render("a fox", AspectRatio::Landscape16x9, ImageSize::OneK, 0).expect("renders"));
+        let png = decode(
+            &render("a fox", AspectRatio::Landscape16x9, ImageSize::OneK, 0).expect("renders"),
+        );
         // The label box is near-black with white glyph pixels inside it.
         let white = (png.height() - 40..png.height() - 10)
             .flat_map(|y| (10..200).map(move |x| (x, y)))
