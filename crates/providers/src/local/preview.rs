@@ -59,13 +59,14 @@ impl ImageGenerator for LocalPreview {
 }
 
 /// Pixel size for a ratio at a size tier: the area of the tier's square (1024² at 1K, 2048² at
-/// 2K), shaped to the ratio, each side a multiple of 8, as Gemini sizes its images. 4K is drawn
-/// at the 2K size offline (see [`offline_size`]).
+/// 2K) shaped to the ratio, as Gemini sizes its images (it also rounds each side to a multiple
+/// of 8 or 16; the preview keeps the ratio exact instead). 4K is drawn at the 2K size offline
+/// (see [`offline_size`]).
 pub fn dimensions(ratio: AspectRatio, size: ImageSize) -> (u32, u32) {
     let edge = f64::from(offline_size(size).square_edge());
     let (w, h) = ratio.parts();
     let k = (f64::from(w) / f64::from(h)).sqrt();
-    let side = |x: f64| ((x / 8.0).round() as u32).max(1) * 8;
+    let side = |x: f64| (x.round() as u32).max(1);
     (side(edge * k), side(edge / k))
 }
 
