@@ -660,11 +660,11 @@ mod tests {
         assert_eq!(square(ImageSize::FourK), (2048, 2048));
         assert_eq!(
             dimensions(AspectRatio::Landscape16x9, ImageSize::OneK),
-            (1368, 768)
+            (1365, 768)
         );
         assert_eq!(
             dimensions(AspectRatio::Wide8x1, ImageSize::OneK),
-            (2896, 360)
+            (2896, 362)
         );
     }
 
