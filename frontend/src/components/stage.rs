@@ -267,6 +267,7 @@ fn Variations(app: AppState, shown: Signal<Option<String>>) -> impl IntoView {
         })
     };
     view! {
+        <div class="variations-area">
         {move || failed_note().map(|note| view! { <p class="note on-stage" data-testid="failed-images">{note}</p> })}
         <Show when=move || batch.with(|b| b.len() > 1)>
             <div
@@ -307,6 +308,7 @@ fn Variations(app: AppState, shown: Signal<Option<String>>) -> impl IntoView {
                 }}
             </div>
         </Show>
+        </div>
     }
 }
 

@@ -72,8 +72,9 @@ fn job(status: JobStatus, n: u8) -> JobView {
         status,
         image: (status == JobStatus::Succeeded).then(|| image(n)),
         images: (status == JobStatus::Succeeded)
-            .then(|| vec![image(n)])
-            .unwrap_or_default(),
+            .then(|| image(n))
+            .into_iter()
+            .collect(),
         failed_images: None,
         progress: None,
         error: (status == JobStatus::Failed).then(|| ApiErrorBody {
