@@ -1,12 +1,14 @@
 //! The two provider roles and their implementations.
 //!
 //! - [`PromptSynthesizer`]: template + idea + answers → the final prompt, a summary and alt text.
-//! - [`ImageGenerator`]: prompt + aspect ratio → image bytes.
+//! - [`ImageGenerator`]: prompt + aspect ratio + size (+ a seed for the offline renderer) → image
+//!   bytes; [`ImageGenerator::capabilities`] says which sizes and ratios it makes.
 //!
 //! Both are async and cancel by being dropped (the server runs each job under a cancellation token
 //! and drops the future). Failures are a [`ProviderError`], which the API maps to a stable code.
 //! [`local`] holds the offline stand-ins; [`openai`], [`gemini`] and [`task`] the live adapters,
-//! [`models`] what each image model can make, [`retry`] their one retry layer, and [`fallback`] the synthesis fallback.
+//! [`models`] what each image model can make, [`retry`] their one retry layer, and [`fallback`]
+//! the synthesis fallback.
 
 use std::time::Duration;
 
