@@ -492,6 +492,30 @@ async fn the_accessibility_check_fails_on_a_serious_violation() {
     .await;
 }
 
+/// Fails when the stage's parts overlap: the image, its caption, the grid and the actions.
+async fn check_no_overlap(page: &Page, at: &str) -> anyhow::Result<()> {
+    let overlaps = page
+        .js(r#"
+            const parts = ['result-image', 'summary', 'variations', 'action-bar'];
+            const box = (id) => document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
+            const found = [];
+            for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
+                const a = box(parts[i]), b = box(parts[j]);
+                if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+                    found.push(`${parts[i]} / ${parts[j]}`);
+            }
+            const image = box('result-image');
+            if (image.bottom > window.innerHeight + 0.5) found.push('the image passes the window');
+            return found;
+        "#)
+        .await?;
+    ensure!(
+        overlaps.as_array().is_some_and(Vec::is_empty),
+        "at {at}: {overlaps}"
+    );
+    Ok(())
+}
+
 /// The `src` of the variation at `at`, and whether it is selected.
 async fn variation(page: &Page, at: usize) -> anyhow::Result<(String, bool)> {
     let found = page
@@ -538,6 +562,7 @@ async fn four_variations_by_keyboard_move_through_the_grid_and_download_the_seco
             }
             ensure!(sources.len() == 4, "four different images: {sources:?}");
             page.check_accessibility("the variations grid").await?;
+            check_no_overlap(&page, "1280x800").await?;
             page.screenshot("variations-1280x800").await?;
 
             // One tab stop: Tab reaches the selected variation, the arrows move the selection.
@@ -577,6 +602,8 @@ async fn four_variations_by_keyboard_move_through_the_grid_and_download_the_seco
             page.viewport(390, 844).await?;
             page.wait_for("variations").await?;
             page.check_accessibility("the variations grid on a phone").await?;
+            page.js("window.scrollTo(0, 0); return true;").await?;
+            check_no_overlap(&page, "390x844").await?;
             page.screenshot("variations-390x844").await?;
             Ok(())
         },
