@@ -16,7 +16,7 @@ use providers::{ImageGenerator, ImageRequest, PromptSynthesizer, ProviderError, 
 use store::ids::now_ms;
 use store::images::NewImage;
 use store::jobs::{Inserted, JobRow, NewJob, Outcome};
-use store::quotas::{QuotaExceeded, Taken};
+use store::quotas::{QuotaExceeded, Spender, Taken};
 use store::{SessionId, Store, StoreError};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -153,26 +153,32 @@ impl Jobs {
     pub async fn start(
         self: &Arc<Self>,
         session: SessionId,
+        client: &str,
         aspect_ratio: Option<AspectRatio>,
         reuse_prompt: bool,
     ) -> Result<Started, JobError> {
         // Count a live generation before starting it, and give it back if no new job started
         // (one was already running, or the session is not ready).
+        let spender = Spender {
+            session: &session,
+            client,
+        };
         let taken = if self.counts_quota {
             Some(
                 self.store
                     .quotas
-                    .take(&session)
+                    .take(spender)
                     .await?
                     .map_err(JobError::QuotaExceeded)?,
             )
         } else {
             None
         };
-        let started = self.queue(session, aspect_ratio, reuse_prompt, taken).await;
+        let counted = taken.map(|t| (t, client.to_owned()));
+        let started = self.queue(session, aspect_ratio, reuse_prompt, counted).await;
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
-            && let Err(e) = self.store.quotas.refund(&session, taken).await
+            && let Err(e) = self.store.quotas.refund(spender, taken).await
         {
             tracing::warn!(error = %e, "could not give back a quota unit");
         }
@@ -184,7 +190,7 @@ impl Jobs {
         session: SessionId,
         aspect_ratio: Option<AspectRatio>,
         reuse_prompt: bool,
-        taken: Option<Taken>,
+        counted: Option<(Taken, String)>,
     ) -> Result<Started, JobError> {
         let data = self
             .store
@@ -208,7 +214,8 @@ impl Jobs {
             session,
             aspect_ratio: aspect_ratio.unwrap_or(template.default_aspect_ratio),
             reuse_prompt,
-            quota_day: taken.map(|t| t.day),
+            quota_day: counted.as_ref().map(|(t, _)| t.day),
+            quota_client: counted.map(|(_, client)| client),
         };
         match self.store.jobs.insert(job).await? {
             Inserted::New(row) => {
@@ -692,6 +699,7 @@ mod tests {
             image_cap_bytes: 1 << 20,
             image_retention: Duration::from_secs(3600),
             quota_per_session: None,
+            quota_per_client: None,
             quota_global: None,
             job_lease: Duration::from_secs(30),
         })
@@ -729,7 +737,7 @@ mod tests {
             .expect("db")
             .expect("new");
 
-        let Ok(Started::New(job)) = jobs.start(session, None, false).await else {
+        let Ok(Started::New(job)) = jobs.start(session, "127.0.0.1", None, false).await else {
             panic!("a job starts");
         };
         let ended = jobs
@@ -743,7 +751,7 @@ mod tests {
         );
         assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
         assert!(
-            matches!(jobs.start(session, None, false).await, Ok(Started::New(_))),
+            matches!(jobs.start(session, "127.0.0.1", None, false).await, Ok(Started::New(_))),
             "the session can generate again"
         );
         assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);

@@ -140,6 +140,7 @@ fn store_config(settings: &Settings) -> anyhow::Result<StoreConfig> {
         image_cap_bytes: settings.image_store_bytes as u64,
         image_retention: storage.image_retention,
         quota_per_session: settings.quota_per_session_day,
+        quota_per_client: settings.quota_per_client_day,
         quota_global: settings.quota_global_day,
         job_lease: storage.job_lease,
     })

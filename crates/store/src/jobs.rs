@@ -19,7 +19,7 @@ use crate::wakeups::Wakeups;
 pub const JOBS_KEPT: i64 = 20;
 
 /// SQL for "not finished".
-const RUNNING: &str = "status IN ('queued', 'synthesizing', 'rendering')";
+pub(crate) const RUNNING: &str = "status IN ('queued', 'synthesizing', 'rendering', 'storing')";
 
 /// One job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub struct JobRow {
     pub lease_until: i64,
     /// The UTC day a quota unit was counted on, if one was.
     pub quota_day: Option<i64>,
+    /// The client address (limit key) that unit was counted for.
+    pub quota_client: Option<String>,
 }
 
 impl JobRow {
@@ -64,6 +66,7 @@ pub struct NewJob {
     pub aspect_ratio: AspectRatio,
     pub reuse_prompt: bool,
     pub quota_day: Option<i64>,
+    pub quota_client: Option<String>,
 }
 
 /// What [`JobStore::insert`] did.
@@ -114,7 +117,7 @@ pub struct JobStore {
 }
 
 const COLUMNS: &str = "id, session_id, status, aspect_ratio, reuse_prompt, image, error, \
-     instance, lease_until, quota_day";
+     instance, lease_until, quota_day, quota_client";
 
 type Columns = (
     String,
@@ -127,6 +130,7 @@ type Columns = (
     String,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 /// An enum as its serde name (`"rendering"`, `"16:9"`): the text the rows hold.
@@ -157,7 +161,7 @@ fn from_json<T: DeserializeOwned>(text: Option<String>) -> Result<Option<T>, Sto
 }
 
 fn row(columns: Columns) -> Result<JobRow, StoreError> {
-    let (id, session, status, aspect_ratio, reuse_prompt, image, error, instance, lease, day) =
+    let (id, session, status, aspect_ratio, reuse_prompt, image, error, instance, lease, day, client) =
         columns;
     Ok(JobRow {
         session: SessionId::from_hex(&session)
@@ -170,6 +174,7 @@ fn row(columns: Columns) -> Result<JobRow, StoreError> {
         instance,
         lease_until: lease,
         quota_day: day,
+        quota_client: client,
         id,
     })
 }
@@ -219,8 +224,9 @@ impl JobStore {
             let inserted = on_db!(&self.db, pool => {
                 sqlx::query(
                     "INSERT INTO jobs (id, session_id, status, aspect_ratio, reuse_prompt, image, \
-                     error, instance, lease_until, quota_day, created_at, updated_at) \
-                     SELECT $1, $2, 'queued', $3, $4, NULL, NULL, $5, $6, $7, $8, $9 \
+                     error, instance, lease_until, quota_day, quota_client, created_at, \
+                     updated_at) \
+                     SELECT $1, $2, 'queued', $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10 \
                      WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -231,6 +237,7 @@ impl JobStore {
                 .bind(&self.instance)
                 .bind(lease_until)
                 .bind(job.quota_day)
+                .bind(job.quota_client.as_deref())
                 .bind(now_us())
                 .bind(now)
                 .execute(pool)
@@ -250,6 +257,7 @@ impl JobStore {
                     instance: self.instance.clone(),
                     lease_until,
                     quota_day: job.quota_day,
+                    quota_client: job.quota_client,
                 }));
             }
             if let Some(existing) = self.running(&job.session).await? {
@@ -441,21 +449,23 @@ impl JobStore {
     ) -> Result<Vec<Interrupted>, StoreError> {
         let sql = format!(
             "UPDATE jobs SET status = 'failed', image = NULL, error = $1, updated_at = $2 \
-             WHERE {condition} RETURNING id, session_id, quota_day"
+             WHERE {condition} RETURNING id, session_id, quota_day, quota_client"
         );
         let error = json(Some(error))?;
-        let ended: Vec<(String, String, Option<i64>)> = on_db!(&self.db, pool => {
+        type Ended = (String, String, Option<i64>, Option<String>);
+        let ended: Vec<Ended> = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut query = sqlx::query_as(&sql).bind(&error).bind(now_ms);
             if let Some(extra) = extra {
                 query = query.bind(extra);
             }
-            let ended: Vec<(String, String, Option<i64>)> = query.fetch_all(&mut *tx).await?;
-            for (_, session, day) in &ended {
+            let ended: Vec<Ended> = query.fetch_all(&mut *tx).await?;
+            for (_, session, day, client) in &ended {
                 if let Some(day) = day {
                     sqlx::query(REFUND)
                         .bind(day)
                         .bind(crate::quotas::session_subject(session))
+                        .bind(client.as_deref().map(crate::quotas::client_subject))
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -464,7 +474,7 @@ impl JobStore {
             ended
         });
         let mut interrupted = Vec::with_capacity(ended.len());
-        for (id, session, day) in ended {
+        for (id, session, day, _) in ended {
             self.wakeups.publish_changed(&id).await;
             if let Some(session) = SessionId::from_hex(&session) {
                 interrupted.push(Interrupted {

@@ -1,8 +1,10 @@
-//! Daily spend limits: generations per session (`QUOTA_PER_SESSION_DAY`) and for the whole
-//! deployment (`QUOTA_GLOBAL_DAY`), counted in the database so every instance shares them and a
-//! restart keeps them. Days are UTC. Each unit is one conditional upsert
-//! (`... DO UPDATE SET used = used + 1 WHERE used < limit`), and both units of a generation are
-//! taken in one transaction, so the limits hold exactly under any concurrency.
+//! Daily spend limits: generations per session (`QUOTA_PER_SESSION_DAY`), per client address
+//! (`QUOTA_PER_CLIENT_DAY`: an IPv4 address or an IPv6 /64, so a new session does not reset what
+//! one client may spend) and for the whole deployment (`QUOTA_GLOBAL_DAY`), counted in the
+//! database so every instance shares them and a restart keeps them. Days are UTC. Each unit is
+//! one conditional upsert (`... DO UPDATE SET used = used + 1 WHERE used < limit`), and the
+//! units of a generation are taken in one transaction, so the limits hold exactly under any
+//! concurrency.
 
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ const GLOBAL: &str = "global";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Session,
+    Client,
     Global,
 }
 
@@ -36,11 +39,20 @@ pub struct Taken {
     pub day: i64,
 }
 
+/// Who a generation is counted for: the session, and the client address it came from (its
+/// limit key: an IPv4 address, or an IPv6 address's /64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spender<'a> {
+    pub session: &'a SessionId,
+    pub client: &'a str,
+}
+
 /// The quota counters.
 #[derive(Clone, Debug)]
 pub struct QuotaStore {
     db: Db,
     per_session: Option<u32>,
+    per_client: Option<u32>,
     global: Option<u32>,
 }
 
@@ -53,6 +65,11 @@ pub(crate) fn session_subject(hex: &str) -> String {
     format!("session:{hex}")
 }
 
+/// The counter row of a client address (its limit key).
+pub fn client_subject(client: &str) -> String {
+    format!("client:{client}")
+}
+
 fn resets_in(now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(DAY_MS - now_ms.rem_euclid(DAY_MS)).unwrap_or(0))
 }
@@ -61,32 +78,39 @@ const TAKE: &str = "INSERT INTO quota_usage (day, subject, used) VALUES ($1, $2,
      ON CONFLICT (day, subject) DO UPDATE SET used = quota_usage.used + 1 \
      WHERE quota_usage.used < $3";
 
-/// Gives back one unit of both counters of `day` (the session's and the global one).
+/// Gives back one unit of the counters of `day`: the global one, the session's (`$2`) and the
+/// client's (`$3`, which may be NULL for a unit counted before clients were).
 pub(crate) const REFUND: &str = "UPDATE quota_usage SET used = used - 1 \
-     WHERE day = $1 AND subject IN ('global', $2) AND used > 0";
+     WHERE day = $1 AND (subject IN ('global', $2) OR subject = $3) AND used > 0";
 
 impl QuotaStore {
     /// `None` means no limit of that kind (the counters still count, for the metrics).
-    pub(crate) fn new(db: Db, per_session: Option<u32>, global: Option<u32>) -> QuotaStore {
+    pub(crate) fn new(
+        db: Db,
+        per_session: Option<u32>,
+        per_client: Option<u32>,
+        global: Option<u32>,
+    ) -> QuotaStore {
         QuotaStore {
             db,
             per_session,
+            per_client,
             global,
         }
     }
 
-    /// Counts one generation for `session`, or refuses it when a limit is reached.
+    /// Counts one generation for `spender`, or refuses it when a limit is reached.
     pub async fn take(
         &self,
-        session: &SessionId,
+        spender: Spender<'_>,
     ) -> Result<Result<Taken, QuotaExceeded>, StoreError> {
-        self.take_at(session, now_ms()).await
+        self.take_at(spender, now_ms()).await
     }
 
     /// [`QuotaStore::take`] at a given time (tests cross midnight with it).
     pub async fn take_at(
         &self,
-        session: &SessionId,
+        spender: Spender<'_>,
         now_ms: i64,
     ) -> Result<Result<Taken, QuotaExceeded>, StoreError> {
         let day = now_ms.div_euclid(DAY_MS);
@@ -96,31 +120,38 @@ impl QuotaStore {
             resets_in: resets_in(now_ms),
         };
         let ceiling = |limit: Option<u32>| limit.map_or(i64::MAX, i64::from);
-        let mine = subject(session);
+        // Taken in this order, and the first counter that is full names the refusal.
+        let counters = [
+            (Scope::Global, GLOBAL.to_owned(), self.global),
+            (
+                Scope::Client,
+                client_subject(spender.client),
+                self.per_client,
+            ),
+            (Scope::Session, subject(spender.session), self.per_session),
+        ];
         let outcome = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let global = sqlx::query(TAKE)
-                .bind(day)
-                .bind(GLOBAL)
-                .bind(ceiling(self.global))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if global == 0 {
-                tx.rollback().await?;
-                Err(refused(Scope::Global, self.global.unwrap_or(0)))
-            } else {
-                let own = sqlx::query(TAKE)
+            let mut full = None;
+            for (scope, name, limit) in &counters {
+                let taken = sqlx::query(TAKE)
                     .bind(day)
-                    .bind(&mine)
-                    .bind(ceiling(self.per_session))
+                    .bind(name)
+                    .bind(ceiling(*limit))
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if own == 0 {
+                if taken == 0 {
+                    full = Some(refused(*scope, limit.unwrap_or(0)));
+                    break;
+                }
+            }
+            match full {
+                Some(refusal) => {
                     tx.rollback().await?;
-                    Err(refused(Scope::Session, self.per_session.unwrap_or(0)))
-                } else {
+                    Err(refusal)
+                }
+                None => {
                     tx.commit().await?;
                     Ok(Taken { day })
                 }
@@ -130,11 +161,12 @@ impl QuotaStore {
     }
 
     /// Gives back a generation counted by [`QuotaStore::take`] that did not run.
-    pub async fn refund(&self, session: &SessionId, taken: Taken) -> Result<(), StoreError> {
+    pub async fn refund(&self, spender: Spender<'_>, taken: Taken) -> Result<(), StoreError> {
         on_db!(&self.db, pool => {
             sqlx::query(REFUND)
                 .bind(taken.day)
-                .bind(subject(session))
+                .bind(subject(spender.session))
+                .bind(client_subject(spender.client))
                 .execute(pool)
                 .await?;
         });
@@ -142,19 +174,22 @@ impl QuotaStore {
     }
 
     /// What is left today, for the UI next to the Generate button; `None` without limits.
-    pub async fn left(&self, session: &SessionId) -> Result<Option<QuotaView>, StoreError> {
-        if self.per_session.is_none() && self.global.is_none() {
+    pub async fn left(&self, spender: Spender<'_>) -> Result<Option<QuotaView>, StoreError> {
+        if self.per_session.is_none() && self.per_client.is_none() && self.global.is_none() {
             return Ok(None);
         }
         let now = now_ms();
         let day = now.div_euclid(DAY_MS);
-        let mine = subject(session);
+        let mine = subject(spender.session);
+        let client = client_subject(spender.client);
         let rows: Vec<(String, i64)> = on_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT subject, used FROM quota_usage WHERE day = $1 AND subject IN ('global', $2)",
+                "SELECT subject, used FROM quota_usage WHERE day = $1 \
+                 AND subject IN ('global', $2, $3)",
             )
             .bind(day)
             .bind(&mine)
+            .bind(&client)
             .fetch_all(pool)
             .await?
         });
@@ -163,9 +198,10 @@ impl QuotaStore {
                 .find(|(s, _)| s == name)
                 .map_or(0, |(_, n)| u32::try_from(*n).unwrap_or(u32::MAX))
         };
-        let (global, mine) = (used(GLOBAL), used(&mine));
+        let (global, mine, client) = (used(GLOBAL), used(&mine), used(&client));
         Ok(Some(QuotaView {
             session_left: self.per_session.map(|l| l.saturating_sub(mine)),
+            client_left: self.per_client.map(|l| l.saturating_sub(client)),
             global_left: self.global.map(|l| l.saturating_sub(global)),
             resets_in_secs: resets_in(now).as_secs(),
         }))

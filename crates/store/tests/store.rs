@@ -9,7 +9,7 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use store::images::NewImage;
 use store::jobs::{Inserted, JobRow, NewJob, Outcome};
-use store::quotas::Scope;
+use store::quotas::{Scope, Spender};
 use store::sessions::Conflict;
 use store::{ImageLocation, S3Options, SessionId, Store, StoreConfig};
 use test_servers::{Postgres, S3};
@@ -80,6 +80,7 @@ async fn open(kind: Kind, change: impl FnOnce(&mut StoreConfig)) -> Fixture {
         image_cap_bytes: 1024 * 1024,
         image_retention: Duration::from_secs(30 * 86_400),
         quota_per_session: None,
+        quota_per_client: None,
         quota_global: None,
         job_lease: Duration::from_secs(30),
     };
@@ -122,6 +123,7 @@ on_both_backends!(
     only_the_instance_running_a_job_may_move_it,
     the_global_quota_holds_exactly_under_40_concurrent_takes,
     quotas_are_per_session_per_utc_day_and_refundable,
+    a_client_address_is_limited_across_its_sessions,
     image_bytes_round_trip_and_survive_reopening,
     the_oldest_images_go_first_when_over_the_cap,
     old_images_are_swept_after_the_retention,
@@ -233,6 +235,16 @@ async fn the_sweep_keeps_the_most_recently_used_sessions_up_to_the_cap(kind: Kin
     );
 }
 
+/// The client address tests count units for.
+const CLIENT: &str = "203.0.113.7";
+
+fn spender(session: &SessionId) -> Spender<'_> {
+    Spender {
+        session,
+        client: CLIENT,
+    }
+}
+
 fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
     NewJob {
         id: store::ids::random_id(),
@@ -240,6 +252,7 @@ fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
         aspect_ratio: AspectRatio::Landscape16x9,
         reuse_prompt: false,
         quota_day,
+        quota_client: quota_day.map(|_| CLIENT.to_owned()),
     }
 }
 
@@ -430,7 +443,7 @@ async fn a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota(kind: Kin
     let taken = f
         .store
         .quotas
-        .take(&session)
+        .take(spender(&session))
         .await
         .expect("db")
         .expect("a unit");
@@ -555,7 +568,10 @@ async fn the_global_quota_holds_exactly_under_40_concurrent_takes(kind: Kind) {
         } else {
             other.clone()
         };
-        tokio::spawn(async move { store.quotas.take(&SessionId::random()).await })
+        tokio::spawn(async move {
+            let session = SessionId::random();
+            store.quotas.take(spender(&session)).await
+        })
     });
     let outcomes = join_all(takes).await;
     let granted = outcomes
@@ -577,31 +593,54 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
     let noon = 20_000 * DAY + DAY / 2;
     let (a, b) = (SessionId::random(), SessionId::random());
     let q = &f.store.quotas;
-    assert!(q.take_at(&a, noon).await.expect("db").is_ok());
-    let second = q.take_at(&a, noon).await.expect("db").expect("a's second");
+    assert!(q.take_at(spender(&a), noon).await.expect("db").is_ok());
+    let second = q.take_at(spender(&a), noon).await.expect("db").expect("a's second");
     let refused = q
-        .take_at(&a, noon)
+        .take_at(spender(&a), noon)
         .await
         .expect("db")
         .expect_err("a used its 2");
     assert_eq!((refused.scope, refused.limit), (Scope::Session, 2));
     assert_eq!(refused.resets_in, Duration::from_secs(43_200));
-    assert!(q.take_at(&b, noon).await.expect("db").is_ok());
+    assert!(q.take_at(spender(&b), noon).await.expect("db").is_ok());
     let refused = q
-        .take_at(&b, noon)
+        .take_at(spender(&b), noon)
         .await
         .expect("db")
         .expect_err("3 used in all");
     assert_eq!(refused.scope, Scope::Global);
-    q.refund(&a, second).await.expect("db");
+    q.refund(spender(&a), second).await.expect("db");
     assert!(
-        q.take_at(&b, noon).await.expect("db").is_ok(),
+        q.take_at(spender(&b), noon).await.expect("db").is_ok(),
         "the refund freed a global unit"
     );
     assert!(
-        q.take_at(&a, noon + DAY).await.expect("db").is_ok(),
+        q.take_at(spender(&a), noon + DAY).await.expect("db").is_ok(),
         "a new UTC day"
     );
+}
+
+async fn a_client_address_is_limited_across_its_sessions(kind: Kind) {
+    let f = open(kind, |c| c.quota_per_client = Some(2)).await;
+    let q = &f.store.quotas;
+    let (a, b, c) = (SessionId::random(), SessionId::random(), SessionId::random());
+    assert!(q.take(spender(&a)).await.expect("db").is_ok());
+    let second = q.take(spender(&b)).await.expect("db").expect("b's unit");
+    let refused = q
+        .take(spender(&c))
+        .await
+        .expect("db")
+        .expect_err("a new session does not reset the client's count");
+    assert_eq!((refused.scope, refused.limit), (Scope::Client, 2));
+    let elsewhere = Spender {
+        session: &c,
+        client: "198.51.100.9",
+    };
+    assert!(q.take(elsewhere).await.expect("db").is_ok(), "another client");
+    let left = q.left(spender(&c)).await.expect("db").expect("limits");
+    assert_eq!(left.client_left, Some(0));
+    q.refund(spender(&b), second).await.expect("db");
+    assert!(q.take(spender(&c)).await.expect("db").is_ok(), "refunded");
 }
 
 fn png(n: usize) -> Bytes {
@@ -715,6 +754,7 @@ async fn a_database_that_cannot_be_reached_names_database_url() {
         image_cap_bytes: 1000,
         image_retention: Duration::from_secs(60),
         quota_per_session: None,
+        quota_per_client: None,
         quota_global: None,
         job_lease: Duration::from_secs(10),
     };
@@ -744,6 +784,7 @@ async fn a_bucket_that_does_not_exist_names_image_store_url() {
         image_cap_bytes: 1000,
         image_retention: Duration::from_secs(60),
         quota_per_session: None,
+        quota_per_client: None,
         quota_global: None,
         job_lease: Duration::from_secs(10),
     };

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::describe::Describe;
 use crate::error::{AppJson, Result};
-use crate::extract::{CurrentSession, SessionCookie};
+use crate::extract::{Client, CurrentSession, SessionCookie};
 use crate::jobs::Started;
 use crate::state::AppState;
 
@@ -59,11 +59,12 @@ fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 async fn generate(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
+    Client(client): Client,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
     let started = state
         .jobs
-        .start(id, request.aspect_ratio, request.reuse_prompt)
+        .start(id, &client, request.aspect_ratio, request.reuse_prompt)
         .await?;
     let view = match started {
         Started::New(view) => {
