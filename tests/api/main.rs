@@ -3,6 +3,7 @@
 mod access;
 mod bad_input;
 mod curl_recipe;
+mod events;
 mod flow;
 mod generate;
 mod helpers;

@@ -22,7 +22,7 @@ use serde_json::json;
 use server::config::{Settings, SynthesisFallback};
 use simulator::{Config, Fault};
 
-use helpers::{Person, TestApp, refinery_program, spawn_app_on};
+use helpers::{EventReader, Person, TestApp, refinery_program, spawn_app_on};
 
 /// The secret `Settings::for_tests` uses: every instance signs cookies with it.
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -213,4 +213,36 @@ async fn a_killed_instances_job_ends_interrupted_within_its_lease_and_the_sessio
         on_b.session().await.quota.and_then(|q| q.session_left),
         Some(4)
     );
+}
+
+#[tokio::test]
+async fn a_jobs_event_stream_on_one_instance_follows_it_running_on_another() {
+    let storage = shared_storage().await;
+    // Each provider answer takes a moment, so the stages are seen as they change.
+    let (sim, _handle) = simulator::spawn(Config {
+        latency: Duration::from_millis(600),
+        ..Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let a = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let b = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let on_a = Person::new(&a.address);
+    let on_b = on_a.at(&b.address);
+
+    on_a.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = on_a.generate(json!({})).await;
+    let response = on_b.job_events(&job.job_id, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!((a.state.jobs.in_flight(), b.state.jobs.in_flight()), (1, 0));
+    let events = EventReader::new(response).all().await;
+    let (done, stages) = events.split_last().expect("events");
+    assert_eq!(done.event, "done");
+    assert_eq!(done.job().status, JobStatus::Succeeded);
+    assert!(
+        stages.iter().any(|e| e.job().status == JobStatus::Rendering),
+        "B reported A's rendering stage as it happened: {events:?}"
+    );
+    assert_eq!(b.state.store.wakeups.watched(), 0, "B let go of the job");
 }

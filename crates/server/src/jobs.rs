@@ -1,5 +1,6 @@
 //! Generation jobs: one background task per job writes the prompt (unless reused), renders the
-//! image, stores it, and records each stage in the job's row, so any request on any instance can
+//! image, stores it, and records each stage (queued, synthesizing, rendering, storing) in the
+//! job's row, so any request on any instance can
 //! report progress. This instance renews the lease of each job it runs; a job whose instance died
 //! is ended `generation_interrupted` by whichever instance notices (its quota unit comes back).
 //!
@@ -247,14 +248,31 @@ impl Jobs {
         job_id: &str,
         timeout: Duration,
     ) -> Result<JobView, JobError> {
+        self.wait_until(session, job_id, timeout, |_| false).await
+    }
+
+    /// The job's view once it finishes or `wanted` says so, or as it stands when `timeout` runs
+    /// out (or the server starts shutting down). Wakes on a change from any instance.
+    pub async fn wait_until(
+        &self,
+        session: &SessionId,
+        job_id: &str,
+        timeout: Duration,
+        wanted: impl Fn(&JobView) -> bool,
+    ) -> Result<JobView, JobError> {
         let deadline = Instant::now() + timeout;
         // Watch before reading, so a change between the read and the wait is not missed.
         let mut watch = self.store.wakeups.watch(job_id);
         loop {
             let job = self.current(session, job_id).await?;
             let now = Instant::now();
-            if job.status.is_terminal() || now >= deadline || self.stopping.is_cancelled() {
-                return Ok(job.view());
+            let view = job.view();
+            if job.status.is_terminal()
+                || wanted(&view)
+                || now >= deadline
+                || self.stopping.is_cancelled()
+            {
+                return Ok(view);
             }
             // Read again when the lease would run out: its instance may have died silently.
             let lease_left = u64::try_from(job.lease_until - now_ms()).unwrap_or(0);
@@ -340,6 +358,11 @@ impl Jobs {
             );
         }
         Ok(())
+    }
+
+    /// True once shutdown began: event streams end so the HTTP server can drain.
+    pub fn stopping(&self) -> bool {
+        self.stopping.is_cancelled()
     }
 
     /// Shutdown, first step: long-polls answer now, so the HTTP server can drain.
@@ -503,6 +526,7 @@ impl Jobs {
             synthesis.alt_text.clone()
         };
         let (width, height, mime_type) = (generated.width, generated.height, generated.mime_type);
+        self.advance(job, JobStatus::Storing).await?;
         let image_id = self
             .store
             .images
