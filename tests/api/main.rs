@@ -17,6 +17,7 @@ mod restart;
 mod secrecy;
 mod security;
 mod spa;
+mod speculation;
 mod templates;
 mod time_limits;
 mod workspace;

@@ -160,6 +160,8 @@ async fn a_killed_instances_job_ends_interrupted_within_its_lease_and_the_sessio
         ("NANOBANANA_API_KEY", "sim".to_owned()),
         ("NANOBANANA_API_URL", format!("http://{hanging}")),
         ("QUOTA_PER_SESSION_DAY", "5".to_owned()),
+        // A's job must meet A's hanging prompt writer, not a prompt B wrote ahead.
+        ("SPECULATIVE_SYNTHESIS", "false".to_owned()),
     ] {
         env.push((name.to_owned(), value));
     }
@@ -170,6 +172,7 @@ async fn a_killed_instances_job_ends_interrupted_within_its_lease_and_the_sessio
         live(s, working);
         s.storage.job_lease = Duration::from_secs(LEASE_SECS);
         s.quota_per_session_day = Some(5);
+        s.speculative_synthesis = false;
     })
     .await;
 

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{ApiError, provider_failure};
 use crate::observability;
 use crate::session::{SessionData, SessionError, StoredSynthesis, update};
+use crate::speculation::Speculator;
 
 /// Why a job could not be started or read.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,8 @@ pub struct Jobs {
     catalog: Arc<Catalog>,
     synthesizer: Arc<dyn PromptSynthesizer>,
     renderer: Arc<dyn ImageGenerator>,
+    /// Prompts written ahead of Generate, which a job uses when its brief matches.
+    speculator: Arc<Speculator>,
     /// Live generations cost money: they are counted against the daily quotas.
     counts_quota: bool,
     tasks: Mutex<HashMap<String, Task>>,
@@ -103,8 +106,10 @@ impl Jobs {
         catalog: Arc<Catalog>,
         synthesizer: Arc<dyn PromptSynthesizer>,
         renderer: Arc<dyn ImageGenerator>,
+        speculator: Arc<Speculator>,
     ) -> Jobs {
         Jobs {
+            speculator,
             counts_quota: !(synthesizer.info().offline && renderer.info().offline),
             store,
             catalog,
@@ -558,6 +563,9 @@ impl Jobs {
         data: &SessionData,
     ) -> Result<StoredSynthesis, Failure> {
         self.advance(job, JobStatus::Synthesizing).await?;
+        if let Some(written) = self.speculator.take(&job.session, data).await? {
+            return Ok(written);
+        }
         let template = self
             .catalog
             .find(&data.template_id)
@@ -740,11 +748,18 @@ mod tests {
             Duration::ZERO,
             FaultScript::parse("").expect("no faults"),
         ));
+        let speculator = Arc::new(Speculator::new(
+            store.clone(),
+            catalog.clone(),
+            synthesizer.clone(),
+            None,
+        ));
         let jobs = Arc::new(Jobs::new(
             store.clone(),
             catalog.clone(),
             synthesizer,
             Arc::new(Panicking),
+            speculator,
         ));
         let session = SessionId::random();
         let template = catalog.iter().next().expect("a template").clone();

@@ -214,7 +214,8 @@ async fn revise(
     let text = answer_text(&request)?;
     let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
-    let (changed, data) = update(&state.sessions, &id, |data| {
+    let speculator = state.speculator.clone();
+    let ((changed, planned), data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let changed = match data.refinement.revise(&template, question, input) {
             Err(StepError::TooThin(n)) => {
@@ -227,12 +228,19 @@ async fn revise(
             }
             other => other?,
         };
-        if changed {
+        // A changed brief drops the written prompt and starts writing the new one.
+        let planned = if changed {
             data.synthesis = None;
-        }
-        Ok(changed)
+            Some(speculator.plan(data))
+        } else {
+            None
+        };
+        Ok((changed, planned))
     })
     .await?;
+    if let Some(planned) = planned {
+        state.speculator.start(id, planned).await;
+    }
     funnel("answer_revised");
     tracing::info!(
         event = "answer_revised",
@@ -294,13 +302,15 @@ async fn answer(
     let text = answer_text(&request)?;
     let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
-    let (outcome, data) = update(&state.sessions, &id, |data| {
+    let speculator = state.speculator.clone();
+    let ((outcome, question, planned), data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let question = data.refinement.current_question();
-        Ok::<_, ApiError>((data.refinement.answer(&template, input)?, question))
+        let outcome = data.refinement.answer(&template, input)?;
+        Ok::<_, ApiError>((outcome, question, speculator.plan(data)))
     })
     .await?;
-    let (outcome, question) = outcome;
+    state.speculator.start(id, planned).await;
     let recorded = data.refinement.answers().last();
     let defaulted =
         outcome != StepOutcome::Reask && recorded.is_some_and(|a| a.defaulted && !a.skipped);
@@ -352,10 +362,13 @@ async fn back(
     client: Client,
     AppJson(request): AppJson<BackRequest>,
 ) -> Result<Json<SessionView>> {
-    let (_, data) = update(&state.sessions, &id, |data| {
-        Ok::<_, ApiError>(data.refinement.back_to(request.question)?)
+    let speculator = state.speculator.clone();
+    let (planned, data) = update(&state.sessions, &id, |data| {
+        data.refinement.back_to(request.question)?;
+        Ok::<_, ApiError>(speculator.plan(data))
     })
     .await?;
+    state.speculator.start(id, planned).await;
     funnel("answers_changed");
     tracing::info!(event = "answers_changed", session = %id.log_label(), question = request.question, "answers reopened");
     view(&state, &client, &id, &data).await.map(Json)
