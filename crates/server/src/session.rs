@@ -23,6 +23,9 @@ pub struct SessionData {
     /// The prompt written ahead of Generate for the brief as it stands (`speculation`).
     #[serde(default)]
     pub speculation: Option<Speculation>,
+    /// Speculative writes started for this session, bounded by `speculation::MAX_WRITES`.
+    #[serde(default)]
+    pub speculative_writes: u32,
 }
 
 /// A prompt written in the background as soon as a brief is complete, kept in the session's row
@@ -73,6 +76,7 @@ impl SessionData {
             refinement: Refinement::new(),
             synthesis: None,
             speculation: None,
+            speculative_writes: 0,
         }
     }
 

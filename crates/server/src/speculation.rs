@@ -21,6 +21,11 @@ use crate::session::{
     SessionData, SessionError, Speculation, SpeculationState, StoredSynthesis, update,
 };
 
+/// Speculative writes one session may start. They are not counted against the image quotas
+/// (no image is made), so this bounds what a visitor revising answers over and over can spend on
+/// prompts; past it, Generate writes the prompt as it did before.
+pub const MAX_WRITES: u32 = 10;
+
 /// How long a write is vouched for without its writer renewing it: a Generate waiting on the
 /// write of an instance that died gives up after at most this and writes the prompt itself.
 const LEASE: Duration = Duration::from_secs(6);
@@ -86,7 +91,8 @@ impl Speculator {
     pub fn plan(&self, data: &mut SessionData) -> Planned {
         let brief = fingerprint(data, &self.synthesizer.info().label);
         let had = data.speculation.as_ref().map(|s| s.attempt.clone());
-        let (Some(_), true) = (self.limit, data.refinement.is_ready()) else {
+        let allowed = self.limit.is_some() && data.speculative_writes < MAX_WRITES;
+        let (true, true) = (allowed, data.refinement.is_ready()) else {
             data.speculation = None;
             return Planned {
                 attempt: None,
@@ -100,6 +106,7 @@ impl Speculator {
             };
         }
         let attempt = store::ids::random_id();
+        data.speculative_writes += 1;
         data.speculation = Some(Speculation {
             brief,
             attempt: attempt.clone(),
@@ -315,5 +322,92 @@ impl Speculator {
                 SpeculationState::Writing { .. } | SpeculationState::Failed => return Ok(None),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::AnswerInput;
+    use providers::faults::FaultScript;
+    use providers::local::LocalComposer;
+    use store::{ImageLocation, S3Options, StoreConfig};
+
+    async fn speculator(limit: Option<Duration>) -> (Speculator, Arc<Catalog>) {
+        let store = Store::open(&StoreConfig {
+            database_url: "sqlite::memory:".into(),
+            images: ImageLocation::Memory,
+            s3: S3Options::default(),
+            max_connections: 1,
+            session_idle: Duration::from_secs(3600),
+            max_sessions: 10,
+            image_cap_bytes: 1 << 20,
+            image_retention: Duration::from_secs(3600),
+            quota_per_session: None,
+            quota_per_client: None,
+            quota_global: None,
+            job_lease: Duration::from_secs(30),
+        })
+        .await
+        .expect("an in-memory store");
+        let catalog = Arc::new(Catalog::built_in().expect("templates"));
+        let composer = Arc::new(LocalComposer::new(
+            1500,
+            Duration::ZERO,
+            FaultScript::parse("").expect("no faults"),
+        ));
+        (
+            Speculator::new(store, catalog.clone(), composer, limit),
+            catalog,
+        )
+    }
+
+    fn ready(catalog: &Catalog, idea: &str) -> SessionData {
+        let template = catalog.iter().next().expect("a template").clone();
+        let mut data = SessionData::new(template.id.clone(), idea.into());
+        for _ in 0..3 {
+            data.refinement
+                .answer(&template, AnswerInput::Skip)
+                .expect("a skip");
+        }
+        data
+    }
+
+    #[tokio::test]
+    async fn a_write_is_planned_once_per_brief_and_at_most_max_writes_per_session() {
+        let (speculator, catalog) = speculator(Some(Duration::from_secs(10))).await;
+        let mut data = ready(&catalog, "a fox");
+        let first = speculator.plan(&mut data);
+        assert!(first.attempt.is_some() && first.superseded.is_none());
+        let same = speculator.plan(&mut data);
+        assert!(same.attempt.is_none(), "the same brief is not written twice");
+
+        data.idea = "a heron".into();
+        let changed = speculator.plan(&mut data);
+        assert!(changed.attempt.is_some());
+        assert_eq!(changed.superseded, first.attempt, "the old write is told to stop");
+
+        for n in 0..20 {
+            data.idea = format!("a heron, take {n}");
+            let _ = speculator.plan(&mut data);
+        }
+        assert_eq!(data.speculative_writes, MAX_WRITES);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_planned_when_turned_off_or_the_brief_is_incomplete() {
+        let (off, catalog) = speculator(None).await;
+        let mut data = ready(&catalog, "a fox");
+        assert!(off.plan(&mut data).attempt.is_none());
+        assert!(data.speculation.is_none());
+
+        let (on, _) = speculator(Some(Duration::from_secs(10))).await;
+        let planned = on.plan(&mut data);
+        assert!(planned.attempt.is_some());
+        data.refinement.back_to(2).expect("back to question 2");
+        let reopened = on.plan(&mut data);
+        assert!(reopened.attempt.is_none());
+        assert_eq!(reopened.superseded, planned.attempt);
+        assert!(data.speculation.is_none());
     }
 }
