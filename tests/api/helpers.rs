@@ -324,13 +324,11 @@ impl EventReader {
                 }
                 continue;
             }
-            let chunk = tokio::time::timeout(
-                std::time::Duration::from_secs(60),
-                self.response.chunk(),
-            )
-            .await
-            .expect("the stream sends or ends within a minute")
-            .expect("the stream reads");
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(60), self.response.chunk())
+                    .await
+                    .expect("the stream sends or ends within a minute")
+                    .expect("the stream reads");
             match chunk {
                 Some(bytes) => self
                     .buffer

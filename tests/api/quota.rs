@@ -166,7 +166,10 @@ async fn new_sessions_do_not_reset_what_one_client_may_spend() {
         let ready = person.ready_session("an otter").await;
         assert_eq!(ready.quota.and_then(|q| q.client_left), Some(2), "{other}");
         let job = person.generate(json!({})).await;
-        assert!(person.finished(&job.job_id).await.image.is_some(), "{other}");
+        assert!(
+            person.finished(&job.job_id).await.image.is_some(),
+            "{other}"
+        );
     }
     assert_eq!(app.quota_used_globally().await, 4);
 }

@@ -10,8 +10,8 @@ use serde_json::json;
 use server::config::{Settings, SynthesisFallback};
 use server::session::cookie::{COOKIE_NAME, CookieSigner};
 use server::session::{SessionData, SpeculationState};
-use store::SessionId;
 use simulator::Config;
+use store::SessionId;
 
 use crate::helpers::{TestApp, spawn_app_with};
 
@@ -19,7 +19,10 @@ use crate::helpers::{TestApp, spawn_app_with};
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 /// A server on the live adapters, with prompt writing taking `writing` at the simulator.
-async fn live(writing: Duration, configure: impl FnOnce(&mut Settings)) -> (TestApp, simulator::Handle) {
+async fn live(
+    writing: Duration,
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, simulator::Handle) {
     let (addr, sim) = simulator::spawn(Config {
         openai_latency: Some(writing),
         ..Config::default()
@@ -123,7 +126,11 @@ async fn the_prompt_is_written_when_the_brief_completes_and_generate_uses_it() {
     let job = app.generate(json!({})).await;
     let done = app.finished(&job.job_id).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
-    assert_eq!(prompt_calls(&sim).len(), 1, "Generate did not write it again");
+    assert_eq!(
+        prompt_calls(&sim).len(),
+        1,
+        "Generate did not write it again"
+    );
     assert_eq!(image_calls(&sim), 1);
 
     // A re-think writes a new prompt; a new take reuses it.
@@ -146,14 +153,20 @@ async fn generate_during_the_write_waits_for_it_instead_of_writing_twice() {
     let done = app.finished(&job.job_id).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
     assert_eq!(prompt_calls(&sim).len(), 1, "one prompt for one brief");
-    assert!(stored(&app, &id).await.speculation.is_none(), "it was taken");
+    assert!(
+        stored(&app, &id).await.speculation.is_none(),
+        "it was taken"
+    );
 }
 
 #[tokio::test]
 async fn a_changed_answer_supersedes_the_write_in_flight() {
     let (app, sim) = live(Duration::from_millis(1500), |_| {}).await;
     let id = ready(&app, "a fox").await;
-    let before = stored(&app, &id).await.speculation.expect("a write started");
+    let before = stored(&app, &id)
+        .await
+        .speculation
+        .expect("a write started");
     until_prompt_calls(&sim, 1).await;
 
     let response = app
@@ -164,7 +177,10 @@ async fn a_changed_answer_supersedes_the_write_in_flight() {
         .await
         .expect("revise");
     assert_eq!(response.status(), StatusCode::OK);
-    let after = stored(&app, &id).await.speculation.expect("a new write started");
+    let after = stored(&app, &id)
+        .await
+        .speculation
+        .expect("a new write started");
     assert_ne!(after.brief, before.brief);
     assert_ne!(after.attempt, before.attempt);
 
@@ -172,9 +188,15 @@ async fn a_changed_answer_supersedes_the_write_in_flight() {
     let done = app.finished(&job.job_id).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
     let calls = prompt_calls(&sim);
-    assert_eq!(calls.len(), 2, "the superseded write, the new one, and no third");
+    assert_eq!(
+        calls.len(),
+        2,
+        "the superseded write, the new one, and no third"
+    );
     assert!(
-        calls[1].to_string().contains("warm amber lantern light in fog"),
+        calls[1]
+            .to_string()
+            .contains("warm amber lantern light in fog"),
         "the new write follows the changed answer"
     );
 }
@@ -183,7 +205,10 @@ async fn a_changed_answer_supersedes_the_write_in_flight() {
 async fn with_speculation_off_the_prompt_is_written_only_by_generate() {
     let (app, sim) = live(Duration::ZERO, |s| s.speculative_synthesis = false).await;
     let id = ready(&app, "a badger").await;
-    assert!(stored(&app, &id).await.speculation.is_none(), "no write was started");
+    assert!(
+        stored(&app, &id).await.speculation.is_none(),
+        "no write was started"
+    );
     assert!(prompt_calls(&sim).is_empty());
     let job = app.generate(json!({})).await;
     assert_eq!(app.finished(&job.job_id).await.status, JobStatus::Succeeded);

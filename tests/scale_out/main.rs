@@ -244,8 +244,40 @@ async fn a_jobs_event_stream_on_one_instance_follows_it_running_on_another() {
     assert_eq!(done.event, "done");
     assert_eq!(done.job().status, JobStatus::Succeeded);
     assert!(
-        stages.iter().any(|e| e.job().status == JobStatus::Rendering),
+        stages
+            .iter()
+            .any(|e| e.job().status == JobStatus::Rendering),
         "B reported A's rendering stage as it happened: {events:?}"
     );
     assert_eq!(b.state.store.wakeups.watched(), 0, "B let go of the job");
+}
+
+#[tokio::test]
+async fn a_prompt_written_ahead_on_one_instance_is_used_by_generate_on_another() {
+    let storage = shared_storage().await;
+    // Prompt writing takes a while, so Generate on A arrives while B is still writing.
+    let (sim, handle) = simulator::spawn(Config {
+        openai_latency: Some(Duration::from_millis(1500)),
+        ..Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let a = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let b = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let on_b = Person::new(&b.address);
+    let on_a = on_b.at(&a.address);
+
+    on_b.ready_session("a heron in the reeds").await;
+    let job = on_a.generate(json!({})).await;
+    let done = on_a.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    let prompt_calls = handle
+        .received()
+        .iter()
+        .filter(|r| r.path == "/v1/responses")
+        .count();
+    assert_eq!(
+        prompt_calls, 1,
+        "A waited for B's write instead of writing again"
+    );
 }

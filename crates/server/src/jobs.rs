@@ -181,7 +181,9 @@ impl Jobs {
             None
         };
         let counted = taken.map(|t| (t, client.to_owned()));
-        let started = self.queue(session, aspect_ratio, reuse_prompt, counted).await;
+        let started = self
+            .queue(session, aspect_ratio, reuse_prompt, counted)
+            .await;
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
             && let Err(e) = self.store.quotas.refund(spender, taken).await
@@ -790,7 +792,10 @@ mod tests {
         );
         assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
         assert!(
-            matches!(jobs.start(session, "127.0.0.1", None, false).await, Ok(Started::New(_))),
+            matches!(
+                jobs.start(session, "127.0.0.1", None, false).await,
+                Ok(Started::New(_))
+            ),
             "the session can generate again"
         );
         assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);

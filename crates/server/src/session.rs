@@ -45,7 +45,9 @@ pub struct Speculation {
 pub enum SpeculationState {
     /// Being written. Past `until_ms` (epoch ms) nobody waits for it: its writer gave up or its
     /// instance died.
-    Writing { until_ms: i64 },
+    Writing {
+        until_ms: i64,
+    },
     Ready(StoredSynthesis),
     /// The write failed; Generate writes the prompt itself.
     Failed,

@@ -152,10 +152,8 @@ impl Speculator {
         });
         tokio::pin!(writing);
         observability::funnel("synthesis_started");
-        let mut renew = tokio::time::interval_at(
-            tokio::time::Instant::now() + LEASE / 3,
-            LEASE / 3,
-        );
+        let mut renew =
+            tokio::time::interval_at(tokio::time::Instant::now() + LEASE / 3, LEASE / 3);
         let result = tokio::time::timeout(limit, async {
             loop {
                 tokio::select! {
@@ -183,9 +181,7 @@ impl Speculator {
             }
             Err(_) => Err(providers::ProviderError::Timeout),
         };
-        let outcome = result
-            .as_ref()
-            .map_or_else(providers::error_code, |_| "ok");
+        let outcome = result.as_ref().map_or_else(providers::error_code, |_| "ok");
         observability::provider_call("synthesis", &label, outcome, started);
         observability::funnel(if result.is_ok() {
             "synthesis_succeeded"
@@ -380,12 +376,18 @@ mod tests {
         let first = speculator.plan(&mut data);
         assert!(first.attempt.is_some() && first.superseded.is_none());
         let same = speculator.plan(&mut data);
-        assert!(same.attempt.is_none(), "the same brief is not written twice");
+        assert!(
+            same.attempt.is_none(),
+            "the same brief is not written twice"
+        );
 
         data.idea = "a heron".into();
         let changed = speculator.plan(&mut data);
         assert!(changed.attempt.is_some());
-        assert_eq!(changed.superseded, first.attempt, "the old write is told to stop");
+        assert_eq!(
+            changed.superseded, first.attempt,
+            "the old write is told to stop"
+        );
 
         for n in 0..20 {
             data.idea = format!("a heron, take {n}");

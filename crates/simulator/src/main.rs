@@ -55,8 +55,16 @@ fn run() -> Result<(), String> {
         port: u16::try_from(number("--port", "SIM_PORT", 8090)?)
             .map_err(|_| "--port is out of range".to_owned())?,
         latency: Duration::from_millis(number("--latency-ms", "SIM_LATENCY_MS", 0)?),
-        openai_latency: optional(number("--openai-latency-ms", "SIM_OPENAI_LATENCY_MS", u64::MAX)?),
-        gemini_latency: optional(number("--gemini-latency-ms", "SIM_GEMINI_LATENCY_MS", u64::MAX)?),
+        openai_latency: optional(number(
+            "--openai-latency-ms",
+            "SIM_OPENAI_LATENCY_MS",
+            u64::MAX,
+        )?),
+        gemini_latency: optional(number(
+            "--gemini-latency-ms",
+            "SIM_GEMINI_LATENCY_MS",
+            u64::MAX,
+        )?),
         openai_faults: simulator::parse_script(&get("--openai-faults", "SIM_OPENAI_FAULTS"))?,
         gemini_faults: simulator::parse_script(&get("--gemini-faults", "SIM_GEMINI_FAULTS"))?,
         task_faults: simulator::parse_script(&get("--task-faults", "SIM_TASK_FAULTS"))?,

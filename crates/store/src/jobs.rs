@@ -161,8 +161,19 @@ fn from_json<T: DeserializeOwned>(text: Option<String>) -> Result<Option<T>, Sto
 }
 
 fn row(columns: Columns) -> Result<JobRow, StoreError> {
-    let (id, session, status, aspect_ratio, reuse_prompt, image, error, instance, lease, day, client) =
-        columns;
+    let (
+        id,
+        session,
+        status,
+        aspect_ratio,
+        reuse_prompt,
+        image,
+        error,
+        instance,
+        lease,
+        day,
+        client,
+    ) = columns;
     Ok(JobRow {
         session: SessionId::from_hex(&session)
             .ok_or_else(|| StoreError::Corrupt(format!("job {id}: session id")))?,

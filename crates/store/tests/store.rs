@@ -594,7 +594,11 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
     let (a, b) = (SessionId::random(), SessionId::random());
     let q = &f.store.quotas;
     assert!(q.take_at(spender(&a), noon).await.expect("db").is_ok());
-    let second = q.take_at(spender(&a), noon).await.expect("db").expect("a's second");
+    let second = q
+        .take_at(spender(&a), noon)
+        .await
+        .expect("db")
+        .expect("a's second");
     let refused = q
         .take_at(spender(&a), noon)
         .await
@@ -615,7 +619,10 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
         "the refund freed a global unit"
     );
     assert!(
-        q.take_at(spender(&a), noon + DAY).await.expect("db").is_ok(),
+        q.take_at(spender(&a), noon + DAY)
+            .await
+            .expect("db")
+            .is_ok(),
         "a new UTC day"
     );
 }
@@ -623,7 +630,11 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
 async fn a_client_address_is_limited_across_its_sessions(kind: Kind) {
     let f = open(kind, |c| c.quota_per_client = Some(2)).await;
     let q = &f.store.quotas;
-    let (a, b, c) = (SessionId::random(), SessionId::random(), SessionId::random());
+    let (a, b, c) = (
+        SessionId::random(),
+        SessionId::random(),
+        SessionId::random(),
+    );
     assert!(q.take(spender(&a)).await.expect("db").is_ok());
     let second = q.take(spender(&b)).await.expect("db").expect("b's unit");
     let refused = q
@@ -636,7 +647,10 @@ async fn a_client_address_is_limited_across_its_sessions(kind: Kind) {
         session: &c,
         client: "198.51.100.9",
     };
-    assert!(q.take(elsewhere).await.expect("db").is_ok(), "another client");
+    assert!(
+        q.take(elsewhere).await.expect("db").is_ok(),
+        "another client"
+    );
     let left = q.left(spender(&c)).await.expect("db").expect("limits");
     assert_eq!(left.client_left, Some(0));
     q.refund(spender(&b), second).await.expect("db");

@@ -53,7 +53,11 @@ fn events_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
              lines keep an idle stream open; a stream lasts at most 300 s (reconnect to go on).",
         )
         .answers(200, &["text/event-stream"], "the job's events")
-        .answers(204, &[], "the `done` event was already received (Last-Event-ID)")
+        .answers(
+            204,
+            &[],
+            "the `done` event was already received (Last-Event-ID)",
+        )
         .errors(&[(404, codes::JOB_NOT_FOUND, "this session has no such job")])
 }
 
@@ -141,7 +145,10 @@ async fn events(
     Path(JobPath { job_id }): Path<JobPath>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let first = state.jobs.wait(&session.id, &job_id, Duration::ZERO).await?;
+    let first = state
+        .jobs
+        .wait(&session.id, &job_id, Duration::ZERO)
+        .await?;
     let last_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
