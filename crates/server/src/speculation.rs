@@ -159,9 +159,8 @@ impl Speculator {
                 tokio::select! {
                     result = &mut writing => return Some(result),
                     () = watch.changed() => {
-                        if self.current(&session, &attempt).await.is_none() {
-                            return None;
-                        }
+                        // Superseded, or the session is gone: drop the call.
+                        self.current(&session, &attempt).await?;
                     }
                     _ = renew.tick() => {
                         if !self.renew(&session, &attempt).await {
