@@ -418,6 +418,8 @@ pub enum JobStatus {
     Synthesizing,
     /// Waiting for the image provider.
     Rendering,
+    /// Saving the finished image.
+    Storing,
     Succeeded,
     Failed,
 }
@@ -536,6 +538,10 @@ pub struct SessionView {
 #[serde(rename_all = "camelCase")]
 pub struct QuotaView {
     pub session_left: Option<u32>,
+    /// What this client address (an IPv4 address, an IPv6 /64) may still make today, across
+    /// all its sessions.
+    #[serde(default)]
+    pub client_left: Option<u32>,
     pub global_left: Option<u32>,
     /// Seconds until the counts reset at midnight UTC.
     pub resets_in_secs: u64,

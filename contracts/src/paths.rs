@@ -19,6 +19,8 @@ pub const SESSION_ANSWER_N: &str = "/api/session/answers/{n}";
 pub const GENERATE: &str = "/api/generate";
 /// The route of one job; [`job`] builds its URL.
 pub const JOB: &str = "/api/generate/{jobId}";
+/// `GET /api/generate/{jobId}/events`: the job's stages as a `text/event-stream`.
+pub const JOB_EVENTS: &str = "/api/generate/{jobId}/events";
 /// Prefix of `GET /api/images/{imageId}`.
 pub const IMAGES: &str = "/api/images";
 /// The route of one image; [`image`] builds its URL.
@@ -33,6 +35,11 @@ pub const LOGOUT: &str = "/logout";
 /// `GET /api/generate/{jobId}`.
 pub fn job(job_id: &str) -> String {
     format!("{GENERATE}/{job_id}")
+}
+
+/// The event stream of one job.
+pub fn job_events(job_id: &str) -> String {
+    format!("{GENERATE}/{job_id}/events")
 }
 
 /// `PUT /api/session/answers/{n}`: revise answer `n` (1..=3) in place.
@@ -52,6 +59,7 @@ mod tests {
     #[test]
     fn urls_fill_the_route_patterns() {
         assert_eq!(job("abc"), JOB.replace("{jobId}", "abc"));
+        assert_eq!(job_events("abc"), JOB_EVENTS.replace("{jobId}", "abc"));
         assert_eq!(image("abc"), IMAGE.replace("{imageId}", "abc"));
     }
 }

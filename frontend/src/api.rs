@@ -101,3 +101,29 @@ pub async fn generate(request: &GenerateRequest) -> Result<JobView> {
 pub async fn job(job_id: &str, wait_secs: u64) -> Result<JobView> {
     get(&format!("{}?wait={wait_secs}", paths::job(job_id))).await
 }
+
+/// `GET /api/generate/{jobId}/events` through the browser's `EventSource`: each `stage` and the
+/// final `done` event's job view, as they arrive. The browser reconnects a dropped stream by
+/// itself (with `Last-Event-ID`); the stream yields an error only when it cannot go on (the
+/// job or session is gone, or event streams do not get through), and the caller falls back to
+/// the long-poll.
+pub fn job_events(
+    job_id: &str,
+) -> std::result::Result<impl futures::Stream<Item = Result<JobView>>, ApiClientError> {
+    use futures::StreamExt;
+    use gloo_net::eventsource::futures::EventSource;
+
+    fn opened(e: impl std::fmt::Display) -> ApiClientError {
+        ApiClientError::Network(e.to_string())
+    }
+    let mut source = EventSource::new(&paths::job_events(job_id)).map_err(opened)?;
+    let stages = source.subscribe("stage").map_err(opened)?;
+    let done = source.subscribe("done").map_err(opened)?;
+    Ok(futures::stream::select(stages, done).map(move |event| {
+        // Owned here, so the connection lives as long as the stream and closes with it.
+        let _source = &source;
+        let (_, message) = event.map_err(|e| ApiClientError::Network(e.to_string()))?;
+        let data = message.data().as_string().unwrap_or_default();
+        serde_json::from_str::<JobView>(&data).map_err(|e| ApiClientError::Decode(e.to_string()))
+    }))
+}

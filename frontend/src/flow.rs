@@ -356,7 +356,7 @@ impl Flow {
 pub fn poll_wait_secs(status: JobStatus) -> u64 {
     match status {
         JobStatus::Queued | JobStatus::Synthesizing => 2,
-        JobStatus::Rendering | JobStatus::Succeeded | JobStatus::Failed => 25,
+        JobStatus::Rendering | JobStatus::Storing | JobStatus::Succeeded | JobStatus::Failed => 25,
     }
 }
 

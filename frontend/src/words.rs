@@ -13,6 +13,7 @@ pub fn stage_label(status: JobStatus) -> &'static str {
         JobStatus::Queued => "Getting ready",
         JobStatus::Synthesizing => "Writing your prompt",
         JobStatus::Rendering => "Rendering the image",
+        JobStatus::Storing => "Saving the image",
         JobStatus::Succeeded => "Your image is ready",
         JobStatus::Failed => "The image could not be made",
     }
@@ -117,11 +118,10 @@ pub fn ratio_label(ratio: AspectRatio) -> String {
 /// The line by the Generate button: how many live images are left today, or when they come back.
 /// `None` when the server has no limits (offline previews are never counted).
 pub fn quota_line(quota: &QuotaView) -> Option<String> {
-    let left = match (quota.session_left, quota.global_left) {
-        (Some(a), Some(b)) => a.min(b),
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => return None,
-    };
+    let left = [quota.session_left, quota.client_left, quota.global_left]
+        .into_iter()
+        .flatten()
+        .min()?;
     Some(match left {
         0 => format!(
             "Today's image limit is reached; it resets in {}.",
@@ -141,6 +141,7 @@ mod tests {
     fn the_quota_line_shows_the_tighter_limit() {
         let q = |session_left, global_left| QuotaView {
             session_left,
+            client_left: None,
             global_left,
             resets_in_secs: 3 * 3600 + 120,
         };
@@ -156,6 +157,14 @@ mod tests {
         assert_eq!(
             quota_line(&q(Some(0), Some(9))).as_deref(),
             Some("Today's image limit is reached; it resets in 3 h 2 min.")
+        );
+        let client_tighter = QuotaView {
+            client_left: Some(1),
+            ..q(Some(5), Some(9))
+        };
+        assert_eq!(
+            quota_line(&client_tighter).as_deref(),
+            Some("1 image left today.")
         );
     }
 

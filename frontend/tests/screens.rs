@@ -347,6 +347,7 @@ fn ready_session() -> SessionView {
         can_reuse_prompt: false,
         quota: Some(QuotaView {
             session_left: Some(0),
+            client_left: None,
             global_left: None,
             resets_in_secs: 3 * 3600 + 120,
         }),

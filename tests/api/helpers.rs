@@ -282,3 +282,101 @@ impl Person {
         panic!("job {job_id} did not finish in 5 minutes");
     }
 }
+
+/// One server-sent event as a client reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    pub event: String,
+    pub id: Option<String>,
+    pub data: String,
+}
+
+impl SseEvent {
+    /// The job view the event carries.
+    pub fn job(&self) -> JobView {
+        serde_json::from_str(&self.data).expect("an event's data is a job view")
+    }
+}
+
+/// Reads a `text/event-stream` response event by event, as it arrives (comments, the
+/// keep-alives, are skipped).
+pub struct EventReader {
+    response: Response,
+    buffer: String,
+}
+
+impl EventReader {
+    pub fn new(response: Response) -> EventReader {
+        EventReader {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, or `None` once the server ended the stream. Bounded: a stream that
+    /// neither sends nor ends for a minute fails the test.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(at) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..at + 2).collect();
+                if let Some(event) = parse_event(&block) {
+                    return Some(event);
+                }
+                continue;
+            }
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(60), self.response.chunk())
+                    .await
+                    .expect("the stream sends or ends within a minute")
+                    .expect("the stream reads");
+            match chunk {
+                Some(bytes) => self
+                    .buffer
+                    .push_str(std::str::from_utf8(&bytes).expect("UTF-8 events")),
+                None => return None,
+            }
+        }
+    }
+
+    /// Every event until the stream ends.
+    pub async fn all(mut self) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await {
+            events.push(event);
+        }
+        events
+    }
+}
+
+fn parse_event(block: &str) -> Option<SseEvent> {
+    let (mut event, mut id, mut data) = (None, None, Vec::new());
+    for line in block.lines() {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => event = Some(value.to_owned()),
+            "id" => id = Some(value.to_owned()),
+            "data" => data.push(value),
+            _ => {} // a comment (keep-alive) or a field this client ignores
+        }
+    }
+    if event.is_none() && data.is_empty() {
+        return None;
+    }
+    Some(SseEvent {
+        event: event.unwrap_or_else(|| "message".to_owned()),
+        id,
+        data: data.join("\n"),
+    })
+}
+
+impl Person {
+    /// Opens a job's event stream, optionally resuming after `last_event_id`.
+    pub async fn job_events(&self, job_id: &str, last_event_id: Option<&str>) -> Response {
+        let mut request = self.client.get(self.url(&paths::job_events(job_id)));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        request.send().await.expect("the event stream answers")
+    }
+}

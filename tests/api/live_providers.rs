@@ -39,6 +39,9 @@ async fn live(openai: &str, gemini: &str, configure: impl FnOnce(&mut Settings))
         s.openai.fallback = SynthesisFallback::Off;
         s.nanobanana.api_key = Some(NANOBANANA_KEY.to_owned().into());
         s.nanobanana.api_url = format!("http://{addr}");
+        // A scripted prompt fault is for Generate's write to meet, not a write ahead of it
+        // (tests/api/speculation.rs covers those).
+        s.speculative_synthesis = openai.is_empty();
         configure(s);
     })
     .await;

@@ -3,6 +3,7 @@
 mod access;
 mod bad_input;
 mod curl_recipe;
+mod events;
 mod flow;
 mod generate;
 mod helpers;
@@ -16,6 +17,7 @@ mod restart;
 mod secrecy;
 mod security;
 mod spa;
+mod speculation;
 mod templates;
 mod time_limits;
 mod variations;

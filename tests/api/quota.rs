@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use server::config::Settings;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{Person, TestApp, spawn_app_with};
 
 /// A server whose providers are live, pointed at the in-process simulator.
 async fn live_app(
@@ -124,4 +124,52 @@ async fn offline_previews_are_not_counted() {
         None,
         "offline, the view shows no limit that is not counted"
     );
+}
+
+/// A person whose requests a trusted proxy (loopback, the default) forwards from `ip`.
+fn person_from(app: &TestApp, ip: &str) -> Person {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", ip.parse().expect("a header value"));
+    Person {
+        address: app.address.clone(),
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .build()
+            .expect("a reqwest client"),
+    }
+}
+
+#[tokio::test]
+async fn new_sessions_do_not_reset_what_one_client_may_spend() {
+    let (app, _sim) = live_app(Duration::ZERO, |s| s.quota_per_client_day = Some(2)).await;
+    let first = person_from(&app, "2001:db8:1:2::1");
+    for idea in ["a fox", "a heron"] {
+        // A fresh session each time: start replaces the last one.
+        first.ready_session(idea).await;
+        let job = first.generate(json!({})).await;
+        assert!(first.finished(&job.job_id).await.image.is_some());
+    }
+    // Another address in the same IPv6 /64 is the same client, in a session of its own.
+    let same_64 = person_from(&app, "2001:db8:1:2:ffff::9");
+    let ready = same_64.ready_session("a badger").await;
+    assert_eq!(ready.quota.and_then(|q| q.client_left), Some(0));
+    let response = same_64.post_json(paths::GENERATE, &json!({})).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: ApiErrorBody = response.json().await.expect("envelope");
+    assert_eq!(body.code, "quota_exceeded");
+    assert!(body.error.contains("from this address"), "{}", body.error);
+
+    for other in ["2001:db8:1:3::1", "198.51.100.7"] {
+        let person = person_from(&app, other);
+        let ready = person.ready_session("an otter").await;
+        assert_eq!(ready.quota.and_then(|q| q.client_left), Some(2), "{other}");
+        let job = person.generate(json!({})).await;
+        assert!(
+            person.finished(&job.job_id).await.image.is_some(),
+            "{other}"
+        );
+    }
+    assert_eq!(app.quota_used_globally().await, 4);
 }

@@ -22,7 +22,7 @@ use serde_json::json;
 use server::config::{Settings, SynthesisFallback};
 use simulator::{Config, Fault};
 
-use helpers::{Person, TestApp, refinery_program, spawn_app_on};
+use helpers::{EventReader, Person, TestApp, refinery_program, spawn_app_on};
 
 /// The secret `Settings::for_tests` uses: every instance signs cookies with it.
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -160,6 +160,8 @@ async fn a_killed_instances_job_ends_interrupted_within_its_lease_and_the_sessio
         ("NANOBANANA_API_KEY", "sim".to_owned()),
         ("NANOBANANA_API_URL", format!("http://{hanging}")),
         ("QUOTA_PER_SESSION_DAY", "5".to_owned()),
+        // A's job must meet A's hanging prompt writer, not a prompt B wrote ahead.
+        ("SPECULATIVE_SYNTHESIS", "false".to_owned()),
     ] {
         env.push((name.to_owned(), value));
     }
@@ -170,6 +172,7 @@ async fn a_killed_instances_job_ends_interrupted_within_its_lease_and_the_sessio
         live(s, working);
         s.storage.job_lease = Duration::from_secs(LEASE_SECS);
         s.quota_per_session_day = Some(5);
+        s.speculative_synthesis = false;
     })
     .await;
 
@@ -212,5 +215,69 @@ async fn a_killed_instances_job_ends_interrupted_within_its_lease_and_the_sessio
     assert_eq!(
         on_b.session().await.quota.and_then(|q| q.session_left),
         Some(4)
+    );
+}
+
+#[tokio::test]
+async fn a_jobs_event_stream_on_one_instance_follows_it_running_on_another() {
+    let storage = shared_storage().await;
+    // Each provider answer takes a moment, so the stages are seen as they change.
+    let (sim, _handle) = simulator::spawn(Config {
+        latency: Duration::from_millis(600),
+        ..Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let a = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let b = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let on_a = Person::new(&a.address);
+    let on_b = on_a.at(&b.address);
+
+    on_a.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = on_a.generate(json!({})).await;
+    let response = on_b.job_events(&job.job_id, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!((a.state.jobs.in_flight(), b.state.jobs.in_flight()), (1, 0));
+    let events = EventReader::new(response).all().await;
+    let (done, stages) = events.split_last().expect("events");
+    assert_eq!(done.event, "done");
+    assert_eq!(done.job().status, JobStatus::Succeeded);
+    assert!(
+        stages
+            .iter()
+            .any(|e| e.job().status == JobStatus::Rendering),
+        "B reported A's rendering stage as it happened: {events:?}"
+    );
+    assert_eq!(b.state.store.wakeups.watched(), 0, "B let go of the job");
+}
+
+#[tokio::test]
+async fn a_prompt_written_ahead_on_one_instance_is_used_by_generate_on_another() {
+    let storage = shared_storage().await;
+    // Prompt writing takes a while, so Generate on A arrives while B is still writing.
+    let (sim, handle) = simulator::spawn(Config {
+        openai_latency: Some(Duration::from_millis(1500)),
+        ..Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let a = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let b = spawn_app_on(&storage, |s| live(s, sim)).await;
+    let on_b = Person::new(&b.address);
+    let on_a = on_b.at(&a.address);
+
+    on_b.ready_session("a heron in the reeds").await;
+    let job = on_a.generate(json!({})).await;
+    let done = on_a.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    let prompt_calls = handle
+        .received()
+        .iter()
+        .filter(|r| r.path == "/v1/responses")
+        .count();
+    assert_eq!(
+        prompt_calls, 1,
+        "A waited for B's write instead of writing again"
     );
 }

@@ -31,10 +31,15 @@ pub struct Settings {
     /// `ACCESS_PASSWORD` (at least 12 characters): when set, everything but `/healthz` needs
     /// this password (see `access`).
     pub access_password: Option<SecretString>,
-    /// `QUOTA_PER_SESSION_DAY` / `QUOTA_GLOBAL_DAY`: live generations a day; `None` when the
-    /// variable says `unlimited`.
+    /// `QUOTA_PER_SESSION_DAY` / `QUOTA_PER_CLIENT_DAY` / `QUOTA_GLOBAL_DAY`: live generations
+    /// a day, per session, per client address (IPv4 address, IPv6 /64) and in all; `None` when
+    /// the variable says `unlimited`.
     pub quota_per_session_day: Option<u32>,
+    pub quota_per_client_day: Option<u32>,
     pub quota_global_day: Option<u32>,
+    /// `SPECULATIVE_SYNTHESIS` (default true): write the prompt in the background as soon as a
+    /// brief is complete, so Generate waits only for the image.
+    pub speculative_synthesis: bool,
     /// `RATE_LIMIT_IP_PER_MINUTE` / `RATE_LIMIT_SESSION_PER_MINUTE`: `/api` requests (0 = off).
     pub rate_limit_ip_per_minute: Option<u32>,
     pub rate_limit_session_per_minute: Option<u32>,
@@ -331,7 +336,10 @@ impl Settings {
             static_dir: get("STATIC_DIR").map_or_else(|| PathBuf::from("dist"), PathBuf::from),
             access_password,
             quota_per_session_day: quota(&get, "QUOTA_PER_SESSION_DAY", 25, 1_000_000)?,
+            quota_per_client_day: quota(&get, "QUOTA_PER_CLIENT_DAY", 50, 1_000_000)?,
             quota_global_day: quota(&get, "QUOTA_GLOBAL_DAY", 200, 10_000_000)?,
+            speculative_synthesis: get("SPECULATIVE_SYNTHESIS").is_none()
+                || flag(&get, "SPECULATIVE_SYNTHESIS")?,
             rate_limit_ip_per_minute: limit(number(
                 &get,
                 "RATE_LIMIT_IP_PER_MINUTE",
@@ -381,6 +389,8 @@ impl Settings {
         // Tests fire requests faster than any person; the rate-limit tests turn limits back on.
         settings.rate_limit_ip_per_minute = None;
         settings.rate_limit_session_per_minute = None;
+        // Every test person comes from 127.0.0.1; the client quota test turns it back on.
+        settings.quota_per_client_day = None;
         settings
     }
 }
@@ -586,10 +596,12 @@ mod tests {
     fn unlimited_quotas_are_written_out_and_zero_is_refused() {
         let s = settings(&[
             ("QUOTA_PER_SESSION_DAY", "unlimited"),
+            ("QUOTA_PER_CLIENT_DAY", "unlimited"),
             ("QUOTA_GLOBAL_DAY", "Unlimited"),
         ])
         .expect("valid");
         assert_eq!((s.quota_per_session_day, s.quota_global_day), (None, None));
+        assert_eq!(s.quota_per_client_day, None);
         let s =
             settings(&[("QUOTA_PER_SESSION_DAY", "3"), ("QUOTA_GLOBAL_DAY", "40")]).expect("valid");
         assert_eq!(
@@ -601,7 +613,12 @@ mod tests {
             (s.quota_per_session_day, s.quota_global_day),
             (Some(25), Some(200))
         );
-        for name in ["QUOTA_PER_SESSION_DAY", "QUOTA_GLOBAL_DAY"] {
+        assert_eq!(s.quota_per_client_day, Some(50));
+        for name in [
+            "QUOTA_PER_SESSION_DAY",
+            "QUOTA_PER_CLIENT_DAY",
+            "QUOTA_GLOBAL_DAY",
+        ] {
             let err = settings(&[(name, "0")]).expect_err(name).to_string();
             assert!(
                 err.contains(name) && err.contains("unlimited"),
@@ -612,6 +629,15 @@ mod tests {
                 assert!(err.contains(name), "{name}={bad}: {err}");
             }
         }
+    }
+
+    #[test]
+    fn speculative_synthesis_is_on_unless_turned_off() {
+        assert!(settings(&[]).expect("defaults").speculative_synthesis);
+        let off = settings(&[("SPECULATIVE_SYNTHESIS", "false")]).expect("valid");
+        assert!(!off.speculative_synthesis);
+        let err = settings(&[("SPECULATIVE_SYNTHESIS", "maybe")]).expect_err("not a flag");
+        assert!(err.to_string().contains("SPECULATIVE_SYNTHESIS"), "{err}");
     }
 
     #[test]

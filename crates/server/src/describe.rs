@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 use crate::error::{ApiError, AppJson};
-use crate::extract::{CurrentSession, SessionCookie};
+use crate::extract::{Client, CurrentSession, SessionCookie};
 
 /// Name of the session cookie's security scheme.
 pub const SESSION_SCHEME: &str = "sessionCookie";
@@ -241,6 +241,9 @@ impl<T: JsonSchema> OperationInput for AppJson<T> {
 }
 
 /// The session cookie: the security requirement, and the two ways a cookie fails.
+/// Read from the connection and trusted forwarding headers: nothing to document.
+impl OperationInput for Client {}
+
 impl OperationInput for SessionCookie {
     fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
         // `{}` beside the scheme: a request without the cookie is answered (404

@@ -188,6 +188,10 @@ impl ApiError {
                         "You have made today's {} images for this session. {when}",
                         q.limit
                     ),
+                    Scope::Client => format!(
+                        "You have made today's {} images from this address. {when}",
+                        q.limit
+                    ),
                     Scope::Global => format!(
                         "This Prompt Refinery has made its {} images for today. {when}",
                         q.limit

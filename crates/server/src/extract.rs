@@ -1,13 +1,20 @@
 //! Request extractors for the session: the verified cookie ([`SessionCookie`], or
-//! `Option<SessionCookie>` where a missing or forged cookie is not an error) and the loaded
-//! session ([`CurrentSession`]). Each takes only the sub-state it needs (`FromRef`).
+//! `Option<SessionCookie>` where a missing or forged cookie is not an error), the loaded
+//! session ([`CurrentSession`]) and the client address the quotas count ([`Client`]). Each
+//! takes only the sub-state it needs (`FromRef`).
 
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use store::SessionId;
 use store::sessions::SessionStore;
 use tower_cookies::Cookies;
 
+use crate::client_addr::{client_ip, limit_key};
+use crate::config::Settings;
 use crate::error::ApiError;
 use crate::session::SessionData;
 use crate::session::cookie::{CookieProblem, SessionCookies};
@@ -82,5 +89,29 @@ where
             }),
             None => Err(ApiError::SessionNotFound),
         }
+    }
+}
+
+/// The client a request comes from, as the per-client quota counts it: the IPv4 address or the
+/// IPv6 /64 (`client_addr`), forwarded addresses believed only from `TRUSTED_PROXIES`.
+pub struct Client(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client
+where
+    Arc<Settings>: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| *addr);
+        let settings = Arc::<Settings>::from_ref(state);
+        let ip = client_ip(&parts.headers, peer, &settings.session.trusted_proxies);
+        Ok(Client(match limit_key(ip) {
+            key @ std::net::IpAddr::V4(_) => key.to_string(),
+            key @ std::net::IpAddr::V6(_) => format!("{key}/64"),
+        }))
     }
 }

@@ -1,9 +1,11 @@
-//! Generation jobs: one background task per job writes the prompt (unless reused), renders its
-//! 1 to 4 images concurrently (one provider call each, each offline preview with its own seed),
-//! stores them, and records each stage and each finished image in the job's row, so any request
-//! on any instance can report progress. Some images failing is still a success with the rest;
-//! all failing fails the job with the first failure. This instance renews the lease of each job it runs; a job whose instance died
-//! is ended `generation_interrupted` by whichever instance notices (its quota units come back).
+//! Generation jobs: one background task per job writes the prompt (unless reused, or already
+//! written speculatively), renders its 1 to 4 images concurrently (one provider call each, each
+//! offline preview with its own seed), stores them, and records each stage (queued,
+//! synthesizing, rendering n of N, storing) and each finished image in the job's row, so any
+//! request on any instance can report progress. Some images failing is still a success with the
+//! rest; all failing fails the job with the first failure. This instance renews the lease of each
+//! job it runs; a job whose instance died is ended `generation_interrupted` by whichever instance
+//! notices (its quota units come back).
 //!
 //! A task stops quietly when its job is gone (start over anywhere). A task that panics, or whose
 //! last write fails, still ends its job (a drop guard), so no job is left looking alive.
@@ -21,7 +23,7 @@ use providers::{ImageGenerator, ImageRequest, PromptSynthesizer, ProviderError, 
 use store::ids::now_ms;
 use store::images::NewImage;
 use store::jobs::{Inserted, JobRow, NewJob, Outcome};
-use store::quotas::{QuotaExceeded, Taken};
+use store::quotas::{QuotaExceeded, Spender, Taken};
 use store::{SessionId, Store, StoreError};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -30,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{ApiError, provider_failure};
 use crate::observability;
 use crate::session::{SessionData, SessionError, StoredSynthesis, update};
+use crate::speculation::Speculator;
 
 /// Why a job could not be started or read.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,8 @@ pub struct Jobs {
     catalog: Arc<Catalog>,
     synthesizer: Arc<dyn PromptSynthesizer>,
     renderer: Arc<dyn ImageGenerator>,
+    /// Prompts written ahead of Generate, which a job uses when its brief matches.
+    speculator: Arc<Speculator>,
     /// Live generations cost money: they are counted against the daily quotas.
     counts_quota: bool,
     tasks: Mutex<HashMap<String, Task>>,
@@ -133,8 +138,10 @@ impl Jobs {
         catalog: Arc<Catalog>,
         synthesizer: Arc<dyn PromptSynthesizer>,
         renderer: Arc<dyn ImageGenerator>,
+        speculator: Arc<Speculator>,
     ) -> Jobs {
         Jobs {
+            speculator,
             counts_quota: !(synthesizer.info().offline && renderer.info().offline),
             store,
             catalog,
@@ -212,26 +219,32 @@ impl Jobs {
     pub async fn start(
         self: &Arc<Self>,
         session: SessionId,
+        client: &str,
         request: JobRequest,
     ) -> Result<Started, JobError> {
         self.check(&request)?;
         // Count a live generation (one unit per image) before starting it, and give it back if
         // no new job started (one was already running, or the session is not ready).
+        let spender = Spender {
+            session: &session,
+            client,
+        };
         let taken = if self.counts_quota {
             Some(
                 self.store
                     .quotas
-                    .take(&session, u32::from(request.count))
+                    .take(spender, u32::from(request.count))
                     .await?
                     .map_err(JobError::QuotaExceeded)?,
             )
         } else {
             None
         };
-        let started = self.queue(session, request, taken).await;
+        let counted = taken.map(|t| (t, client.to_owned()));
+        let started = self.queue(session, request, counted).await;
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
-            && let Err(e) = self.store.quotas.refund(&session, taken).await
+            && let Err(e) = self.store.quotas.refund(spender, taken).await
         {
             tracing::warn!(error = %e, "could not give back a quota unit");
         }
@@ -242,7 +255,7 @@ impl Jobs {
         self: &Arc<Self>,
         session: SessionId,
         request: JobRequest,
-        taken: Option<Taken>,
+        counted: Option<(Taken, String)>,
     ) -> Result<Started, JobError> {
         let data = self
             .store
@@ -276,7 +289,8 @@ impl Jobs {
             image_size: request.image_size,
             reuse_prompt: request.reuse_prompt,
             image_count: request.count,
-            quota_day: taken.map(|t| t.day),
+            quota_day: counted.as_ref().map(|(t, _)| t.day),
+            quota_client: counted.map(|(_, client)| client),
         };
         match self.store.jobs.insert(job).await? {
             Inserted::New(row) => {
@@ -308,14 +322,31 @@ impl Jobs {
         job_id: &str,
         timeout: Duration,
     ) -> Result<JobView, JobError> {
+        self.wait_until(session, job_id, timeout, |_| false).await
+    }
+
+    /// The job's view once it finishes or `wanted` says so, or as it stands when `timeout` runs
+    /// out (or the server starts shutting down). Wakes on a change from any instance.
+    pub async fn wait_until(
+        &self,
+        session: &SessionId,
+        job_id: &str,
+        timeout: Duration,
+        wanted: impl Fn(&JobView) -> bool,
+    ) -> Result<JobView, JobError> {
         let deadline = Instant::now() + timeout;
         // Watch before reading, so a change between the read and the wait is not missed.
         let mut watch = self.store.wakeups.watch(job_id);
         loop {
             let job = self.current(session, job_id).await?;
             let now = Instant::now();
-            if job.status.is_terminal() || now >= deadline || self.stopping.is_cancelled() {
-                return Ok(job.view());
+            let view = job.view();
+            if job.status.is_terminal()
+                || wanted(&view)
+                || now >= deadline
+                || self.stopping.is_cancelled()
+            {
+                return Ok(view);
             }
             // Read again when the lease would run out: its instance may have died silently.
             let lease_left = u64::try_from(job.lease_until - now_ms()).unwrap_or(0);
@@ -401,6 +432,11 @@ impl Jobs {
             );
         }
         Ok(())
+    }
+
+    /// True once shutdown began: event streams end so the HTTP server can drain.
+    pub fn stopping(&self) -> bool {
+        self.stopping.is_cancelled()
     }
 
     /// Shutdown, first step: long-polls answer now, so the HTTP server can drain.
@@ -636,6 +672,11 @@ impl Jobs {
             synthesis.alt_text.clone()
         };
         let (width, height, mime_type) = (generated.width, generated.height, generated.mime_type);
+        // Variations are stored one by one while the others still render: the job stays
+        // `rendering` and its progress counts them; a single image has a storing stage of its own.
+        if job.image_count <= 1 {
+            self.advance(job, JobStatus::Storing).await?;
+        }
         let image_id = self
             .store
             .images
@@ -669,6 +710,9 @@ impl Jobs {
         data: &SessionData,
     ) -> Result<StoredSynthesis, Failure> {
         self.advance(job, JobStatus::Synthesizing).await?;
+        if let Some(written) = self.speculator.take(&job.session, data).await? {
+            return Ok(written);
+        }
         let template = self
             .catalog
             .find(&data.template_id)
@@ -848,6 +892,7 @@ mod tests {
             image_cap_bytes: 1 << 20,
             image_retention: Duration::from_secs(3600),
             quota_per_session: None,
+            quota_per_client: None,
             quota_global: None,
             job_lease: Duration::from_secs(30),
         })
@@ -864,11 +909,18 @@ mod tests {
             Duration::ZERO,
             FaultScript::parse("").expect("no faults"),
         ));
+        let speculator = Arc::new(Speculator::new(
+            store.clone(),
+            catalog.clone(),
+            synthesizer.clone(),
+            None,
+        ));
         let jobs = Arc::new(Jobs::new(
             store.clone(),
             catalog.clone(),
             synthesizer,
             Arc::new(Panicking),
+            speculator,
         ));
         let session = SessionId::random();
         let template = catalog.iter().next().expect("a template").clone();
@@ -885,7 +937,10 @@ mod tests {
             .expect("db")
             .expect("new");
 
-        let Ok(Started::New(job)) = jobs.start(session, JobRequest::default()).await else {
+        let Ok(Started::New(job)) = jobs
+            .start(session, "127.0.0.1", JobRequest::default())
+            .await
+        else {
             panic!("a job starts");
         };
         let ended = jobs
@@ -900,7 +955,8 @@ mod tests {
         assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
         assert!(
             matches!(
-                jobs.start(session, JobRequest::default()).await,
+                jobs.start(session, "127.0.0.1", JobRequest::default())
+                    .await,
                 Ok(Started::New(_))
             ),
             "the session can generate again"

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;
+pub mod speculation;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use crate::state::AppState;
 
 pub mod generate;
 pub mod images;
+pub mod job_events;
 pub mod login;
 pub mod meta;
 pub mod session;
@@ -20,6 +21,7 @@ pub fn api() -> ApiRouter<AppState> {
         .merge(templates::router())
         .merge(session::router())
         .merge(generate::router())
+        .merge(job_events::router())
         .merge(images::router())
         .merge(login::router())
 }

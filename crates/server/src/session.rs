@@ -20,6 +20,37 @@ pub struct SessionData {
     pub refinement: Refinement,
     /// The newest written prompt, for "new take (same prompt)".
     pub synthesis: Option<StoredSynthesis>,
+    /// The prompt written ahead of Generate for the brief as it stands (`speculation`).
+    #[serde(default)]
+    pub speculation: Option<Speculation>,
+    /// Speculative writes started for this session, bounded by `speculation::MAX_WRITES`.
+    #[serde(default)]
+    pub speculative_writes: u32,
+}
+
+/// A prompt written in the background as soon as a brief is complete, kept in the session's row
+/// so a Generate on any instance finds it. Secret like [`StoredSynthesis`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Speculation {
+    /// The fingerprint of the brief it is written from (`speculation::fingerprint`).
+    pub brief: String,
+    /// This write's id: a superseded writer finds another here and drops its result.
+    pub attempt: String,
+    pub state: SpeculationState,
+}
+
+/// Where a speculative write stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeculationState {
+    /// Being written. Past `until_ms` (epoch ms) nobody waits for it: its writer gave up or its
+    /// instance died.
+    Writing {
+        until_ms: i64,
+    },
+    Ready(StoredSynthesis),
+    /// The write failed; Generate writes the prompt itself.
+    Failed,
 }
 
 /// A written prompt with the lines a person may see.
@@ -46,6 +77,8 @@ impl SessionData {
             idea,
             refinement: Refinement::new(),
             synthesis: None,
+            speculation: None,
+            speculative_writes: 0,
         }
     }
 

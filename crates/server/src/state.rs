@@ -3,6 +3,7 @@
 //! and handlers take on their own (`FromRef`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::FromRef;
@@ -26,6 +27,7 @@ use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
 use crate::jobs::Jobs;
 use crate::rate_limit::RateLimits;
 use crate::session::cookie::{CookieSigner, SessionCookies};
+use crate::speculation::Speculator;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -36,6 +38,8 @@ pub struct AppState {
     pub images: ImageStore,
     pub quotas: QuotaStore,
     pub jobs: Arc<Jobs>,
+    /// Writes prompts ahead of Generate (`SPECULATIVE_SYNTHESIS`).
+    pub speculator: Arc<Speculator>,
     pub synthesizer: Arc<dyn PromptSynthesizer>,
     pub renderer: Arc<dyn ImageGenerator>,
     /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
@@ -59,11 +63,23 @@ impl AppState {
         let (synthesizer, renderer) = providers_for(&settings)?;
         let secret = session_secret(&settings)?;
         let store = Store::open(&store_config(&settings)?).await?;
+        // A speculative write may take as long as the synthesizer's whole deadline (its retries
+        // included), and a little more.
+        let speculation_limit = settings
+            .speculative_synthesis
+            .then(|| settings.openai.timeout * 5 / 2 + Duration::from_secs(5));
+        let speculator = Arc::new(Speculator::new(
+            store.clone(),
+            catalog.clone(),
+            synthesizer.clone(),
+            speculation_limit,
+        ));
         let jobs = Arc::new(Jobs::new(
             store.clone(),
             catalog.clone(),
             synthesizer.clone(),
             renderer.clone(),
+            speculator.clone(),
         ));
         if store.backend() == Backend::Sqlite {
             // One database file serves one instance: any job still marked running was cut off.
@@ -94,6 +110,7 @@ impl AppState {
             quotas: store.quotas.clone(),
             store,
             jobs,
+            speculator,
             synthesizer,
             renderer,
         })
@@ -140,6 +157,7 @@ fn store_config(settings: &Settings) -> anyhow::Result<StoreConfig> {
         image_cap_bytes: settings.image_store_bytes as u64,
         image_retention: storage.image_retention,
         quota_per_session: settings.quota_per_session_day,
+        quota_per_client: settings.quota_per_client_day,
         quota_global: settings.quota_global_day,
         job_lease: storage.job_lease,
     })

@@ -89,6 +89,10 @@ pub struct Config {
     pub port: u16,
     /// Added before every answer.
     pub latency: Duration,
+    /// Replaces `latency` for the OpenAI API (prompt writing), when set.
+    pub openai_latency: Option<Duration>,
+    /// Replaces `latency` for the Gemini API (images), when set.
+    pub gemini_latency: Option<Duration>,
     /// How long a `timeout` fault hangs.
     pub hang: Duration,
     pub openai_faults: Vec<Fault>,
@@ -101,6 +105,8 @@ impl Default for Config {
         Config {
             port: 0,
             latency: Duration::ZERO,
+            openai_latency: None,
+            gemini_latency: None,
             hang: Duration::from_secs(600),
             openai_faults: Vec::new(),
             gemini_faults: Vec::new(),
@@ -154,8 +160,12 @@ impl Shared {
     }
 
     async fn delay(&self) {
-        if !self.config.latency.is_zero() {
-            tokio::time::sleep(self.config.latency).await;
+        self.wait(self.config.latency).await;
+    }
+
+    async fn wait(&self, latency: Duration) {
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
     }
 }
@@ -235,7 +245,8 @@ fn parse(fixture: &str) -> Value {
 
 async fn openai(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     s.record("POST", "/v1/responses", &headers, &body);
-    s.delay().await;
+    s.wait(s.config.openai_latency.unwrap_or(s.config.latency))
+        .await;
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let model = request["model"].as_str().unwrap_or("gpt-5-mini").to_owned();
     let with_model = |fixture: &str| {
@@ -311,7 +322,8 @@ async fn gemini(
             r#"{"error":{"code":404,"message":"Not found","status":"NOT_FOUND"}}"#,
         );
     }
-    s.delay().await;
+    s.wait(s.config.gemini_latency.unwrap_or(s.config.latency))
+        .await;
     match Shared::next(&s.gemini) {
         Fault::Ok => {
             let n = s

@@ -3,6 +3,8 @@
 //!
 //! Options (each also read from the environment variable in brackets):
 //! `--port N` [SIM_PORT, default 8090], `--latency-ms N` [SIM_LATENCY_MS],
+//! `--openai-latency-ms N` [SIM_OPENAI_LATENCY_MS] and `--gemini-latency-ms N`
+//! [SIM_GEMINI_LATENCY_MS] (each replaces `--latency-ms` for its API),
 //! `--openai-faults S` [SIM_OPENAI_FAULTS], `--gemini-faults S` [SIM_GEMINI_FAULTS],
 //! `--task-faults S` [SIM_TASK_FAULTS]. A fault script is e.g. `429,ok` or `500,500,ok`.
 
@@ -16,13 +18,18 @@ fn main() {
     }
 }
 
+/// `u64::MAX` (the option's absence) as `None`, a number of milliseconds as a latency.
+fn optional(ms: u64) -> Option<Duration> {
+    (ms != u64::MAX).then(|| Duration::from_millis(ms))
+}
+
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let mut options = std::collections::HashMap::new();
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             println!(
-                "provider-sim [--port N] [--latency-ms N] [--openai-faults S] [--gemini-faults S] [--task-faults S]"
+                "provider-sim [--port N] [--latency-ms N] [--openai-latency-ms N] [--gemini-latency-ms N] [--openai-faults S] [--gemini-faults S] [--task-faults S]"
             );
             return Ok(());
         }
@@ -48,6 +55,16 @@ fn run() -> Result<(), String> {
         port: u16::try_from(number("--port", "SIM_PORT", 8090)?)
             .map_err(|_| "--port is out of range".to_owned())?,
         latency: Duration::from_millis(number("--latency-ms", "SIM_LATENCY_MS", 0)?),
+        openai_latency: optional(number(
+            "--openai-latency-ms",
+            "SIM_OPENAI_LATENCY_MS",
+            u64::MAX,
+        )?),
+        gemini_latency: optional(number(
+            "--gemini-latency-ms",
+            "SIM_GEMINI_LATENCY_MS",
+            u64::MAX,
+        )?),
         openai_faults: simulator::parse_script(&get("--openai-faults", "SIM_OPENAI_FAULTS"))?,
         gemini_faults: simulator::parse_script(&get("--gemini-faults", "SIM_GEMINI_FAULTS"))?,
         task_faults: simulator::parse_script(&get("--task-faults", "SIM_TASK_FAULTS"))?,

@@ -22,7 +22,7 @@ use crate::wakeups::Wakeups;
 pub const JOBS_KEPT: i64 = 20;
 
 /// SQL for "not finished".
-const RUNNING: &str = "status IN ('queued', 'synthesizing', 'rendering')";
+pub(crate) const RUNNING: &str = "status IN ('queued', 'synthesizing', 'rendering', 'storing')";
 
 /// One job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub struct JobRow {
     pub lease_until: i64,
     /// The UTC day its quota units were counted on, if they were.
     pub quota_day: Option<i64>,
+    /// The client address (limit key) those units were counted for.
+    pub quota_client: Option<String>,
 }
 
 impl JobRow {
@@ -84,6 +86,7 @@ pub struct NewJob {
     /// 1 to 4.
     pub image_count: u8,
     pub quota_day: Option<i64>,
+    pub quota_client: Option<String>,
 }
 
 /// What [`JobStore::insert`] did.
@@ -138,7 +141,8 @@ pub struct JobStore {
 }
 
 const COLUMNS: &str = "id, session_id, status, aspect_ratio, reuse_prompt, image, error, \
-     instance, lease_until, quota_day, image_count, image_size, images_done, images, failed_images";
+     instance, lease_until, quota_day, image_count, image_size, images_done, images, failed_images, \
+     quota_client";
 
 /// The columns above, in order.
 type Columns = (
@@ -155,6 +159,7 @@ type Columns = (
     i64,
     String,
     i64,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
@@ -208,6 +213,7 @@ fn row(columns: Columns) -> Result<JobRow, StoreError> {
         done,
         images,
         failed,
+        client,
     ) = columns;
     // Rows from before variations hold their one image in `image` only.
     let images = match from_json::<Vec<ImageView>>(images)? {
@@ -229,6 +235,7 @@ fn row(columns: Columns) -> Result<JobRow, StoreError> {
         instance,
         lease_until: lease,
         quota_day: day,
+        quota_client: client,
         id,
     })
 }
@@ -279,9 +286,9 @@ impl JobStore {
             let inserted = on_db!(&self.db, pool => {
                 sqlx::query(
                     "INSERT INTO jobs (id, session_id, status, aspect_ratio, reuse_prompt, image, \
-                     error, instance, lease_until, quota_day, created_at, updated_at, \
-                     image_count, image_size) \
-                     SELECT $1, $2, 'queued', $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11 \
+                     error, instance, lease_until, quota_day, quota_client, created_at, \
+                     updated_at, image_count, image_size) \
+                     SELECT $1, $2, 'queued', $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12 \
                      WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -292,6 +299,7 @@ impl JobStore {
                 .bind(&self.instance)
                 .bind(lease_until)
                 .bind(job.quota_day)
+                .bind(job.quota_client.as_deref())
                 .bind(now_us())
                 .bind(now)
                 .bind(i64::from(job.image_count))
@@ -317,6 +325,7 @@ impl JobStore {
                     instance: self.instance.clone(),
                     lease_until,
                     quota_day: job.quota_day,
+                    quota_client: job.quota_client,
                 }));
             }
             if let Some(existing) = self.running(&job.session).await? {
@@ -543,10 +552,10 @@ impl JobStore {
         let sql = format!(
             "UPDATE jobs SET status = 'failed', image = NULL, images = NULL, \
              failed_images = NULL, error = $1, updated_at = $2 \
-             WHERE {condition} RETURNING id, session_id, quota_day, image_count"
+             WHERE {condition} RETURNING id, session_id, quota_day, image_count, quota_client"
         );
         let error = json(Some(error))?;
-        type Ended = (String, String, Option<i64>, i64);
+        type Ended = (String, String, Option<i64>, i64, Option<String>);
         let ended: Vec<Ended> = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut query = sqlx::query_as(&sql).bind(&error).bind(now_ms);
@@ -554,11 +563,12 @@ impl JobStore {
                 query = query.bind(extra);
             }
             let ended: Vec<Ended> = query.fetch_all(&mut *tx).await?;
-            for (_, session, day, units) in &ended {
+            for (_, session, day, units, client) in &ended {
                 if let Some(day) = day {
                     sqlx::query(REFUND)
                         .bind(day)
                         .bind(crate::quotas::session_subject(session))
+                        .bind(client.as_deref().map(crate::quotas::client_subject))
                         .bind(*units)
                         .execute(&mut *tx)
                         .await?;
@@ -568,7 +578,7 @@ impl JobStore {
             ended
         });
         let mut interrupted = Vec::with_capacity(ended.len());
-        for (id, session, day, _) in ended {
+        for (id, session, day, _, _) in ended {
             self.wakeups.publish_changed(&id).await;
             if let Some(session) = SessionId::from_hex(&session) {
                 interrupted.push(Interrupted {

@@ -139,6 +139,7 @@ pub struct StoreConfig {
     pub image_cap_bytes: u64,
     pub image_retention: Duration,
     pub quota_per_session: Option<u32>,
+    pub quota_per_client: Option<u32>,
     pub quota_global: Option<u32>,
     /// How long a job stays alive without its instance renewing it.
     pub job_lease: Duration,
@@ -191,7 +192,12 @@ impl Store {
                 config.image_cap_bytes,
                 config.image_retention,
             ),
-            quotas: QuotaStore::new(db.clone(), config.quota_per_session, config.quota_global),
+            quotas: QuotaStore::new(
+                db.clone(),
+                config.quota_per_session,
+                config.quota_per_client,
+                config.quota_global,
+            ),
             wakeups,
             db,
         })

@@ -1,9 +1,10 @@
-//! Daily spend limits: generations per session (`QUOTA_PER_SESSION_DAY`) and for the whole
-//! deployment (`QUOTA_GLOBAL_DAY`), counted in the database so every instance shares them and a
-//! restart keeps them. Days are UTC. One image is one unit; a job's units are one conditional
-//! upsert per counter (`... DO UPDATE SET used = used + n WHERE used + n <= limit`), both counters
-//! in one transaction, so the limits hold exactly under any concurrency and a job of four images
-//! is counted whole or refused whole.
+//! Daily spend limits: generations per session (`QUOTA_PER_SESSION_DAY`), per client address
+//! (`QUOTA_PER_CLIENT_DAY`: an IPv4 address or an IPv6 /64, so a new session does not reset what
+//! one client may spend) and for the whole deployment (`QUOTA_GLOBAL_DAY`), counted in the
+//! database so every instance shares them and a restart keeps them. Days are UTC. One image is
+//! one unit; a job's units are one conditional upsert per counter (`... DO UPDATE SET used =
+//! used + n WHERE used + n <= limit`), all counters in one transaction, so the limits hold
+//! exactly under any concurrency and a job of four images is counted whole or refused whole.
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ const GLOBAL: &str = "global";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Session,
+    Client,
     Global,
 }
 
@@ -31,11 +33,19 @@ pub struct QuotaExceeded {
     pub resets_in: Duration,
 }
 
-/// A counted generation: the UTC day it was counted on, which a refund names, and its units.
+/// A counted generation: the UTC day it was counted on, which a refund names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Taken {
     pub day: i64,
     pub units: u32,
+}
+
+/// Who a generation is counted for: the session, and the client address it came from (its
+/// limit key: an IPv4 address, or an IPv6 address's /64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spender<'a> {
+    pub session: &'a SessionId,
+    pub client: &'a str,
 }
 
 /// The quota counters.
@@ -43,6 +53,7 @@ pub struct Taken {
 pub struct QuotaStore {
     db: Db,
     per_session: Option<u32>,
+    per_client: Option<u32>,
     global: Option<u32>,
 }
 
@@ -55,6 +66,11 @@ pub(crate) fn session_subject(hex: &str) -> String {
     format!("session:{hex}")
 }
 
+/// The counter row of a client address (its limit key).
+pub fn client_subject(client: &str) -> String {
+    format!("client:{client}")
+}
+
 fn resets_in(now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(DAY_MS - now_ms.rem_euclid(DAY_MS)).unwrap_or(0))
 }
@@ -65,35 +81,42 @@ const TAKE: &str = "INSERT INTO quota_usage (day, subject, used) VALUES ($1, $2,
      ON CONFLICT (day, subject) DO UPDATE SET used = quota_usage.used + $4 \
      WHERE quota_usage.used + $4 <= $3";
 
-/// Gives back `$3` units of both counters of `day` (the session's and the global one).
+/// Gives back `$4` units of the counters of `day`: the global one, the session's (`$2`) and the
+/// client's (`$3`, which may be NULL for units counted before clients were).
 pub(crate) const REFUND: &str = "UPDATE quota_usage \
-     SET used = CASE WHEN used > $3 THEN used - $3 ELSE 0 END \
-     WHERE day = $1 AND subject IN ('global', $2) AND used > 0";
+     SET used = CASE WHEN used > $4 THEN used - $4 ELSE 0 END \
+     WHERE day = $1 AND (subject IN ('global', $2) OR subject = $3) AND used > 0";
 
 impl QuotaStore {
     /// `None` means no limit of that kind (the counters still count, for the metrics).
-    pub(crate) fn new(db: Db, per_session: Option<u32>, global: Option<u32>) -> QuotaStore {
+    pub(crate) fn new(
+        db: Db,
+        per_session: Option<u32>,
+        per_client: Option<u32>,
+        global: Option<u32>,
+    ) -> QuotaStore {
         QuotaStore {
             db,
             per_session,
+            per_client,
             global,
         }
     }
 
-    /// Counts one generation of `units` images for `session`, or refuses all of it when either
+    /// Counts one generation of `units` images for `spender`, or refuses all of it when any
     /// limit would be passed.
     pub async fn take(
         &self,
-        session: &SessionId,
+        spender: Spender<'_>,
         units: u32,
     ) -> Result<Result<Taken, QuotaExceeded>, StoreError> {
-        self.take_at(session, units, now_ms()).await
+        self.take_at(spender, units, now_ms()).await
     }
 
     /// [`QuotaStore::take`] at a given time (tests cross midnight with it).
     pub async fn take_at(
         &self,
-        session: &SessionId,
+        spender: Spender<'_>,
         units: u32,
         now_ms: i64,
     ) -> Result<Result<Taken, QuotaExceeded>, StoreError> {
@@ -108,6 +131,7 @@ impl QuotaStore {
         // More units than a limit holds would slip in as a counter's first row.
         for (scope, limit) in [
             (Scope::Global, self.global),
+            (Scope::Client, self.per_client),
             (Scope::Session, self.per_session),
         ] {
             if let Some(limit) = limit
@@ -116,34 +140,40 @@ impl QuotaStore {
                 return Ok(Err(refused(scope, limit)));
             }
         }
-        let mine = subject(session);
         let n = i64::from(units);
+        // Taken in this order, and the first counter that is full names the refusal.
+        let counters = [
+            (Scope::Global, GLOBAL.to_owned(), self.global),
+            (
+                Scope::Client,
+                client_subject(spender.client),
+                self.per_client,
+            ),
+            (Scope::Session, subject(spender.session), self.per_session),
+        ];
         let outcome = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let global = sqlx::query(TAKE)
-                .bind(day)
-                .bind(GLOBAL)
-                .bind(ceiling(self.global))
-                .bind(n)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if global == 0 {
-                tx.rollback().await?;
-                Err(refused(Scope::Global, self.global.unwrap_or(0)))
-            } else {
-                let own = sqlx::query(TAKE)
+            let mut full = None;
+            for (scope, name, limit) in &counters {
+                let taken = sqlx::query(TAKE)
                     .bind(day)
-                    .bind(&mine)
-                    .bind(ceiling(self.per_session))
+                    .bind(name)
+                    .bind(ceiling(*limit))
                     .bind(n)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if own == 0 {
+                if taken == 0 {
+                    full = Some(refused(*scope, limit.unwrap_or(0)));
+                    break;
+                }
+            }
+            match full {
+                Some(refusal) => {
                     tx.rollback().await?;
-                    Err(refused(Scope::Session, self.per_session.unwrap_or(0)))
-                } else {
+                    Err(refusal)
+                }
+                None => {
                     tx.commit().await?;
                     Ok(Taken { day, units })
                 }
@@ -153,11 +183,12 @@ impl QuotaStore {
     }
 
     /// Gives back a generation counted by [`QuotaStore::take`] that did not run.
-    pub async fn refund(&self, session: &SessionId, taken: Taken) -> Result<(), StoreError> {
+    pub async fn refund(&self, spender: Spender<'_>, taken: Taken) -> Result<(), StoreError> {
         on_db!(&self.db, pool => {
             sqlx::query(REFUND)
                 .bind(taken.day)
-                .bind(subject(session))
+                .bind(subject(spender.session))
+                .bind(client_subject(spender.client))
                 .bind(i64::from(taken.units))
                 .execute(pool)
                 .await?;
@@ -166,19 +197,22 @@ impl QuotaStore {
     }
 
     /// What is left today, for the UI next to the Generate button; `None` without limits.
-    pub async fn left(&self, session: &SessionId) -> Result<Option<QuotaView>, StoreError> {
-        if self.per_session.is_none() && self.global.is_none() {
+    pub async fn left(&self, spender: Spender<'_>) -> Result<Option<QuotaView>, StoreError> {
+        if self.per_session.is_none() && self.per_client.is_none() && self.global.is_none() {
             return Ok(None);
         }
         let now = now_ms();
         let day = now.div_euclid(DAY_MS);
-        let mine = subject(session);
+        let mine = subject(spender.session);
+        let client = client_subject(spender.client);
         let rows: Vec<(String, i64)> = on_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT subject, used FROM quota_usage WHERE day = $1 AND subject IN ('global', $2)",
+                "SELECT subject, used FROM quota_usage WHERE day = $1 \
+                 AND subject IN ('global', $2, $3)",
             )
             .bind(day)
             .bind(&mine)
+            .bind(&client)
             .fetch_all(pool)
             .await?
         });
@@ -187,9 +221,10 @@ impl QuotaStore {
                 .find(|(s, _)| s == name)
                 .map_or(0, |(_, n)| u32::try_from(*n).unwrap_or(u32::MAX))
         };
-        let (global, mine) = (used(GLOBAL), used(&mine));
+        let (global, mine, client) = (used(GLOBAL), used(&mine), used(&client));
         Ok(Some(QuotaView {
             session_left: self.per_session.map(|l| l.saturating_sub(mine)),
+            client_left: self.per_client.map(|l| l.saturating_sub(client)),
             global_left: self.global.map(|l| l.saturating_sub(global)),
             resets_in_secs: resets_in(now).as_secs(),
         }))

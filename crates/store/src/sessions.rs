@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::db::{Db, on_db};
 use crate::ids::{SessionId, now_ms};
+use crate::jobs::RUNNING;
 use crate::{StoreError, wakeups::Wakeups};
 
 /// A stored value with the version a later write must name.
@@ -139,10 +140,9 @@ impl SessionStore {
         let key = id.to_hex();
         let (running, deleted): (Vec<String>, u64) = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let running: Vec<String> = sqlx::query_scalar(
-                "DELETE FROM jobs WHERE session_id = $1 \
-                 AND status IN ('queued', 'synthesizing', 'rendering') RETURNING id",
-            )
+            let running: Vec<String> = sqlx::query_scalar(&format!(
+                "DELETE FROM jobs WHERE session_id = $1 AND {RUNNING} RETURNING id"
+            ))
             .bind(&key)
             .fetch_all(&mut *tx)
             .await?;

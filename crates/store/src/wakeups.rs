@@ -1,5 +1,6 @@
 //! Each job's own wake-up: long-polls wait on the job they care about, and the instance running a
-//! job learns when it is gone (start over anywhere). In process this is one `watch` channel per
+//! job learns when it is gone (start over anywhere). The keys are plain strings, so other
+//! records that several instances wait on (a session's speculative prompt) use them too. In process this is one `watch` channel per
 //! watched job; on PostgreSQL every change is also sent with `NOTIFY`, and each instance's
 //! `LISTEN` task passes it on to its own watchers, so a long-poll on one instance wakes when a
 //! job on another moves.
@@ -154,8 +155,9 @@ impl Wakeups {
         self.lock().len()
     }
 
-    /// Tells every watcher, on every instance, that the job changed.
-    pub(crate) async fn publish_changed(&self, job_id: &str) {
+    /// Tells every watcher, on every instance, that the job changed. Any key works the same way:
+    /// the server also wakes the waiters of a session's speculative prompt with it.
+    pub async fn publish_changed(&self, job_id: &str) {
         self.publish(job_id, Event::Changed).await;
     }
 

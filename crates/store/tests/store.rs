@@ -9,7 +9,7 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use store::images::NewImage;
 use store::jobs::{Inserted, JobRow, NewJob, Outcome};
-use store::quotas::Scope;
+use store::quotas::{Scope, Spender};
 use store::sessions::Conflict;
 use store::{ImageLocation, S3Options, SessionId, Store, StoreConfig};
 use test_servers::{Postgres, S3};
@@ -80,6 +80,7 @@ async fn open(kind: Kind, change: impl FnOnce(&mut StoreConfig)) -> Fixture {
         image_cap_bytes: 1024 * 1024,
         image_retention: Duration::from_secs(30 * 86_400),
         quota_per_session: None,
+        quota_per_client: None,
         quota_global: None,
         job_lease: Duration::from_secs(30),
     };
@@ -125,6 +126,7 @@ on_both_backends!(
     the_global_quota_holds_exactly_under_40_concurrent_takes,
     quotas_are_per_session_per_utc_day_and_refundable,
     a_take_of_several_units_is_granted_whole_or_refused_whole,
+    a_client_address_is_limited_across_its_sessions,
     image_bytes_round_trip_and_survive_reopening,
     the_oldest_images_go_first_when_over_the_cap,
     old_images_are_swept_after_the_retention,
@@ -236,6 +238,16 @@ async fn the_sweep_keeps_the_most_recently_used_sessions_up_to_the_cap(kind: Kin
     );
 }
 
+/// The client address tests count units for.
+const CLIENT: &str = "203.0.113.7";
+
+fn spender(session: &SessionId) -> Spender<'_> {
+    Spender {
+        session,
+        client: CLIENT,
+    }
+}
+
 fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
     NewJob {
         id: store::ids::random_id(),
@@ -245,6 +257,7 @@ fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
         reuse_prompt: false,
         image_count: 1,
         quota_day,
+        quota_client: quota_day.map(|_| CLIENT.to_owned()),
     }
 }
 
@@ -443,7 +456,7 @@ async fn a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota(kind: Kin
     let taken = f
         .store
         .quotas
-        .take(&session, 1)
+        .take(spender(&session), 1)
         .await
         .expect("db")
         .expect("a unit");
@@ -571,7 +584,10 @@ async fn the_global_quota_holds_exactly_under_40_concurrent_takes(kind: Kind) {
         } else {
             other.clone()
         };
-        tokio::spawn(async move { store.quotas.take(&SessionId::random(), 1).await })
+        tokio::spawn(async move {
+            let session = SessionId::random();
+            store.quotas.take(spender(&session), 1).await
+        })
     });
     let outcomes = join_all(takes).await;
     let granted = outcomes
@@ -593,33 +609,36 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
     let noon = 20_000 * DAY + DAY / 2;
     let (a, b) = (SessionId::random(), SessionId::random());
     let q = &f.store.quotas;
-    assert!(q.take_at(&a, 1, noon).await.expect("db").is_ok());
+    assert!(q.take_at(spender(&a), 1, noon).await.expect("db").is_ok());
     let second = q
-        .take_at(&a, 1, noon)
+        .take_at(spender(&a), 1, noon)
         .await
         .expect("db")
         .expect("a's second");
     let refused = q
-        .take_at(&a, 1, noon)
+        .take_at(spender(&a), 1, noon)
         .await
         .expect("db")
         .expect_err("a used its 2");
     assert_eq!((refused.scope, refused.limit), (Scope::Session, 2));
     assert_eq!(refused.resets_in, Duration::from_secs(43_200));
-    assert!(q.take_at(&b, 1, noon).await.expect("db").is_ok());
+    assert!(q.take_at(spender(&b), 1, noon).await.expect("db").is_ok());
     let refused = q
-        .take_at(&b, 1, noon)
+        .take_at(spender(&b), 1, noon)
         .await
         .expect("db")
         .expect_err("3 used in all");
     assert_eq!(refused.scope, Scope::Global);
-    q.refund(&a, second).await.expect("db");
+    q.refund(spender(&a), second).await.expect("db");
     assert!(
-        q.take_at(&b, 1, noon).await.expect("db").is_ok(),
+        q.take_at(spender(&b), 1, noon).await.expect("db").is_ok(),
         "the refund freed a global unit"
     );
     assert!(
-        q.take_at(&a, 1, noon + DAY).await.expect("db").is_ok(),
+        q.take_at(spender(&a), 1, noon + DAY)
+            .await
+            .expect("db")
+            .is_ok(),
         "a new UTC day"
     );
 }
@@ -632,9 +651,13 @@ async fn a_take_of_several_units_is_granted_whole_or_refused_whole(kind: Kind) {
     .await;
     let (a, b) = (SessionId::random(), SessionId::random());
     let q = &f.store.quotas;
-    let four = q.take(&a, 4).await.expect("db").expect("4 of 5");
+    let four = q.take(spender(&a), 4).await.expect("db").expect("4 of 5");
     assert_eq!(four.units, 4);
-    let refused = q.take(&a, 2).await.expect("db").expect_err("4 + 2 > 5");
+    let refused = q
+        .take(spender(&a), 2)
+        .await
+        .expect("db")
+        .expect_err("4 + 2 > 5");
     assert_eq!(refused.scope, Scope::Session);
     assert_eq!(
         q.used_globally().await.expect("db"),
@@ -642,12 +665,23 @@ async fn a_take_of_several_units_is_granted_whole_or_refused_whole(kind: Kind) {
         "nothing of it counted"
     );
     // More than a limit holds at all is refused even on a fresh counter.
-    let refused = q.take(&b, 7).await.expect("db").expect_err("7 > 6");
+    let refused = q
+        .take(spender(&b), 7)
+        .await
+        .expect("db")
+        .expect_err("7 > 6");
     assert_eq!((refused.scope, refused.limit), (Scope::Global, 6));
-    let refused = q.take(&b, 3).await.expect("db").expect_err("4 + 3 > 6");
+    let refused = q
+        .take(spender(&b), 3)
+        .await
+        .expect("db")
+        .expect_err("4 + 3 > 6");
     assert_eq!(refused.scope, Scope::Global);
-    assert!(q.take(&b, 2).await.expect("db").is_ok(), "4 + 2 = 6 fits");
-    q.refund(&a, four).await.expect("db");
+    assert!(
+        q.take(spender(&b), 2).await.expect("db").is_ok(),
+        "4 + 2 = 6 fits"
+    );
+    q.refund(spender(&a), four).await.expect("db");
     assert_eq!(
         q.used_globally().await.expect("db"),
         2,
@@ -747,7 +781,7 @@ async fn a_lapsed_job_of_several_images_gives_every_unit_back(kind: Kind) {
     let taken = f
         .store
         .quotas
-        .take(&session, 3)
+        .take(spender(&session), 3)
         .await
         .expect("db")
         .expect("3 units");
@@ -772,6 +806,39 @@ async fn a_lapsed_job_of_several_images_gives_every_unit_back(kind: Kind) {
         .expect("db");
     assert_eq!(ended.len(), 1);
     assert_eq!(f.store.quotas.used_globally().await.expect("db"), 0);
+}
+
+async fn a_client_address_is_limited_across_its_sessions(kind: Kind) {
+    let f = open(kind, |c| c.quota_per_client = Some(2)).await;
+    let q = &f.store.quotas;
+    let (a, b, c) = (
+        SessionId::random(),
+        SessionId::random(),
+        SessionId::random(),
+    );
+    assert!(q.take(spender(&a), 1).await.expect("db").is_ok());
+    let second = q.take(spender(&b), 1).await.expect("db").expect("b's unit");
+    let refused = q
+        .take(spender(&c), 1)
+        .await
+        .expect("db")
+        .expect_err("a new session does not reset the client's count");
+    assert_eq!((refused.scope, refused.limit), (Scope::Client, 2));
+    let elsewhere = Spender {
+        session: &c,
+        client: "198.51.100.9",
+    };
+    assert!(
+        q.take(elsewhere, 1).await.expect("db").is_ok(),
+        "another client"
+    );
+    let left = q.left(spender(&c)).await.expect("db").expect("limits");
+    assert_eq!(left.client_left, Some(0));
+    q.refund(spender(&b), second).await.expect("db");
+    assert!(
+        q.take(spender(&c), 1).await.expect("db").is_ok(),
+        "refunded"
+    );
 }
 
 fn png(n: usize) -> Bytes {
@@ -885,6 +952,7 @@ async fn a_database_that_cannot_be_reached_names_database_url() {
         image_cap_bytes: 1000,
         image_retention: Duration::from_secs(60),
         quota_per_session: None,
+        quota_per_client: None,
         quota_global: None,
         job_lease: Duration::from_secs(10),
     };
@@ -914,6 +982,7 @@ async fn a_bucket_that_does_not_exist_names_image_store_url() {
         image_cap_bytes: 1000,
         image_retention: Duration::from_secs(60),
         quota_per_session: None,
+        quota_per_client: None,
         quota_global: None,
         job_lease: Duration::from_secs(10),
     };

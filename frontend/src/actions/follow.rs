@@ -1,7 +1,8 @@
 //! Following a job to its end, and redrawing from the server's session view when another tab
 //! (or a refused request) says the page is stale.
 
-use contracts::{GenerateRequest, JobStatus, SessionView};
+use contracts::{GenerateRequest, JobStatus, JobView, SessionView};
+use futures::StreamExt;
 use leptos::prelude::*;
 
 use super::act::Act;
@@ -37,13 +38,17 @@ pub(super) fn keep_following(app: AppState, follow: Act<String>) {
     }
 }
 
-/// Long-polls `GET /api/generate/{jobId}?wait=` until the job ends, or another loop (or "Start
-/// over") takes it over.
+/// Follows the job until it ends, or another loop (or "Start over") takes it over: through its
+/// event stream, each stage shown as it happens; if the stream fails, by long-polling
+/// `GET /api/generate/{jobId}?wait=` (which scripts use too).
 pub(super) async fn follow_job(app: AppState, job_id: String) -> Result<(), ApiClientError> {
     let still_ours = || {
         app.following
             .with_untracked(|f| f.as_deref() == Some(job_id.as_str()))
     };
+    if stream_job(app, &job_id, &still_ours).await {
+        return Ok(());
+    }
     loop {
         let status = app
             .flow
@@ -54,13 +59,7 @@ pub(super) async fn follow_job(app: AppState, job_id: String) -> Result<(), ApiC
         }
         match polled {
             Ok(job) => {
-                let done = job.status.is_terminal();
-                if job.image.is_some() {
-                    app.selected.set(None);
-                }
-                app.flow.update(|f| f.on_job(job));
-                if done {
-                    app.following.set(None);
+                if show(app, job) {
                     return Ok(());
                 }
             }
@@ -70,6 +69,43 @@ pub(super) async fn follow_job(app: AppState, job_id: String) -> Result<(), ApiC
             }
         }
     }
+}
+
+/// Shows one job view; true when the job is over (and no longer followed).
+fn show(app: AppState, job: JobView) -> bool {
+    let done = job.status.is_terminal();
+    if job.image.is_some() {
+        app.selected.set(None);
+    }
+    app.flow.update(|f| f.on_job(job));
+    if done {
+        app.following.set(None);
+    }
+    done
+}
+
+/// Follows the job through `GET /api/generate/{jobId}/events`. True when it is settled (the job
+/// ended, or someone else follows it now); false when the stream failed before the end, for the
+/// long-poll to take over.
+async fn stream_job(app: AppState, job_id: &str, still_ours: &impl Fn() -> bool) -> bool {
+    let Ok(events) = api::job_events(job_id) else {
+        return false;
+    };
+    let mut events = std::pin::pin!(events);
+    while let Some(event) = events.next().await {
+        if !still_ours() {
+            return true;
+        }
+        match event {
+            Ok(job) => {
+                if show(app, job) {
+                    return true;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// Re-reads the session and redraws from it, moving the address if the step changed.

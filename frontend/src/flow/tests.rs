@@ -233,6 +233,7 @@ fn another_tabs_change_is_a_difference_and_the_quota_clock_is_not() {
     let mut session = ready();
     session.quota = Some(contracts::QuotaView {
         session_left: Some(3),
+        client_left: None,
         global_left: None,
         resets_in_secs: 100,
     });

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::describe::Describe;
 use crate::error::{AppJson, Result};
-use crate::extract::{CurrentSession, SessionCookie};
+use crate::extract::{Client, CurrentSession, SessionCookie};
 use crate::jobs::{JobRequest, Started};
 use crate::state::AppState;
 
@@ -64,6 +64,7 @@ fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 async fn generate(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
+    Client(client): Client,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
     let request = JobRequest {
@@ -72,7 +73,7 @@ async fn generate(
         count: request.count.unwrap_or(1),
         reuse_prompt: request.reuse_prompt,
     };
-    let started = state.jobs.start(id, request).await?;
+    let started = state.jobs.start(id, &client, request).await?;
     let view = match started {
         Started::New(view) => {
             let mode = if request.reuse_prompt {

@@ -17,9 +17,10 @@ use tower_cookies::Cookies;
 use crate::error::{ApiError, AppJson, Result};
 use crate::observability::funnel;
 use store::SessionId;
+use store::quotas::Spender;
 
 use crate::describe::Describe;
-use crate::extract::{CurrentSession, SessionCookie};
+use crate::extract::{Client, CurrentSession, SessionCookie};
 use crate::session::{SessionData, update};
 use crate::state::AppState;
 
@@ -78,6 +79,7 @@ async fn start(
     NoApi(cookies): NoApi<Cookies>,
     headers: HeaderMap,
     NoApi(old): NoApi<Option<SessionCookie>>,
+    client: Client,
     AppJson(request): AppJson<StartSessionRequest>,
 ) -> Result<Json<SessionView>> {
     let template = state.catalog.find(&request.template_id)?;
@@ -103,7 +105,7 @@ async fn start(
     state.cookies.set(&cookies, &headers, &id);
     funnel("session_started");
     tracing::info!(event = "session_started", session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
-    view(&state, &id, &data).await.map(Json)
+    view(&state, &client, &id, &data).await.map(Json)
 }
 
 fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -114,9 +116,12 @@ fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 
 async fn current(
     State(state): State<AppState>,
+    client: Client,
     session: CurrentSession,
 ) -> Result<Json<SessionView>> {
-    view(&state, &session.id, &session.data).await.map(Json)
+    view(&state, &client, &session.id, &session.data)
+        .await
+        .map(Json)
 }
 
 /// `n` of `PUT /api/session/answers/{n}`.
@@ -178,11 +183,12 @@ fn revise_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 async fn resume(
     State(state): State<AppState>,
     NoApi(cookies): NoApi<Cookies>,
+    client: Client,
     session: std::result::Result<CurrentSession, ApiError>,
 ) -> Result<Json<ResumeResponse>> {
     match session {
         Ok(session) => Ok(Json(ResumeResponse {
-            session: Some(view(&state, &session.id, &session.data).await?),
+            session: Some(view(&state, &client, &session.id, &session.data).await?),
         })),
         Err(ApiError::SessionNotFound) => Ok(Json(ResumeResponse { session: None })),
         Err(ApiError::InvalidSession) => {
@@ -200,6 +206,7 @@ async fn resume(
 async fn revise(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
+    client: Client,
     path: std::result::Result<Path<AnswerPath>, axum::extract::rejection::PathRejection>,
     AppJson(request): AppJson<AnswerRequest>,
 ) -> Result<Json<SessionView>> {
@@ -207,7 +214,8 @@ async fn revise(
     let text = answer_text(&request)?;
     let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
-    let (changed, data) = update(&state.sessions, &id, |data| {
+    let speculator = state.speculator.clone();
+    let ((changed, planned), data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let changed = match data.refinement.revise(&template, question, input) {
             Err(StepError::TooThin(n)) => {
@@ -220,12 +228,19 @@ async fn revise(
             }
             other => other?,
         };
-        if changed {
+        // A changed brief drops the written prompt and starts writing the new one.
+        let planned = if changed {
             data.synthesis = None;
-        }
-        Ok(changed)
+            Some(speculator.plan(data))
+        } else {
+            None
+        };
+        Ok((changed, planned))
     })
     .await?;
+    if let Some(planned) = planned {
+        state.speculator.start(id, planned).await;
+    }
     funnel("answer_revised");
     tracing::info!(
         event = "answer_revised",
@@ -236,7 +251,7 @@ async fn revise(
         answer_chars = text.as_deref().map_or(0, |t| t.chars().count()),
         "answer revised"
     );
-    view(&state, &id, &data).await.map(Json)
+    view(&state, &client, &id, &data).await.map(Json)
 }
 
 fn answer_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -281,18 +296,21 @@ fn answer_text(request: &AnswerRequest) -> Result<Option<String>> {
 async fn answer(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
+    client: Client,
     AppJson(request): AppJson<AnswerRequest>,
 ) -> Result<Json<SessionView>> {
     let text = answer_text(&request)?;
     let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
-    let (outcome, data) = update(&state.sessions, &id, |data| {
+    let speculator = state.speculator.clone();
+    let ((outcome, question, planned), data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let question = data.refinement.current_question();
-        Ok::<_, ApiError>((data.refinement.answer(&template, input)?, question))
+        let outcome = data.refinement.answer(&template, input)?;
+        Ok::<_, ApiError>((outcome, question, speculator.plan(data)))
     })
     .await?;
-    let (outcome, question) = outcome;
+    state.speculator.start(id, planned).await;
     let recorded = data.refinement.answers().last();
     let defaulted =
         outcome != StepOutcome::Reask && recorded.is_some_and(|a| a.defaulted && !a.skipped);
@@ -317,7 +335,7 @@ async fn answer(
         answer_chars = text.as_deref().map_or(0, |t| t.chars().count()),
         "question answered"
     );
-    view(&state, &id, &data).await.map(Json)
+    view(&state, &client, &id, &data).await.map(Json)
 }
 
 fn back_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -341,15 +359,19 @@ fn back_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 async fn back(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
+    client: Client,
     AppJson(request): AppJson<BackRequest>,
 ) -> Result<Json<SessionView>> {
-    let (_, data) = update(&state.sessions, &id, |data| {
-        Ok::<_, ApiError>(data.refinement.back_to(request.question)?)
+    let speculator = state.speculator.clone();
+    let (planned, data) = update(&state.sessions, &id, |data| {
+        data.refinement.back_to(request.question)?;
+        Ok::<_, ApiError>(speculator.plan(data))
     })
     .await?;
+    state.speculator.start(id, planned).await;
     funnel("answers_changed");
     tracing::info!(event = "answers_changed", session = %id.log_label(), question = request.question, "answers reopened");
-    view(&state, &id, &data).await.map(Json)
+    view(&state, &client, &id, &data).await.map(Json)
 }
 
 fn start_over_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -377,12 +399,23 @@ async fn start_over(
 
 /// The session as the client sees it: its newest job, the images it made, and today's quota when
 /// generations are counted (never offline, where a "25 images left today" would be untrue).
-async fn view(state: &AppState, id: &SessionId, data: &SessionData) -> Result<SessionView> {
+async fn view(
+    state: &AppState,
+    Client(client): &Client,
+    id: &SessionId,
+    data: &SessionData,
+) -> Result<SessionView> {
     let template = state.catalog.find(&data.template_id)?;
     let latest = state.store.jobs.latest(id).await?;
     let mut view = data.view(&template, latest.job.map(|j| j.view()), latest.images);
     view.quota = if state.jobs.counts_quota() {
-        state.quotas.left(id).await?
+        state
+            .quotas
+            .left(Spender {
+                session: id,
+                client,
+            })
+            .await?
     } else {
         None
     };
