@@ -172,6 +172,7 @@ fn providers_for(
                 settings.prompt_max_chars,
             );
             config.attempt_timeout = openai.timeout;
+            config.reasoning_effort = openai.reasoning_effort;
             // Two retries after 30 s attempts would be 90 s; keep the whole call near that.
             config.retry = RetryPolicy::standard(openai.timeout * 5 / 2);
             let live: Arc<dyn PromptSynthesizer> =
