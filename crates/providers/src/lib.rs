@@ -51,6 +51,15 @@ pub struct GeneratedImage {
     pub height: u32,
 }
 
+/// Which of the two roles a model serves, so a failure can name the setting that picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelRole {
+    /// The prompt writer ([`PromptSynthesizer`]).
+    PromptWriter,
+    /// The image generator ([`ImageGenerator`]).
+    Images,
+}
+
 /// Names a provider for the start-up log and `GET /api/meta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderInfo {
@@ -101,6 +110,11 @@ pub enum ProviderError {
     /// The key is missing, wrong or not allowed to use the model.
     #[error("the provider rejected our credentials")]
     Auth,
+    /// The provider says the configured model does not exist, or this key cannot see it (OpenAI
+    /// 404 `model_not_found`, Gemini 404 `NOT_FOUND`). Another try cannot help: an operator must
+    /// configure another model for `role`.
+    #[error("the provider has no model {model:?}")]
+    ModelUnavailable { role: ModelRole, model: String },
     /// 5xx or connection failures after retries.
     #[error("the provider is unavailable")]
     Unavailable,
@@ -124,6 +138,7 @@ pub fn error_code(error: &ProviderError) -> &'static str {
         ProviderError::RateLimited { .. } => codes::RATE_LIMITED,
         ProviderError::QuotaExhausted => codes::PROVIDER_QUOTA,
         ProviderError::Auth => codes::PROVIDER_AUTH,
+        ProviderError::ModelUnavailable { .. } => codes::PROVIDER_MODEL_UNAVAILABLE,
         ProviderError::Unavailable => codes::PROVIDER_UNAVAILABLE,
         ProviderError::Timeout => codes::PROVIDER_TIMEOUT,
         ProviderError::BadResponse(_) => codes::PROVIDER_BAD_RESPONSE,

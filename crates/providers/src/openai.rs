@@ -209,7 +209,7 @@ impl OpenAiSynthesizer {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
                 (
-                    classify(response, self.config.max_response_bytes).await,
+                    classify(response, self.config.max_response_bytes, &self.config.model).await,
                     request_id,
                 )
             }
@@ -314,7 +314,7 @@ struct ErrorBody {
     code: Option<String>,
 }
 
-async fn classify(response: reqwest::Response, cap: usize) -> Attempt<Body> {
+async fn classify(response: reqwest::Response, cap: usize, model: &str) -> Attempt<Body> {
     let status = response.status();
     let retry_after = retry_after_header(response.headers());
     if response
@@ -367,8 +367,11 @@ async fn classify(response: reqwest::Response, cap: usize) -> Attempt<Body> {
             retry_after,
         },
         401 | 403 => Attempt::Fail(ProviderError::Auth),
-        // 404: the model does not exist or this key may not use it: an operator problem too.
-        404 => Attempt::Fail(ProviderError::Auth),
+        // The model is gone (or this key may not see it): no retry can fix that.
+        404 if is("model_not_found") => Attempt::Fail(ProviderError::ModelUnavailable {
+            role: crate::ModelRole::PromptWriter,
+            model: model.to_owned(),
+        }),
         408 | 409 | 500..=599 => Attempt::Retry {
             error: ProviderError::Unavailable,
             retry_after,
