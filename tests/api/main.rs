@@ -7,6 +7,7 @@ mod flow;
 mod generate;
 mod helpers;
 mod live_providers;
+mod model_check;
 mod observability;
 mod openapi;
 mod quota;

@@ -65,6 +65,11 @@ impl ReasoningEffort {
         })
     }
 
+    /// The spelling OpenAI (and `OPENAI_REASONING_EFFORT`) uses.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
     fn wire(self) -> async_openai::types::responses::ReasoningEffort {
         use async_openai::types::responses::ReasoningEffort as Wire;
         match self {
@@ -512,7 +517,11 @@ fn parse_answer(text: &str, refused: bool) -> Reading {
 impl PromptSynthesizer for OpenAiSynthesizer {
     fn info(&self) -> ProviderInfo {
         ProviderInfo {
-            label: format!("OpenAI {} (Responses API)", self.config.model),
+            label: format!(
+                "OpenAI {} (Responses API, reasoning {})",
+                self.config.model,
+                self.config.reasoning_effort.name()
+            ),
             offline: false,
         }
     }

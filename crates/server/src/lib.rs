@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod middleware;
+pub mod model_check;
 pub mod observability;
 pub mod openapi;
 pub mod rate_limit;

@@ -1,5 +1,5 @@
 //! Shared application state: it only assembles. Settings, the template catalog, the store's
-//! handles, the job runner and the providers, each a narrow handle that middleware, extractors
+//! handles, the job runner, the providers and their start-up model check, each a narrow handle that middleware, extractors
 //! and handlers take on their own (`FromRef`).
 
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use store::{Backend, ImageLocation, Store, StoreConfig};
 use crate::access::AccessGate;
 use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
 use crate::jobs::Jobs;
+use crate::model_check::ModelCheck;
 use crate::rate_limit::RateLimits;
 use crate::session::cookie::{CookieSigner, SessionCookies};
 
@@ -41,6 +42,9 @@ pub struct AppState {
     /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
     pub access: Option<Arc<AccessGate>>,
     pub rate_limits: Arc<RateLimits>,
+    /// The start-up lookup of the configured models (running in the background).
+    #[from_ref(skip)]
+    pub model_check: ModelCheck,
     /// The whole store, for the background upkeep and shutdown.
     #[from_ref(skip)]
     pub store: Store,
@@ -57,6 +61,8 @@ impl AppState {
             None => Catalog::built_in().context("built-in templates")?,
         });
         let (synthesizer, renderer) = providers_for(&settings)?;
+        // In the background: a slow or unreachable provider never holds the start up.
+        let model_check = ModelCheck::start(&settings);
         let secret = session_secret(&settings)?;
         let store = Store::open(&store_config(&settings)?).await?;
         let jobs = Arc::new(Jobs::new(
@@ -83,6 +89,7 @@ impl AppState {
         Ok(AppState {
             access,
             rate_limits,
+            model_check,
             cookies: SessionCookies::new(
                 CookieSigner::new(secret),
                 settings.session.trust_forwarded_proto,
