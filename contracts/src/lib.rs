@@ -364,7 +364,11 @@ pub struct JobView {
     /// Present when `status` is `succeeded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageView>,
-    /// Present when `status` is `failed`.
+    /// Present when `status` is `failed`: `code` is a generation outcome from docs/errors.md
+    /// (`synthesis_refused`, `synthesis_incomplete`, `synthesis_failed`, `content_blocked`,
+    /// `no_image`, `rate_limited`, `provider_quota`, `provider_auth`,
+    /// `provider_model_unavailable`, `provider_unavailable`, `provider_timeout`,
+    /// `provider_bad_response`, `generation_interrupted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiErrorBody>,
 }

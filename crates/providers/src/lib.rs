@@ -6,7 +6,7 @@
 //! Both are async and cancel by being dropped (the server runs each job under a cancellation token
 //! and drops the future). Failures are a [`ProviderError`], which the API maps to a stable code.
 //! [`local`] holds the offline stand-ins; [`openai`], [`gemini`] and [`task`] the live adapters,
-//! [`retry`] their one retry layer, [`fallback`] the synthesis fallback, and [`models`] the
+//! [`retry`] their one retry layer, [`fallback`] the synthesis fallback, and [`lookup`] the
 //! start-up lookup of the configured models.
 
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub mod faults;
 pub mod gemini;
 pub mod image_bytes;
 pub mod local;
-pub mod models;
+pub mod lookup;
 pub mod openai;
 pub mod retry;
 pub mod task;

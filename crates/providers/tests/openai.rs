@@ -244,6 +244,7 @@ fn every_reasoning_effort_is_sent_as_openai_spells_it() {
         let adapter = OpenAiSynthesizer::new(config).expect("client");
         let body = serde_json::to_value(adapter.request_body(&request, false)).expect("json");
         assert_eq!(body["reasoning"], json!({"effort": name}), "{name}");
+        assert_eq!(effort.name(), name);
         assert!(validator.is_valid(&body), "{name}: valid CreateResponse");
     }
     assert_eq!(

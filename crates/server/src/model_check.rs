@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use providers::models::{self, LookupFailed, ModelState};
+use providers::lookup::{self, LookupFailed, ModelState};
 use secrecy::SecretString;
 use time::Date;
 use tokio::sync::watch;
@@ -130,7 +130,7 @@ fn lookups(settings: &Settings) -> Vec<Lookup> {
 }
 
 async fn run(lookups: Vec<Lookup>, today: Date) -> Vec<Finding> {
-    let http = match models::client(LOOKUP_TIMEOUT) {
+    let http = match lookup::client(LOOKUP_TIMEOUT) {
         Ok(http) => http,
         Err(e) => {
             tracing::info!(error = %e, "models not checked at start");
@@ -142,8 +142,8 @@ async fn run(lookups: Vec<Lookup>, today: Date) -> Vec<Finding> {
         async move {
             let (url, key, model) = (&lookup.url, &lookup.key, &lookup.model);
             let state = match lookup.provider {
-                Provider::OpenAi => models::openai(http, url, key, model).await,
-                Provider::Gemini => models::gemini(http, url, key, model).await,
+                Provider::OpenAi => lookup::openai(http, url, key, model).await,
+                Provider::Gemini => lookup::gemini(http, url, key, model).await,
             };
             let finding = Finding {
                 setting: lookup.setting,
@@ -207,7 +207,7 @@ mod tests {
     use super::*;
 
     fn day(text: &str) -> Date {
-        models::parse_date(text).expect("a date")
+        lookup::parse_date(text).expect("a date")
     }
 
     #[test]
