@@ -173,6 +173,9 @@ pub struct TemplateSummary {
     pub description: String,
     pub default_aspect_ratio: AspectRatio,
     pub question_count: u8,
+    /// A small PNG sketch of what the template makes, drawn by the offline renderer from its
+    /// defaults (`GET /api/templates/{templateId}/example`; the query changes with the template).
+    pub example_url: String,
 }
 
 /// `GET /api/templates`.

@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod config;
 pub mod describe;
 pub mod error;
+pub mod examples;
 pub mod extract;
 pub mod jobs;
 pub mod middleware;

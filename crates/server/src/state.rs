@@ -23,6 +23,7 @@ use store::{Backend, ImageLocation, Store, StoreConfig};
 
 use crate::access::AccessGate;
 use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
+use crate::examples::{SharedExamples, TemplateExamples};
 use crate::jobs::Jobs;
 use crate::model_check::ModelCheck;
 use crate::rate_limit::RateLimits;
@@ -32,6 +33,8 @@ use crate::session::cookie::{CookieSigner, SessionCookies};
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub catalog: Arc<Catalog>,
+    /// The templates' example pictures, drawn on first request.
+    pub examples: SharedExamples,
     pub cookies: SessionCookies,
     pub sessions: SessionStore,
     pub images: ImageStore,
@@ -95,6 +98,7 @@ impl AppState {
                 settings.session.trust_forwarded_proto,
             ),
             settings: Arc::new(settings),
+            examples: Arc::new(TemplateExamples::new(&catalog)),
             catalog,
             sessions: store.sessions.clone(),
             images: store.images.clone(),
