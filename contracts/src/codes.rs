@@ -34,6 +34,9 @@ pub const NO_IMAGE: &str = "no_image";
 pub const RATE_LIMITED: &str = "rate_limited";
 pub const PROVIDER_QUOTA: &str = "provider_quota";
 pub const PROVIDER_AUTH: &str = "provider_auth";
+/// The provider says the configured model does not exist (or this key cannot see it): an
+/// operator changes `OPENAI_MODEL` or `NANOBANANA_MODEL`. Never retried.
+pub const PROVIDER_MODEL_UNAVAILABLE: &str = "provider_model_unavailable";
 pub const PROVIDER_UNAVAILABLE: &str = "provider_unavailable";
 pub const PROVIDER_TIMEOUT: &str = "provider_timeout";
 pub const PROVIDER_BAD_RESPONSE: &str = "provider_bad_response";

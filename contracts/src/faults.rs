@@ -21,6 +21,8 @@ pub enum Fault {
     Quota,
     /// The key is rejected.
     Auth,
+    /// The configured model does not exist (OpenAI 404 `model_not_found`, Gemini 404 `NOT_FOUND`).
+    ModelMissing,
     /// An HTTP 500.
     Status500,
     /// An HTTP 503.
@@ -50,7 +52,7 @@ pub enum Fault {
 }
 
 /// Every fault: its words (the first is its name) and the code it ends in (`None`: success).
-const VOCABULARY: [(Fault, &[&str], Option<&str>); 17] = [
+const VOCABULARY: [(Fault, &[&str], Option<&str>); 18] = [
     (Fault::Ok, &["ok"], None),
     (
         Fault::RateLimited,
@@ -66,6 +68,11 @@ const VOCABULARY: [(Fault, &[&str], Option<&str>); 17] = [
         Fault::Auth,
         &[codes::PROVIDER_AUTH, "auth", "401"],
         Some(codes::PROVIDER_AUTH),
+    ),
+    (
+        Fault::ModelMissing,
+        &[codes::PROVIDER_MODEL_UNAVAILABLE, "model_not_found"],
+        Some(codes::PROVIDER_MODEL_UNAVAILABLE),
     ),
     (
         Fault::Status500,

@@ -250,6 +250,9 @@ pub struct TemplateSummary {
     pub description: String,
     pub default_aspect_ratio: AspectRatio,
     pub question_count: u8,
+    /// A small PNG sketch of what the template makes, drawn by the offline renderer from its
+    /// defaults (`GET /api/templates/{templateId}/example`; the query changes with the template).
+    pub example_url: String,
 }
 
 /// `GET /api/templates`.
@@ -493,7 +496,11 @@ pub struct JobView {
     /// Present while `status` is `rendering`: images finished so far of those asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<JobProgress>,
-    /// Present when `status` is `failed`.
+    /// Present when `status` is `failed`: `code` is a generation outcome from docs/errors.md
+    /// (`synthesis_refused`, `synthesis_incomplete`, `synthesis_failed`, `content_blocked`,
+    /// `no_image`, `rate_limited`, `provider_quota`, `provider_auth`,
+    /// `provider_model_unavailable`, `provider_unavailable`, `provider_timeout`,
+    /// `provider_bad_response`, `generation_interrupted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiErrorBody>,
 }

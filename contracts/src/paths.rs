@@ -6,6 +6,8 @@ pub const META: &str = "/api/meta";
 /// The OpenAPI document.
 pub const OPENAPI: &str = "/api/openapi.json";
 pub const TEMPLATES: &str = "/api/templates";
+/// The route of a template's example picture; [`template_example`] builds its URL.
+pub const TEMPLATE_EXAMPLE: &str = "/api/templates/{templateId}/example";
 pub const SESSION: &str = "/api/session";
 pub const SESSION_START: &str = "/api/session/start";
 pub const SESSION_ANSWER: &str = "/api/session/answer";
@@ -47,6 +49,11 @@ pub fn answer(question: u8) -> String {
     format!("{SESSION_ANSWERS}/{question}")
 }
 
+/// `GET /api/templates/{templateId}/example`.
+pub fn template_example(template_id: &str) -> String {
+    format!("{TEMPLATES}/{template_id}/example")
+}
+
 /// `GET /api/images/{imageId}`.
 pub fn image(image_id: &str) -> String {
     format!("{IMAGES}/{image_id}")
@@ -61,5 +68,9 @@ mod tests {
         assert_eq!(job("abc"), JOB.replace("{jobId}", "abc"));
         assert_eq!(job_events("abc"), JOB_EVENTS.replace("{jobId}", "abc"));
         assert_eq!(image("abc"), IMAGE.replace("{imageId}", "abc"));
+        assert_eq!(
+            template_example("food"),
+            TEMPLATE_EXAMPLE.replace("{templateId}", "food")
+        );
     }
 }

@@ -610,3 +610,43 @@ async fn four_variations_by_keyboard_move_through_the_grid_and_download_the_seco
     )
     .await;
 }
+
+/// True once every template card's example picture has loaded (and there are six).
+const EXAMPLES_LOADED: &str = "(() => { const imgs = [...document.querySelectorAll('[data-testid^=\"template-example-\"]')]; return imgs.length === 6 && imgs.every(i => i.complete && i.naturalWidth > 0 && i.alt.length > 0); })()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_screen_shows_each_templates_example_picture() {
+    run(
+        "start_examples",
+        |_| {},
+        |page| async move {
+            for (width, height) in [(1280, 800), (390, 844)] {
+                page.viewport(width, height).await?;
+                page.open("/").await?;
+                page.wait_for("template-general-cinematic").await?;
+                page.js("window.scrollTo(0, document.body.scrollHeight); return true;")
+                    .await?;
+                page.wait_until("every example picture to load", EXAMPLES_LOADED)
+                    .await?;
+                // The picture fills a box of fixed shape: the card did not grow when it arrived.
+                let boxes = page
+                    .js("return [...document.querySelectorAll('.card-art')].map(b => b.getBoundingClientRect().width / b.getBoundingClientRect().height);")
+                    .await?;
+                for ratio in boxes.as_array().into_iter().flatten() {
+                    let ratio = ratio.as_f64().unwrap_or_default();
+                    ensure!((ratio - 16.0 / 9.0).abs() < 0.02, "a 16:9 box, got {ratio}");
+                }
+                let distinct = page
+                    .js("return new Set([...document.querySelectorAll('[data-testid^=\"template-example-\"]')].map(i => i.currentSrc)).size;")
+                    .await?;
+                ensure!(distinct == 6, "six pictures of their own, got {distinct}");
+                page.js("window.scrollTo(0, 0); return true;").await?;
+                page.screenshot(&format!("start-{width}x{height}")).await?;
+                page.check_accessibility(&format!("the start screen at {width}x{height}"))
+                    .await?;
+            }
+            Ok(())
+        },
+    )
+    .await;
+}

@@ -201,6 +201,7 @@ async fn the_start_screen_checks_the_idea_sends_it_and_shows_a_refusal() {
         description: "Film stills".into(),
         default_aspect_ratio: AspectRatio::Landscape16x9,
         question_count: 3,
+        example_url: "/api/templates/general-cinematic/example?v=1".into(),
     }];
     let _screen = mount(move |_, actions| {
         view! {
@@ -220,6 +221,13 @@ async fn the_start_screen_checks_the_idea_sends_it_and_shows_a_refusal() {
     })
     .await;
     assert_eq!(text("[data-testid=idea-counter]"), "0 / 500 characters");
+    let example = find("[data-testid=template-example-general-cinematic]").expect("the example");
+    assert_eq!(
+        example.get_attribute("src").as_deref(),
+        Some("/api/templates/general-cinematic/example?v=1")
+    );
+    assert_eq!(example.get_attribute("loading").as_deref(), Some("lazy"));
+    assert!(!example.get_attribute("alt").unwrap_or_default().is_empty());
 
     // An empty idea is not sent; the field says why.
     press_enter_in("[data-testid=idea-input]");

@@ -2,9 +2,10 @@
 //! store, like a script with curl and a cookie jar. The server keeps its data on the backend
 //! `TEST_BACKEND` names (`api_tests::storage`): the embedded default, or PostgreSQL + S3.
 
+use std::io::Write;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use api_tests::storage::TestStorage;
 use contracts::{ApiErrorBody, JobView, SessionView, paths};
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 use server::config::Settings;
 use server::startup::Application;
 use server::state::AppState;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// One person's browser against one server address: keeps the session cookie between calls.
 #[derive(Clone)]
@@ -379,4 +381,52 @@ impl Person {
         }
         request.send().await.expect("the event stream answers")
     }
+}
+
+/// Collects formatted log lines in memory.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// Every INFO log line of this test process. Global, not per thread: tracing caches per call
+/// site whether anyone listens, so a thread-local subscriber misses lines other tests hit first.
+pub fn captured_logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(captured.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        captured
+    })
 }

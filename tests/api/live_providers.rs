@@ -345,9 +345,16 @@ async fn an_absurd_gemini_retry_delay_fails_the_job_and_the_next_generate_starts
     assert_ne!(second.job_id, first.job_id, "a new job, not the stuck one");
     let failed = finished_within(second.job_id).await;
     assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
+    let generate_calls = gemini
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| r.method == wiremock::http::Method::POST)
+        .count();
+    // (The start-up model check's GET is not a generation call.)
     assert_eq!(
-        gemini.received_requests().await.expect("recorded").len(),
-        2,
+        generate_calls, 2,
         "one call per job: a wait past the deadline is not started"
     );
     // The job's row says failed a moment before its task returns: wait for the task, bounded.
@@ -357,5 +364,63 @@ async fn an_absurd_gemini_retry_delay_fails_the_job_and_the_next_generate_starts
             .wait_until_idle(Duration::from_secs(10))
             .await,
         "no job task is left running"
+    );
+}
+
+/// A model the provider does not have: the job ends `provider_model_unavailable` after exactly one
+/// call (another try cannot help), and the message names the setting to change.
+async fn a_missing_model_fails_after_one_call(configure: impl FnOnce(&mut Settings), path: &str) {
+    let Live { app, sim } = live("", "", configure).await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({})).await;
+    let failed = app.finished(&job.job_id).await;
+    assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
+    let error = failed.error.expect("an error envelope");
+    assert_eq!(error.code, contracts::codes::PROVIDER_MODEL_UNAVAILABLE);
+    let calls = sim
+        .received()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with(path))
+        .count();
+    assert_eq!(calls, 1, "not retried");
+    let session = app.session().await;
+    assert_eq!(session.status, SessionStatus::Ready, "the session survives");
+    get_text(&app, &paths::job(&job.job_id)).await;
+}
+
+#[tokio::test]
+async fn a_retired_image_model_is_provider_model_unavailable_after_one_call() {
+    // Deprecated on 2026-10-06 and gone since; the simulator answers 404 NOT_FOUND as Gemini does.
+    a_missing_model_fails_after_one_call(
+        |s| s.nanobanana.model = "gemini-3.1-flash-image".into(),
+        ":generateContent",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_missing_prompt_model_is_provider_model_unavailable_after_one_call() {
+    a_missing_model_fails_after_one_call(
+        |s| s.openai.model = "gpt-4.5-preview".into(),
+        "/v1/responses",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_missing_model_message_names_the_setting_to_change() {
+    let Live { app, sim: _sim } = live("", "", |s| {
+        s.nanobanana.model = "gemini-2.5-flash-image".into();
+    })
+    .await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let job = app.generate(json!({})).await;
+    let error = app.finished(&job.job_id).await.error.expect("an error");
+    assert!(
+        error.error.contains("NANOBANANA_MODEL") && error.error.contains("gemini-2.5-flash-image"),
+        "{}",
+        error.error
     );
 }

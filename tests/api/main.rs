@@ -8,6 +8,7 @@ mod flow;
 mod generate;
 mod helpers;
 mod live_providers;
+mod model_check;
 mod observability;
 mod openapi;
 mod quota;

@@ -1,56 +1,12 @@
 //! What an operator sees in the logs: lengths and ids, never the idea, an answer, the prompt, a
 //! password or a cookie. (The funnel in /metrics is counted in tests/funnel, a process of its own.)
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use contracts::paths;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::json;
-use tracing_subscriber::fmt::MakeWriter;
 
-use crate::helpers::{expected_prompt, spawn_app_with};
-
-/// Collects formatted log lines in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-/// Every INFO log line of this test process. Global, not per thread: tracing caches per call
-/// site whether anyone listens, so a thread-local subscriber misses lines other tests hit first.
-fn captured_logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(captured.clone())
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        captured
-    })
-}
+use crate::helpers::{captured_logs, expected_prompt, spawn_app_with};
 
 #[tokio::test]
 async fn logs_of_a_full_flow_hold_no_idea_answer_prompt_or_secret() {
@@ -80,7 +36,7 @@ async fn logs_of_a_full_flow_hold_no_idea_answer_prompt_or_secret() {
 
     let prompt = expected_prompt(idea, &view);
 
-    let logs = String::from_utf8(captured.0.lock().expect("logs").clone()).expect("utf-8");
+    let logs = captured.text();
     // The logs of the whole test process, this test's flow among them.
     assert!(
         logs.contains(&format!("job={}", job.job_id)),

@@ -206,3 +206,77 @@ async fn a_broken_template_file_stops_the_start_naming_the_file_and_the_field() 
         "{message}"
     );
 }
+
+/// Reads a PNG's width and height from its IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let word =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    (word(16), word(20))
+}
+
+#[tokio::test]
+async fn each_template_has_its_own_example_picture_drawn_once() {
+    let app = spawn_app().await;
+    let templates = listed(&app).await;
+    let mut pictures = Vec::new();
+    for template in &templates {
+        let prefix = paths::template_example(&template.id);
+        assert!(
+            template.example_url.starts_with(&format!("{prefix}?v=")),
+            "{}: {}",
+            template.id,
+            template.example_url
+        );
+        let response = app.get(&template.example_url).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", template.id);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        let cache = response.headers()["cache-control"].to_str().expect("ascii");
+        assert!(cache.contains("max-age=604800"), "{cache}");
+        let etag = response.headers()["etag"].clone();
+        let png = response.bytes().await.expect("bytes");
+        let (width, height) = png_size(&png);
+        let (w, h) = template.default_aspect_ratio.parts();
+        assert_eq!(width.max(height), 480, "{}: small", template.id);
+        assert!(
+            (width * h).abs_diff(height * w) <= w.max(h),
+            "{}: {width}x{height} is {w}:{h}",
+            template.id
+        );
+
+        // Again, and with the validator: the same picture, or a 304, never a new drawing.
+        let again = app.get(&template.example_url).await;
+        assert_eq!(again.headers()["etag"], etag);
+        assert_eq!(again.bytes().await.expect("bytes"), png);
+        let revalidated = app
+            .client
+            .get(app.url(&template.example_url))
+            .header("if-none-match", etag.clone())
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+        pictures.push(png);
+    }
+    assert_eq!(pictures.len(), 6);
+    for (i, a) in pictures.iter().enumerate() {
+        for b in &pictures[i + 1..] {
+            assert_ne!(a, b, "each template has a picture of its own");
+        }
+    }
+    assert_eq!(
+        app.state.examples.renders(),
+        6,
+        "each picture was drawn once; the repeats came from memory"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_template_has_no_example() {
+    let app = spawn_app().await;
+    let response = app.get(&paths::template_example("no-such-style")).await;
+    let (status, body) = crate::helpers::error_of(response).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body.code, contracts::codes::TEMPLATE_NOT_FOUND);
+    assert_eq!(app.state.examples.renders(), 0);
+}

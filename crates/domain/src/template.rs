@@ -217,6 +217,7 @@ impl Template {
             description: self.description.clone(),
             default_aspect_ratio: self.default_aspect_ratio,
             question_count: QUESTION_COUNT,
+            example_url: contracts::paths::template_example(&self.id),
         }
     }
 }

@@ -8,33 +8,33 @@ use std::time::Duration;
 
 use contracts::faults::{Fault, parse_script};
 
-use crate::ProviderError;
+use crate::{ModelRole, ProviderError};
 
 /// Outcomes still to be played, front first.
 #[derive(Debug, Default)]
 pub struct FaultScript {
-    steps: Mutex<VecDeque<Option<ProviderError>>>,
+    steps: Mutex<VecDeque<Fault>>,
 }
 
 impl FaultScript {
     /// Parses `ok,provider_unavailable,ok`. Unknown words are refused with the word named.
     pub fn parse(script: &str) -> Result<FaultScript, String> {
-        let steps = parse_script(script)?
-            .into_iter()
-            .map(scripted_error)
-            .collect();
         Ok(FaultScript {
-            steps: Mutex::new(steps),
+            steps: Mutex::new(parse_script(script)?.into()),
         })
     }
 
-    /// The next scripted outcome: `Err` to fail this call, `Ok` to go ahead.
-    pub fn next(&self) -> Result<(), ProviderError> {
+    /// The next scripted outcome for a stand-in in `role`: `Err` to fail this call, `Ok` to go
+    /// ahead.
+    pub fn next(&self, role: ModelRole) -> Result<(), ProviderError> {
         let mut steps = self
             .steps
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match steps.pop_front().flatten() {
+        match steps
+            .pop_front()
+            .and_then(|fault| scripted_error(fault, role))
+        {
             Some(error) => Err(error),
             None => Ok(()),
         }
@@ -42,9 +42,13 @@ impl FaultScript {
 }
 
 /// The error an offline stand-in fails with: the one a live adapter reports for the same fault.
-fn scripted_error(fault: Fault) -> Option<ProviderError> {
+fn scripted_error(fault: Fault, role: ModelRole) -> Option<ProviderError> {
     Some(match fault {
         Fault::Ok => return None,
+        Fault::ModelMissing => ProviderError::ModelUnavailable {
+            role,
+            model: "scripted".into(),
+        },
         Fault::RateLimited => ProviderError::RateLimited {
             retry_after: Some(Duration::from_secs(20)),
         },
@@ -78,14 +82,17 @@ mod tests {
     fn steps_play_in_order_then_succeed() {
         let script =
             FaultScript::parse("provider_unavailable, ok ,content_blocked").expect("valid");
-        assert_eq!(script.next(), Err(ProviderError::Unavailable));
-        assert_eq!(script.next(), Ok(()));
+        assert_eq!(
+            script.next(ModelRole::Images),
+            Err(ProviderError::Unavailable)
+        );
+        assert_eq!(script.next(ModelRole::Images), Ok(()));
         assert!(matches!(
-            script.next(),
+            script.next(ModelRole::Images),
             Err(ProviderError::ContentBlocked { .. })
         ));
-        assert_eq!(script.next(), Ok(()));
-        assert_eq!(script.next(), Ok(()));
+        assert_eq!(script.next(ModelRole::Images), Ok(()));
+        assert_eq!(script.next(ModelRole::Images), Ok(()));
     }
 
     #[test]
@@ -108,10 +115,13 @@ mod tests {
             "task_fail",
             "404",
             "oversized",
+            "model_not_found",
         ] {
             let fault = Fault::parse(word).expect("a word");
-            let code = scripted_error(fault).map(|error| crate::error_code(&error));
-            assert_eq!(code, fault.code(), "{word}");
+            for role in [ModelRole::PromptWriter, ModelRole::Images] {
+                let code = scripted_error(fault, role).map(|error| crate::error_code(&error));
+                assert_eq!(code, fault.code(), "{word}");
+            }
         }
     }
 
@@ -119,6 +129,11 @@ mod tests {
     fn unknown_steps_are_named() {
         let err = FaultScript::parse("ok,explode").expect_err("unknown");
         assert!(err.contains("explode"));
-        assert!(FaultScript::parse("").expect("empty").next().is_ok());
+        assert!(
+            FaultScript::parse("")
+                .expect("empty")
+                .next(ModelRole::PromptWriter)
+                .is_ok()
+        );
     }
 }

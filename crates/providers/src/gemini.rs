@@ -166,7 +166,12 @@ impl GeminiImages {
             400 if error.as_ref().is_some_and(GoogleError::is_key_problem) => {
                 Attempt::Fail(ProviderError::Auth)
             }
-            401 | 403 | 404 => Attempt::Fail(ProviderError::Auth),
+            // "models/x is not found for API version v1beta": the model is gone or never was.
+            404 if canonical == "NOT_FOUND" => Attempt::Fail(ProviderError::ModelUnavailable {
+                role: crate::ModelRole::Images,
+                model: self.config.model.clone(),
+            }),
+            401 | 403 => Attempt::Fail(ProviderError::Auth),
             500 | 502 | 503 | 504 => Attempt::Retry {
                 error: ProviderError::Unavailable,
                 retry_after: None,

@@ -7,8 +7,8 @@
 //! Both are async and cancel by being dropped (the server runs each job under a cancellation token
 //! and drops the future). Failures are a [`ProviderError`], which the API maps to a stable code.
 //! [`local`] holds the offline stand-ins; [`openai`], [`gemini`] and [`task`] the live adapters,
-//! [`models`] what each image model can make, [`retry`] their one retry layer, and [`fallback`]
-//! the synthesis fallback.
+//! [`models`] what each image model can make, [`retry`] their one retry layer, [`fallback`] the
+//! synthesis fallback, and [`lookup`] the start-up lookup of the configured models.
 
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ pub mod faults;
 pub mod gemini;
 pub mod image_bytes;
 pub mod local;
+pub mod lookup;
 pub mod models;
 pub mod openai;
 pub mod retry;
@@ -69,6 +70,15 @@ pub struct GeneratedImage {
     pub mime_type: String,
     pub width: u32,
     pub height: u32,
+}
+
+/// Which of the two roles a model serves, so a failure can name the setting that picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelRole {
+    /// The prompt writer ([`PromptSynthesizer`]).
+    PromptWriter,
+    /// The image generator ([`ImageGenerator`]).
+    Images,
 }
 
 /// Names a provider for the start-up log and `GET /api/meta`.
@@ -125,6 +135,11 @@ pub enum ProviderError {
     /// The key is missing, wrong or not allowed to use the model.
     #[error("the provider rejected our credentials")]
     Auth,
+    /// The provider says the configured model does not exist, or this key cannot see it (OpenAI
+    /// 404 `model_not_found`, Gemini 404 `NOT_FOUND`). Another try cannot help: an operator must
+    /// configure another model for `role`.
+    #[error("the provider has no model {model:?}")]
+    ModelUnavailable { role: ModelRole, model: String },
     /// 5xx or connection failures after retries.
     #[error("the provider is unavailable")]
     Unavailable,
@@ -148,6 +163,7 @@ pub fn error_code(error: &ProviderError) -> &'static str {
         ProviderError::RateLimited { .. } => codes::RATE_LIMITED,
         ProviderError::QuotaExhausted => codes::PROVIDER_QUOTA,
         ProviderError::Auth => codes::PROVIDER_AUTH,
+        ProviderError::ModelUnavailable { .. } => codes::PROVIDER_MODEL_UNAVAILABLE,
         ProviderError::Unavailable => codes::PROVIDER_UNAVAILABLE,
         ProviderError::Timeout => codes::PROVIDER_TIMEOUT,
         ProviderError::BadResponse(_) => codes::PROVIDER_BAD_RESPONSE,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use async_openai::types::responses::{
     CreateResponse, EasyInputContent, EasyInputMessage, InputItem, InputParam, MessageType,
-    OutputItem, OutputMessageContent, Response, ResponseFormatJsonSchema, ResponseTextParam, Role,
-    Status, TextResponseFormatConfiguration,
+    OutputItem, OutputMessageContent, Reasoning, Response, ResponseFormatJsonSchema,
+    ResponseTextParam, Role, Status, TextResponseFormatConfiguration,
 };
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -35,6 +35,54 @@ pub struct PromptSynthesisOutput {
     pub alt_text: String,
 }
 
+/// `reasoning.effort` on every request: how long the model may think before it writes. The values
+/// GPT-6 models accept (provider-contracts.md §4); OpenAI's own default is `medium`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningEffort {
+    None,
+    Low,
+    Medium,
+    High,
+    Xhigh,
+    Max,
+}
+
+impl ReasoningEffort {
+    /// Every accepted spelling, in order of effort.
+    pub const NAMES: [&str; 6] = ["none", "low", "medium", "high", "xhigh", "max"];
+
+    /// Reads one of [`Self::NAMES`], in any case.
+    pub fn parse(text: &str) -> Option<ReasoningEffort> {
+        use ReasoningEffort::*;
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "none" => None,
+            "low" => Low,
+            "medium" => Medium,
+            "high" => High,
+            "xhigh" => Xhigh,
+            "max" => Max,
+            _ => return Option::None,
+        })
+    }
+
+    /// The spelling OpenAI (and `OPENAI_REASONING_EFFORT`) uses.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    fn wire(self) -> async_openai::types::responses::ReasoningEffort {
+        use async_openai::types::responses::ReasoningEffort as Wire;
+        match self {
+            ReasoningEffort::None => Wire::None,
+            ReasoningEffort::Low => Wire::Low,
+            ReasoningEffort::Medium => Wire::Medium,
+            ReasoningEffort::High => Wire::High,
+            ReasoningEffort::Xhigh => Wire::Xhigh,
+            ReasoningEffort::Max => Wire::Max,
+        }
+    }
+}
+
 /// The `text.format.name` sent with the schema.
 pub const SCHEMA_NAME: &str = "prompt_synthesis";
 
@@ -45,6 +93,8 @@ pub struct OpenAiConfig {
     /// Includes `/v1`, no trailing slash.
     pub base_url: String,
     pub model: String,
+    /// Sent as `reasoning.effort`. Default `low`.
+    pub reasoning_effort: ReasoningEffort,
     /// Per HTTP attempt (reqwest's timeout). Default 30 s.
     pub attempt_timeout: Duration,
     /// Retries and the overall deadline.
@@ -62,6 +112,7 @@ impl std::fmt::Debug for OpenAiConfig {
         f.debug_struct("OpenAiConfig")
             .field("base_url", &self.base_url)
             .field("model", &self.model)
+            .field("reasoning_effort", &self.reasoning_effort)
             .field("attempt_timeout", &self.attempt_timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -76,6 +127,7 @@ impl OpenAiConfig {
             api_key,
             base_url: base_url.trim_end_matches('/').to_owned(),
             model: model.to_owned(),
+            reasoning_effort: ReasoningEffort::Low,
             attempt_timeout: Duration::from_secs(30),
             retry: RetryPolicy::standard(Duration::from_secs(75)),
             max_output_tokens: 2500,
@@ -134,6 +186,10 @@ impl OpenAiSynthesizer {
                 verbosity: None,
             }),
             max_output_tokens: Some(self.config.max_output_tokens),
+            reasoning: Some(Reasoning {
+                effort: Some(self.config.reasoning_effort.wire()),
+                ..Reasoning::default()
+            }),
             store: Some(false),
             ..CreateResponse::default()
         }
@@ -158,7 +214,7 @@ impl OpenAiSynthesizer {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
                 (
-                    classify(response, self.config.max_response_bytes).await,
+                    classify(response, self.config.max_response_bytes, &self.config.model).await,
                     request_id,
                 )
             }
@@ -263,7 +319,7 @@ struct ErrorBody {
     code: Option<String>,
 }
 
-async fn classify(response: reqwest::Response, cap: usize) -> Attempt<Body> {
+async fn classify(response: reqwest::Response, cap: usize, model: &str) -> Attempt<Body> {
     let status = response.status();
     let retry_after = retry_after_header(response.headers());
     if response
@@ -316,8 +372,11 @@ async fn classify(response: reqwest::Response, cap: usize) -> Attempt<Body> {
             retry_after,
         },
         401 | 403 => Attempt::Fail(ProviderError::Auth),
-        // 404: the model does not exist or this key may not use it: an operator problem too.
-        404 => Attempt::Fail(ProviderError::Auth),
+        // The model is gone (or this key may not see it): no retry can fix that.
+        404 if is("model_not_found") => Attempt::Fail(ProviderError::ModelUnavailable {
+            role: crate::ModelRole::PromptWriter,
+            model: model.to_owned(),
+        }),
         408 | 409 | 500..=599 => Attempt::Retry {
             error: ProviderError::Unavailable,
             retry_after,
@@ -458,7 +517,11 @@ fn parse_answer(text: &str, refused: bool) -> Reading {
 impl PromptSynthesizer for OpenAiSynthesizer {
     fn info(&self) -> ProviderInfo {
         ProviderInfo {
-            label: format!("OpenAI {} (Responses API)", self.config.model),
+            label: format!(
+                "OpenAI {} (Responses API, reasoning {})",
+                self.config.model,
+                self.config.reasoning_effort.name()
+            ),
             offline: false,
         }
     }

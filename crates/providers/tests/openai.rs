@@ -8,7 +8,7 @@ use domain::{Answer, Catalog, Template};
 use providers::fallback::WithFallback;
 use providers::faults::FaultScript;
 use providers::local::LocalComposer;
-use providers::openai::{OpenAiConfig, OpenAiSynthesizer};
+use providers::openai::{OpenAiConfig, OpenAiSynthesizer, ReasoningEffort};
 use providers::retry::RetryPolicy;
 use providers::{PromptSynthesizer, ProviderError, SynthesisRequest};
 use serde_json::{Value, json};
@@ -154,6 +154,7 @@ async fn success_sends_the_exact_request_and_reads_the_answer() {
             "instructions",
             "max_output_tokens",
             "model",
+            "reasoning",
             "store",
             "text"
         ],
@@ -162,6 +163,11 @@ async fn success_sends_the_exact_request_and_reads_the_answer() {
     assert_eq!(body["model"], "gpt-test-mini");
     assert_eq!(body["store"], false);
     assert_eq!(body["max_output_tokens"], 2500);
+    assert_eq!(
+        body["reasoning"],
+        json!({"effort": "low"}),
+        "low by default"
+    );
     assert_eq!(body["instructions"], template().instructions.trim());
     let format = &body["text"]["format"];
     assert_eq!(format["type"], "json_schema");
@@ -219,6 +225,33 @@ fn create_response_validator() -> jsonschema::Validator {
     drop_recursive_anchor(&mut spec);
     spec["$ref"] = json!("#/$defs/CreateResponse");
     jsonschema::validator_for(&spec).expect("the schema compiles")
+}
+
+#[test]
+fn every_reasoning_effort_is_sent_as_openai_spells_it() {
+    let validator = create_response_validator();
+    let (template, answers) = (template(), answers());
+    let request = SynthesisRequest {
+        template: &template,
+        idea: "a lighthouse keeper",
+        answers: &answers,
+    };
+    for name in ReasoningEffort::NAMES {
+        let effort = ReasoningEffort::parse(&name.to_uppercase()).expect(name);
+        let mut config =
+            OpenAiConfig::new(KEY.to_owned().into(), "http://127.0.0.1:9/v1", "m", 1500);
+        config.reasoning_effort = effort;
+        let adapter = OpenAiSynthesizer::new(config).expect("client");
+        let body = serde_json::to_value(adapter.request_body(&request, false)).expect("json");
+        assert_eq!(body["reasoning"], json!({"effort": name}), "{name}");
+        assert_eq!(effort.name(), name);
+        assert!(validator.is_valid(&body), "{name}: valid CreateResponse");
+    }
+    assert_eq!(
+        ReasoningEffort::parse("minimal"),
+        None,
+        "not a GPT-6 effort"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+pub use providers::openai::ReasoningEffort;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::client_addr::TrustedProxies;
@@ -127,6 +128,8 @@ pub struct OpenAiSettings {
     pub base_url: String,
     /// `OPENAI_MODEL`.
     pub model: String,
+    /// `OPENAI_REASONING_EFFORT`: `reasoning.effort` on every request. Default `low`.
+    pub reasoning_effort: ReasoningEffort,
     /// `OPENAI_TIMEOUT_SECS`: per HTTP attempt. Default 30.
     pub timeout: Duration,
     /// `SYNTHESIS_FALLBACK`: what to do when the prompt writer fails for good. Default `local`.
@@ -197,12 +200,15 @@ pub struct OfflineSettings {
 }
 
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
-/// Checked 2026-11-24 against provider-contracts.md; see docs/providers.md.
-pub const DEFAULT_OPENAI_MODEL: &str = "gpt-5-mini";
+/// OpenAI's recommended replacement for the small GPT-5 models (`gpt-5-mini` shuts down on
+/// 2026-12-11). Checked 2026-11-25; see docs/providers.md.
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-6-luna";
+/// The prompt is short structured writing: OpenAI suggests `none` or `low` for simple tasks.
+pub const DEFAULT_REASONING_EFFORT: ReasoningEffort = ReasoningEffort::Low;
 pub const DEFAULT_NANOBANANA_API_URL: &str = "https://generativelanguage.googleapis.com";
-/// Nano Banana 2, GA 2026-05-28 (the 2.5 and 3-pro preview ids were retired in 2026). Checked
-/// 2026-11-24 against provider-contracts.md; see docs/providers.md.
-pub const DEFAULT_NANOBANANA_MODEL: &str = "gemini-3.1-flash-image";
+/// Nano Banana 2.1, GA since 2026-10-06 (`gemini-3.1-flash-image` was deprecated that day).
+/// Checked 2026-11-25; see docs/providers.md.
+pub const DEFAULT_NANOBANANA_MODEL: &str = "gemini-nano-banana-2.1";
 pub const DEFAULT_TASK_API_URL: &str = "https://api.kie.ai";
 pub const DEFAULT_TASK_MODEL: &str = "google/nano-banana";
 const MIN_SECRET_BYTES: usize = 32;
@@ -273,6 +279,15 @@ impl Settings {
             api_key: secret("OPENAI_API_KEY"),
             base_url: url(&get, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
             model: get("OPENAI_MODEL").unwrap_or_else(|| DEFAULT_OPENAI_MODEL.to_owned()),
+            reasoning_effort: match get("OPENAI_REASONING_EFFORT") {
+                None => DEFAULT_REASONING_EFFORT,
+                Some(v) => ReasoningEffort::parse(&v).ok_or_else(|| {
+                    anyhow!(
+                        "OPENAI_REASONING_EFFORT={v:?} must be one of {}",
+                        ReasoningEffort::NAMES.join(", ")
+                    )
+                })?,
+            },
             timeout: Duration::from_secs(number(&get, "OPENAI_TIMEOUT_SECS", 30, 1..=600)?),
             fallback: match get("SYNTHESIS_FALLBACK")
                 .map(|v| v.to_ascii_lowercase())
@@ -536,6 +551,9 @@ mod tests {
         assert_eq!(s.prompt_max_chars, 1500);
         assert_eq!(s.session.idle_timeout, Duration::from_secs(24 * 3600));
         assert_eq!(s.openai.timeout, Duration::from_secs(30));
+        assert_eq!(s.openai.model, "gpt-6-luna");
+        assert_eq!(s.openai.reasoning_effort, ReasoningEffort::Low);
+        assert_eq!(s.nanobanana.model, "gemini-nano-banana-2.1");
         assert_eq!(s.openai.fallback, SynthesisFallback::Local);
         assert_eq!(s.nanobanana.mode, NanoBananaMode::Gemini);
         assert_eq!(s.nanobanana.timeout, Duration::from_secs(120));
@@ -547,6 +565,9 @@ mod tests {
     fn provider_knobs_are_read() {
         let s = settings(&[
             ("OPENAI_TIMEOUT_SECS", "5"),
+            ("OPENAI_REASONING_EFFORT", "XHigh"),
+            ("OPENAI_MODEL", "gpt-6.1-terra"),
+            ("NANOBANANA_MODEL", "gemini-3-pro-image"),
             ("SYNTHESIS_FALLBACK", "OFF"),
             ("NANOBANANA_MODE", "task"),
             ("NANOBANANA_TIMEOUT_SECS", "60"),
@@ -555,6 +576,9 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(s.openai.timeout, Duration::from_secs(5));
+        assert_eq!(s.openai.reasoning_effort, ReasoningEffort::Xhigh);
+        assert_eq!(s.openai.model, "gpt-6.1-terra");
+        assert_eq!(s.nanobanana.model, "gemini-3-pro-image");
         assert_eq!(s.openai.fallback, SynthesisFallback::Off);
         assert_eq!(s.nanobanana.mode, NanoBananaMode::Task);
         assert_eq!(s.nanobanana.timeout, Duration::from_secs(60));
@@ -572,6 +596,8 @@ mod tests {
             ("OPENAI_BASE_URL", "api.openai.com"),
             ("TRUST_FORWARDED_PROTO", "maybe"),
             ("OPENAI_TIMEOUT_SECS", "0"),
+            ("OPENAI_REASONING_EFFORT", "minimal"),
+            ("OPENAI_REASONING_EFFORT", "extreme"),
             ("SYNTHESIS_FALLBACK", "raw"),
             ("NANOBANANA_MODE", "fal"),
             ("NANOBANANA_TIMEOUT_SECS", "soon"),

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use contracts::{ApiErrorBody, codes};
 use domain::StepError;
-use providers::ProviderError;
+use providers::{ModelRole, ProviderError};
 use store::quotas::{QuotaExceeded, Scope};
 
 use crate::session::SessionError;
@@ -339,6 +339,15 @@ pub fn provider_failure(error: &ProviderError) -> ApiErrorBody {
         },
         QuotaExhausted => "The provider account has run out of credit. Ask the operator to check its billing.".to_owned(),
         Auth => "The provider rejected this server's API key. This is an operator problem: check the key configuration.".to_owned(),
+        ModelUnavailable { role, model } => {
+            let (what, setting) = match role {
+                ModelRole::PromptWriter => ("prompt-writing", "OPENAI_MODEL"),
+                ModelRole::Images => ("image", "NANOBANANA_MODEL"),
+            };
+            format!(
+                "The {what} model this server is set to use ({model}) is not available from the provider. This is an operator problem: set {setting} to a current model (docs/providers.md lists them)."
+            )
+        }
         Unavailable => "The provider is unavailable right now. Try again in a minute; your answers are kept.".to_owned(),
         Timeout => "The provider took too long to answer. Try again; your answers are kept.".to_owned(),
         BadResponse(_) => "The provider sent something we could not use. Try again.".to_owned(),
@@ -365,6 +374,10 @@ mod tests {
             ProviderError::RateLimited { retry_after: None },
             ProviderError::QuotaExhausted,
             ProviderError::Auth,
+            ProviderError::ModelUnavailable {
+                role: ModelRole::Images,
+                model: "x".into(),
+            },
             ProviderError::Unavailable,
             ProviderError::Timeout,
             ProviderError::BadResponse("x".into()),
@@ -376,6 +389,25 @@ mod tests {
                 codes::SAYS_ANSWERS_ARE_KEPT.contains(&body.code.as_str()),
                 "{}: {}",
                 body.code,
+                body.error
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_model_names_the_setting_that_picks_it() {
+        for (role, setting) in [
+            (ModelRole::PromptWriter, "OPENAI_MODEL"),
+            (ModelRole::Images, "NANOBANANA_MODEL"),
+        ] {
+            let body = provider_failure(&ProviderError::ModelUnavailable {
+                role,
+                model: "gemini-gone".into(),
+            });
+            assert_eq!(body.code, codes::PROVIDER_MODEL_UNAVAILABLE);
+            assert!(
+                body.error.contains(setting) && body.error.contains("gemini-gone"),
+                "{}",
                 body.error
             );
         }

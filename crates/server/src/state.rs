@@ -1,5 +1,5 @@
 //! Shared application state: it only assembles. Settings, the template catalog, the store's
-//! handles, the job runner and the providers, each a narrow handle that middleware, extractors
+//! handles, the job runner, the providers and their start-up model check, each a narrow handle that middleware, extractors
 //! and handlers take on their own (`FromRef`).
 
 use std::sync::Arc;
@@ -24,7 +24,9 @@ use store::{Backend, ImageLocation, Store, StoreConfig};
 
 use crate::access::AccessGate;
 use crate::config::{NanoBananaMode, Settings, SynthesisFallback};
+use crate::examples::{SharedExamples, TemplateExamples};
 use crate::jobs::Jobs;
+use crate::model_check::ModelCheck;
 use crate::rate_limit::RateLimits;
 use crate::session::cookie::{CookieSigner, SessionCookies};
 use crate::speculation::Speculator;
@@ -33,6 +35,8 @@ use crate::speculation::Speculator;
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub catalog: Arc<Catalog>,
+    /// The templates' example pictures, drawn on first request.
+    pub examples: SharedExamples,
     pub cookies: SessionCookies,
     pub sessions: SessionStore,
     pub images: ImageStore,
@@ -45,6 +49,9 @@ pub struct AppState {
     /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
     pub access: Option<Arc<AccessGate>>,
     pub rate_limits: Arc<RateLimits>,
+    /// The start-up lookup of the configured models (running in the background).
+    #[from_ref(skip)]
+    pub model_check: ModelCheck,
     /// The whole store, for the background upkeep and shutdown.
     #[from_ref(skip)]
     pub store: Store,
@@ -61,6 +68,8 @@ impl AppState {
             None => Catalog::built_in().context("built-in templates")?,
         });
         let (synthesizer, renderer) = providers_for(&settings)?;
+        // In the background: a slow or unreachable provider never holds the start up.
+        let model_check = ModelCheck::start(&settings);
         let secret = session_secret(&settings)?;
         let store = Store::open(&store_config(&settings)?).await?;
         // A speculative write may take as long as the synthesizer's whole deadline (its retries
@@ -99,11 +108,13 @@ impl AppState {
         Ok(AppState {
             access,
             rate_limits,
+            model_check,
             cookies: SessionCookies::new(
                 CookieSigner::new(secret),
                 settings.session.trust_forwarded_proto,
             ),
             settings: Arc::new(settings),
+            examples: Arc::new(TemplateExamples::new(&catalog)),
             catalog,
             sessions: store.sessions.clone(),
             images: store.images.clone(),
@@ -190,6 +201,7 @@ fn providers_for(
                 settings.prompt_max_chars,
             );
             config.attempt_timeout = openai.timeout;
+            config.reasoning_effort = openai.reasoning_effort;
             // Two retries after 30 s attempts would be 90 s; keep the whole call near that.
             config.retry = RetryPolicy::standard(openai.timeout * 5 / 2);
             let live: Arc<dyn PromptSynthesizer> =

@@ -1,14 +1,17 @@
 //! provider-sim: a loopback fake of the three provider APIs Prompt Refinery talks to, speaking the
 //! documented wire formats (bodies built from the fixtures in `fixtures/`):
 //!
-//! - OpenAI Responses: `POST /v1/responses`
-//! - Gemini: `POST /v1beta/models/{model}:generateContent`
+//! - OpenAI Responses: `POST /v1/responses`, and `GET /v1/models/{id}` (with `shutdown_date`)
+//! - Gemini: `POST /v1beta/models/{model}:generateContent`, and `GET /v1beta/models/{model}`
 //! - kie.ai-style tasks: `POST /api/v1/jobs/createTask`, `GET /api/v1/jobs/recordInfo?taskId=`,
 //!   and the result files under `/files/`.
 //!
 //! Each API has a fault script: comma-separated outcomes consumed one per call, then `ok` for
 //! ever, in the vocabulary the offline stand-ins share ([`contracts::faults`]; docs/providers.md
-//! says what each word sends). Use it in-process with [`spawn`], or as the `provider-sim` binary.
+//! says what each word sends). Every model exists except those in [`Config::missing_models`], which
+//! answer 404 as the real APIs do (lookups and generation alike); OpenAI models carry the shutdown
+//! dates of [`Config::shutdown_dates`]. Use it in-process with [`spawn`], or as the `provider-sim`
+//! binary.
 
 use base64::Engine;
 use std::collections::{HashMap, VecDeque};
@@ -32,6 +35,10 @@ const OPENAI_429: &str = include_str!("../fixtures/openai-error-429-rate-limit.j
 const OPENAI_QUOTA: &str = include_str!("../fixtures/openai-error-429-insufficient-quota.json");
 const OPENAI_401: &str = include_str!("../fixtures/openai-error-401.json");
 const OPENAI_500: &str = include_str!("../fixtures/openai-error-500.json");
+const OPENAI_404_MODEL: &str = include_str!("../fixtures/openai-error-404-model-not-found.json");
+const OPENAI_MODEL: &str = include_str!("../fixtures/openai-model.json");
+const GEMINI_404_MODEL: &str = include_str!("../fixtures/gemini-error-404-model-not-found.json");
+const GEMINI_MODEL: &str = include_str!("../fixtures/gemini-model.json");
 const GEMINI_SUCCESS: &str = include_str!("../fixtures/gemini-image-success-with-thoughts.json");
 const GEMINI_SAFETY: &str = include_str!("../fixtures/gemini-image-safety-block.json");
 const GEMINI_BLOCKED: &str = include_str!("../fixtures/gemini-prompt-blocked.json");
@@ -98,7 +105,34 @@ pub struct Config {
     pub openai_faults: Vec<Fault>,
     pub gemini_faults: Vec<Fault>,
     pub task_faults: Vec<Fault>,
+    /// Model ids both APIs answer 404 for, on lookup and on use. Default [`RETIRED_MODELS`].
+    pub missing_models: Vec<String>,
+    /// `(OpenAI model id, "YYYY-MM-DD")`: the `shutdown_date` its lookup carries (others: null).
+    /// Default [`SHUTDOWN_DATES`].
+    pub shutdown_dates: Vec<(String, String)>,
 }
+
+/// Model ids retired by 2026-11-25 (provider-contracts.md §2.1 and §4; OpenAI removed
+/// `gpt-4.5-preview` in July 2025).
+pub const RETIRED_MODELS: [&str; 5] = [
+    "gpt-4.5-preview",
+    "gemini-3.1-flash-image",
+    "gemini-2.5-flash-image",
+    "gemini-2.5-flash-image-preview",
+    "gemini-3-pro-image-preview",
+];
+
+/// OpenAI's announced shutdowns as of 2026-11-25 (its deprecations page).
+pub const SHUTDOWN_DATES: [(&str, &str); 8] = [
+    ("gpt-5", "2026-12-11"),
+    ("gpt-5-mini", "2026-12-11"),
+    ("gpt-5-nano", "2026-12-11"),
+    ("o3", "2026-12-11"),
+    ("gpt-4o", "2027-01-14"),
+    ("gpt-4o-mini", "2027-01-14"),
+    ("gpt-4.1", "2027-01-14"),
+    ("gpt-4.1-mini", "2027-01-14"),
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -111,6 +145,10 @@ impl Default for Config {
             openai_faults: Vec::new(),
             gemini_faults: Vec::new(),
             task_faults: Vec::new(),
+            missing_models: RETIRED_MODELS.map(str::to_owned).to_vec(),
+            shutdown_dates: SHUTDOWN_DATES
+                .map(|(id, date)| (id.to_owned(), date.to_owned()))
+                .to_vec(),
         }
     }
 }
@@ -157,6 +195,10 @@ impl Shared {
                 headers: headers.clone(),
                 body,
             });
+    }
+
+    fn is_missing(&self, model: &str) -> bool {
+        self.config.missing_models.iter().any(|m| m == model)
     }
 
     async fn delay(&self) {
@@ -219,7 +261,11 @@ pub async fn spawn(config: Config) -> std::io::Result<(SocketAddr, Handle)> {
     });
     let app = Router::new()
         .route("/v1/responses", post(openai))
-        .route("/v1beta/models/{model_action}", post(gemini))
+        .route("/v1/models/{model}", get(openai_model))
+        .route(
+            "/v1beta/models/{model_action}",
+            post(gemini).get(gemini_model),
+        )
         .route("/api/v1/jobs/createTask", post(create_task))
         .route("/api/v1/jobs/recordInfo", get(record_info))
         .route("/files/{name}", get(file))
@@ -248,14 +294,18 @@ async fn openai(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
     s.wait(s.config.openai_latency.unwrap_or(s.config.latency))
         .await;
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let model = request["model"].as_str().unwrap_or("gpt-5-mini").to_owned();
+    let model = request["model"].as_str().unwrap_or("gpt-6-luna").to_owned();
     let with_model = |fixture: &str| {
         let mut v = parse(fixture);
         v["model"] = json!(model);
         v["store"] = json!(false);
         v.to_string()
     };
-    match Shared::next(&s.openai) {
+    let fault = Shared::next(&s.openai);
+    if s.is_missing(&model) || fault == Fault::ModelMissing {
+        return openai_model_not_found(&model);
+    }
+    match fault {
         Fault::Ok => {
             let idea = request["input"][0]["content"]
                 .as_str()
@@ -304,6 +354,64 @@ async fn openai(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
     }
 }
 
+/// OpenAI's 404 for a model that does not exist or that this key cannot see.
+fn openai_model_not_found(model: &str) -> Response {
+    let mut v = parse(OPENAI_404_MODEL);
+    v["error"]["message"] = json!(format!(
+        "The model `{model}` does not exist or you do not have access to it."
+    ));
+    json_response(StatusCode::NOT_FOUND, &v.to_string())
+}
+
+/// `GET /v1/models/{id}`: the model object, with its `shutdown_date` (or null).
+async fn openai_model(
+    State(s): State<Arc<Shared>>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    s.record("GET", &format!("/v1/models/{model}"), &headers, b"");
+    s.delay().await;
+    if s.is_missing(&model) {
+        return openai_model_not_found(&model);
+    }
+    let shutdown = s
+        .config
+        .shutdown_dates
+        .iter()
+        .find(|(id, _)| *id == model)
+        .map(|(_, date)| date.clone());
+    let mut v = parse(OPENAI_MODEL);
+    v["id"] = json!(model);
+    v["shutdown_date"] = json!(shutdown);
+    json_response(StatusCode::OK, &v.to_string())
+}
+
+/// Gemini's 404 for a model id it does not have.
+fn gemini_model_not_found(model: &str) -> Response {
+    let mut v = parse(GEMINI_404_MODEL);
+    v["error"]["message"] = json!(format!(
+        "models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods."
+    ));
+    json_response(StatusCode::NOT_FOUND, &v.to_string())
+}
+
+/// `GET /v1beta/models/{model}`: the model's metadata (Gemini gives no shutdown date here).
+async fn gemini_model(
+    State(s): State<Arc<Shared>>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    s.record("GET", &format!("/v1beta/models/{model}"), &headers, b"");
+    s.delay().await;
+    if model.contains(':') || s.is_missing(&model) {
+        return gemini_model_not_found(&model);
+    }
+    let mut v = parse(GEMINI_MODEL);
+    v["name"] = json!(format!("models/{model}"));
+    v["displayName"] = json!(model);
+    json_response(StatusCode::OK, &v.to_string())
+}
+
 async fn gemini(
     State(s): State<Arc<Shared>>,
     Path(model_action): Path<String>,
@@ -316,20 +424,25 @@ async fn gemini(
         &headers,
         &body,
     );
-    if !model_action.ends_with(":generateContent") {
+    let Some(model) = model_action.strip_suffix(":generateContent") else {
         return json_response(
             StatusCode::NOT_FOUND,
             r#"{"error":{"code":404,"message":"Not found","status":"NOT_FOUND"}}"#,
         );
-    }
+    };
     s.wait(s.config.gemini_latency.unwrap_or(s.config.latency))
         .await;
-    match Shared::next(&s.gemini) {
+    let fault = Shared::next(&s.gemini);
+    if s.is_missing(model) || fault == Fault::ModelMissing {
+        return gemini_model_not_found(model);
+    }
+    match fault {
         Fault::Ok => {
             let n = s
                 .images_made
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut v = parse(GEMINI_SUCCESS);
+            v["modelVersion"] = json!(model);
             v["candidates"][0]["content"]["parts"][2]["inlineData"]["data"] =
                 json!(base64::engine::general_purpose::STANDARD.encode(numbered_png(n)));
             json_response(StatusCode::OK, &v.to_string())
@@ -517,5 +630,74 @@ mod tests {
         let second = client.post(&url).body("{}").send().await.expect("answer");
         assert_eq!(second.status().as_u16(), 200);
         assert_eq!(handle.received().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn models_are_looked_up_and_missing_ones_answer_404_everywhere() {
+        let (addr, _handle) = spawn(Config {
+            missing_models: vec!["gone-model".into()],
+            shutdown_dates: vec![("gpt-old".into(), "2026-12-01".into())],
+            ..Config::default()
+        })
+        .await
+        .expect("binds");
+        let client = reqwest::Client::new();
+        let get = |path: String| {
+            let client = client.clone();
+            async move {
+                let response = client
+                    .get(format!("http://{addr}{path}"))
+                    .send()
+                    .await
+                    .expect("answer");
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.expect("json"))
+            }
+        };
+        let (status, old) = get("/v1/models/gpt-old".into()).await;
+        assert_eq!(
+            (status, &old["id"], &old["shutdown_date"]),
+            (200, &json!("gpt-old"), &json!("2026-12-01"))
+        );
+        let (_, luna) = get("/v1/models/gpt-6-luna".into()).await;
+        assert_eq!(luna["shutdown_date"], Value::Null);
+        let (status, gone) = get("/v1/models/gone-model".into()).await;
+        assert_eq!(
+            (status, &gone["error"]["code"]),
+            (404, &json!("model_not_found"))
+        );
+        let (status, banana) = get("/v1beta/models/gemini-nano-banana-2.1".into()).await;
+        assert_eq!(
+            (status, &banana["name"]),
+            (200, &json!("models/gemini-nano-banana-2.1"))
+        );
+        let (status, gone) = get("/v1beta/models/gone-model".into()).await;
+        assert_eq!(
+            (status, &gone["error"]["status"]),
+            (404, &json!("NOT_FOUND"))
+        );
+
+        let post = |path: &str, body: Value| {
+            client
+                .post(format!("http://{addr}{path}"))
+                .json(&body)
+                .send()
+        };
+        let used = post("/v1/responses", json!({"model": "gone-model"}))
+            .await
+            .expect("answer");
+        assert_eq!(used.status().as_u16(), 404);
+        let used = post("/v1beta/models/gone-model:generateContent", json!({}))
+            .await
+            .expect("answer");
+        assert_eq!(used.status().as_u16(), 404);
+        let image = post(
+            "/v1beta/models/gemini-nano-banana-2.1:generateContent",
+            json!({}),
+        )
+        .await
+        .expect("answer");
+        let image: Value = image.json().await.expect("json");
+        assert_eq!(image["modelVersion"], "gemini-nano-banana-2.1");
     }
 }

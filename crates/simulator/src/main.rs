@@ -7,6 +7,9 @@
 //! [SIM_GEMINI_LATENCY_MS] (each replaces `--latency-ms` for its API),
 //! `--openai-faults S` [SIM_OPENAI_FAULTS], `--gemini-faults S` [SIM_GEMINI_FAULTS],
 //! `--task-faults S` [SIM_TASK_FAULTS]. A fault script is e.g. `429,ok` or `500,500,ok`.
+//! `--missing-models a,b` [SIM_MISSING_MODELS]: model ids that answer 404 (default: the ids
+//! retired in 2026). `--shutdown-dates id=YYYY-MM-DD,...` [SIM_SHUTDOWN_DATES]: OpenAI models'
+//! `shutdown_date` (default: OpenAI's announced shutdowns).
 
 use std::io::Write;
 use std::time::Duration;
@@ -29,7 +32,7 @@ fn run() -> Result<(), String> {
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             println!(
-                "provider-sim [--port N] [--latency-ms N] [--openai-latency-ms N] [--gemini-latency-ms N] [--openai-faults S] [--gemini-faults S] [--task-faults S]"
+                "provider-sim [--port N] [--latency-ms N] [--openai-latency-ms N] [--gemini-latency-ms N] [--openai-faults S] [--gemini-faults S] [--task-faults S] [--missing-models a,b] [--shutdown-dates id=YYYY-MM-DD,...]"
             );
             return Ok(());
         }
@@ -51,7 +54,33 @@ fn run() -> Result<(), String> {
         raw.parse()
             .map_err(|_| format!("{flag}={raw:?} is not a whole number"))
     };
+    let list = |flag: &str, env: &str| -> Option<Vec<String>> {
+        let raw = get(flag, env);
+        (!raw.trim().is_empty()).then(|| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+    };
+    let defaults = simulator::Config::default();
+    let missing_models =
+        list("--missing-models", "SIM_MISSING_MODELS").unwrap_or(defaults.missing_models);
+    let shutdown_dates = match list("--shutdown-dates", "SIM_SHUTDOWN_DATES") {
+        None => defaults.shutdown_dates,
+        Some(pairs) => pairs
+            .iter()
+            .map(|pair| {
+                pair.split_once('=')
+                    .map(|(id, date)| (id.trim().to_owned(), date.trim().to_owned()))
+                    .ok_or_else(|| format!("--shutdown-dates: {pair:?} is not id=YYYY-MM-DD"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
     let config = simulator::Config {
+        missing_models,
+        shutdown_dates,
         port: u16::try_from(number("--port", "SIM_PORT", 8090)?)
             .map_err(|_| "--port is out of range".to_owned())?,
         latency: Duration::from_millis(number("--latency-ms", "SIM_LATENCY_MS", 0)?),

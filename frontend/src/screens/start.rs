@@ -142,16 +142,15 @@ pub fn StartScreen(
     }
 }
 
-/// One card per template: an image slot (a placeholder in the template's shape until templates
-/// carry example pictures), the name and the description. Each card is a native radio's label, so
-/// arrow keys move between them.
+/// One card per template: its example picture (drawn by the server's offline renderer, loaded
+/// lazily into a box of fixed shape so nothing moves when it arrives), the name and the
+/// description. Each card is a native radio's label, so arrow keys move between them.
 #[component]
 fn TemplateCards(
     templates: Signal<Option<Result<Vec<TemplateSummary>, UserError>>>,
     template_id: RwSignal<String>,
 ) -> impl IntoView {
-    move || {
-        match templates.get() {
+    move || match templates.get() {
         None => view! { <p class="loading">"Loading styles…"</p> }.into_any(),
         Some(Err(error)) => view! {
             <p class="alert" role="alert">
@@ -170,15 +169,8 @@ fn TemplateCards(
                             let id = id.clone();
                             move || template_id.with(|current| *current == id)
                         };
-                        let hue = t.id.bytes().fold(7_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 360;
-                        let (w, h) = t.default_aspect_ratio.parts();
-                        // Through the CSSOM (style: directives): the page's CSP refuses style attributes.
-                        let art = format!(
-                            "radial-gradient(circle at 25% 20%, hsl({hue} 60% 88%), transparent 60%), \
-                             linear-gradient(135deg, hsl({hue} 35% 72%), hsl({} 30% 48%))",
-                            hue + 50
-                        );
-                        let frame = format!("{w} / {h}");
+                        let ratio = t.default_aspect_ratio.as_str();
+                        let alt = format!("Example sketch, {ratio}");
                         view! {
                             <div class="template-card">
                                 <input
@@ -192,8 +184,15 @@ fn TemplateCards(
                                     on:change=move |_| template_id.set(id.clone())
                                 />
                                 <label for=input_id>
-                                    <span class="card-art" style:background=art aria-hidden="true">
-                                        <span class="card-frame" style:aspect-ratio=frame>{t.default_aspect_ratio.as_str()}</span>
+                                    <span class="card-art">
+                                        <img
+                                            src=t.example_url
+                                            alt=alt
+                                            loading="lazy"
+                                            decoding="async"
+                                            data-testid=format!("template-example-{}", t.id)
+                                        />
+                                        <span class="card-ratio" aria-hidden="true">{ratio}</span>
                                     </span>
                                     <span class="card-name">{t.name}</span>
                                     <span class="card-desc">{t.description}</span>
@@ -205,6 +204,5 @@ fn TemplateCards(
             </div>
         }
         .into_any(),
-    }
     }
 }

@@ -39,7 +39,7 @@ impl PromptSynthesizer for LocalComposer {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
-        self.faults.next()?;
+        self.faults.next(crate::ModelRole::PromptWriter)?;
         Ok(domain::compose(
             request.template,
             request.idea,

@@ -48,7 +48,7 @@ impl ImageGenerator for LocalPreview {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
-        self.faults.next()?;
+        self.faults.next(crate::ModelRole::Images)?;
         let prompt = request.prompt.to_owned();
         let (ratio, size, seed) = (request.aspect_ratio, request.image_size, request.seed);
         // Drawing is CPU work: keep it off the async workers.
