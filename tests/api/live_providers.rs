@@ -370,7 +370,13 @@ async fn an_absurd_gemini_retry_delay_fails_the_job_and_the_next_generate_starts
 /// A model the provider does not have: the job ends `provider_model_unavailable` after exactly one
 /// call (another try cannot help), and the message names the setting to change.
 async fn a_missing_model_fails_after_one_call(configure: impl FnOnce(&mut Settings), path: &str) {
-    let Live { app, sim } = live("", "", configure).await;
+    // No prompt written ahead: that call would fail the same way, and Generate (which does not
+    // reuse a failed write) would make a second one.
+    let Live { app, sim } = live("", "", |s| {
+        configure(s);
+        s.speculative_synthesis = false;
+    })
+    .await;
     app.ready_session("a lighthouse keeper feeding a stray cat")
         .await;
     let job = app.generate(json!({})).await;
