@@ -619,6 +619,10 @@ fn new_image(session: SessionId, bytes: Bytes) -> NewImage {
         width: 16,
         height: 9,
         alt: "a fox".into(),
+        summary: "A fox at dusk".into(),
+        aspect_ratio: contracts::AspectRatio::Landscape16x9,
+        offline_preview: true,
+        recipe: None,
     }
 }
 
