@@ -465,6 +465,11 @@ impl Jobs {
             .await?
             .ok_or(Failure::Gone)?
             .value;
+        let template = self
+            .catalog
+            .find(&data.template_id)
+            .map_err(|_| Failure::Gone)?;
+        let recipe = data.recipe(&template, job.aspect_ratio);
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
             (Some(existing), true) => existing.clone(),
             _ => self.synthesize(job, &data).await?,
@@ -507,6 +512,10 @@ impl Jobs {
                 width,
                 height,
                 alt: alt.clone(),
+                summary: synthesis.summary.clone(),
+                aspect_ratio: job.aspect_ratio,
+                offline_preview: offline,
+                recipe: Some(recipe),
             })
             .await?;
         Ok(ImageView {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod describe;
 pub mod error;
 pub mod extract;
+pub mod imaging;
 pub mod jobs;
 pub mod middleware;
 pub mod observability;

@@ -10,6 +10,8 @@ pub mod generate;
 pub mod images;
 pub mod login;
 pub mod meta;
+pub mod recipes;
+pub mod references;
 pub mod session;
 pub mod templates;
 
@@ -21,5 +23,7 @@ pub fn api() -> ApiRouter<AppState> {
         .merge(session::router())
         .merge(generate::router())
         .merge(images::router())
+        .merge(references::router())
+        .merge(recipes::router())
         .merge(login::router())
 }

@@ -245,7 +245,12 @@ impl ImageStore {
 
     /// Keeps a thumbnail of image `id`. Should the image be deleted meanwhile, the thumbnail
     /// is dropped again, so none outlives its image.
-    pub async fn put_thumbnail(&self, id: &str, width: u32, bytes: Bytes) -> Result<(), StoreError> {
+    pub async fn put_thumbnail(
+        &self,
+        id: &str,
+        width: u32,
+        bytes: Bytes,
+    ) -> Result<(), StoreError> {
         self.objects
             .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
             .await?;
