@@ -78,9 +78,11 @@ pub fn accept_reference(bytes: &[u8], claimed: Option<&str>) -> Result<Accepted,
             "The file says it is {claimed} but its contents are {actual}; send it with its real type."
         )));
     }
-    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_decoder()
-        .map_err(unreadable)?;
+    // The header is read without limits, so an oversized image is told its size; the pixels
+    // are then decoded under them.
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(unreadable)?;
     let (width, height) = decoder.dimensions();
     if width > REFERENCE_MAX_SIDE || height > REFERENCE_MAX_SIDE {
         return Err(Refusal::TooLarge(format!(
@@ -88,7 +90,10 @@ pub fn accept_reference(bytes: &[u8], claimed: Option<&str>) -> Result<Accepted,
         )));
     }
     decoder.set_limits(limits()).map_err(unreadable)?;
-    let orientation = decoder.orientation().map_err(unreadable)?;
+    // Unreadable EXIF is no reason to refuse the picture: it is dropped anyway.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     image.apply_orientation(orientation);
     let (width, height) = (image.width(), image.height());

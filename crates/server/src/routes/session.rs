@@ -116,6 +116,11 @@ fn from_idea(
     state: &AppState,
     request: &StartSessionRequest,
 ) -> Result<(std::sync::Arc<domain::Template>, SessionData)> {
+    if request.template_id.is_empty() {
+        return Err(ApiError::Validation(
+            "templateId is missing: send templateId and initialInput, or a recipeId.".into(),
+        ));
+    }
     let template = state.catalog.find(&request.template_id)?;
     let idea = checked_text("initialInput", &request.initial_input, IDEA_MAX_CHARS)?;
     // The same content rule as answers (docs/adr/0004): emoji or punctuation alone is no idea.
