@@ -255,7 +255,7 @@ impl ImageStore {
             .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
             .await?;
         let exists: Option<i64> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT 1 FROM images WHERE id = $1")
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?

@@ -176,7 +176,7 @@ impl ReferenceStore {
     /// Why an upload to `session` cannot be stored right now, if it cannot.
     async fn refusal(&self, session: &str) -> Result<Option<NotStored>, StoreError> {
         let (exists, count): (Option<i64>, i64) = on_db!(&self.db, pool => {
-            let exists = sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = $1")
+            let exists = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
                 .bind(session)
                 .fetch_optional(pool)
                 .await?;
