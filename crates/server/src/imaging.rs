@@ -1,6 +1,7 @@
 //! Pixels the server itself handles: checking an uploaded reference image (its type by its
 //! bytes, its size, a full decode under memory limits) and re-encoding it without metadata, and
-//! making thumbnails. CPU-bound: callers run these on the blocking pool.
+//! making thumbnails. CPU- and memory-bound: callers run them through [`off_thread`], which
+//! keeps at most [`CONCURRENT_DECODES`] at once on the blocking pool.
 //!
 //! Metadata is stripped by re-encoding from decoded pixels, so nothing from the upload's
 //! container survives (EXIF with its location, XMP, ICC, text chunks, comments). A JPEG's EXIF
@@ -20,6 +21,20 @@ const MAX_DECODE_ALLOC: u64 = 160 * 1024 * 1024;
 /// JPEG quality of re-encoded references (close to the upload) and thumbnails (small).
 const REFERENCE_JPEG_QUALITY: u8 = 90;
 const THUMBNAIL_JPEG_QUALITY: u8 = 80;
+
+/// Decodes at once, each up to [`MAX_DECODE_ALLOC`]: bounds the memory a burst of uploads or
+/// thumbnail requests can take.
+pub const CONCURRENT_DECODES: usize = 2;
+
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_DECODES);
+
+/// Runs `work` on the blocking pool once a decode slot is free.
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let _slot = DECODES.acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
 
 /// A reference image ready to store.
 #[derive(Debug)]

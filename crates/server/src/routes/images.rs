@@ -120,9 +120,8 @@ async fn thumbnail(
         return Ok(Some(kept));
     }
     let original = original.clone();
-    let made = tokio::task::spawn_blocking(move || imaging::thumbnail(&original, width))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+    let made = imaging::off_thread(move || imaging::thumbnail(&original, width))
+        .await?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored image does not decode: {e}")))?;
     let Some(made) = made else {
         return Ok(None);
