@@ -70,6 +70,27 @@ mod pattern {
         ];
         schema.insert("anyOf".into(), branches.into());
     }
+
+    /// Either a template and an idea, or a recipe id alone.
+    pub fn start_or_recipe(schema: &mut schemars::Schema) {
+        let branches = vec![
+            schemars::json_schema!({
+                "required": ["templateId", "initialInput"],
+                "properties": {"templateId": {"minLength": 1}, "recipeId": {"type": "null"}}
+            })
+            .to_value(),
+            schemars::json_schema!({
+                "required": ["recipeId"],
+                "properties": {
+                    "recipeId": {"type": "string"},
+                    "templateId": {"maxLength": 0},
+                    "initialInput": {"maxLength": 0}
+                }
+            })
+            .to_value(),
+        ];
+        schema.insert("oneOf".into(), branches.into());
+    }
 }
 
 /// The error envelope every non-2xx response carries: `{"error": "...", "code": "..."}`.
@@ -212,6 +233,7 @@ pub struct MetaResponse {
 
 /// `POST /api/session/start`.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = pattern::start_or_recipe))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartSessionRequest {

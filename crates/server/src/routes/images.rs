@@ -45,6 +45,7 @@ struct ImageQuery {
     /// 128, 256 or 512: a JPEG thumbnail that wide (the ratio kept; an image no wider is sent
     /// as it is).
     #[serde(default)]
+    #[schemars(extend("enum" = [128, 256, 512]))]
     w: Option<u32>,
 }
 

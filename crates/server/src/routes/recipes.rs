@@ -34,11 +34,24 @@ fn create_docs(mut op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("createRecipe")
         .summary("Make a recipe link for one of this session's images (default: the newest)")
         .answers_json::<RecipeCreated>(201, "the recipe's id and its page")
-        .errors(&[(
-            404,
-            codes::IMAGE_NOT_FOUND,
-            "this session has no such image (or none yet, or only images made before recipes were kept)",
-        )])
+        .errors(&[
+            (
+                404,
+                codes::IMAGE_NOT_FOUND,
+                "this session has no such image (or none yet, or only images made before recipes were kept)",
+            ),
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "a body that is not JSON or has a wrong or unknown field",
+            ),
+            (413, codes::PAYLOAD_TOO_LARGE, "the body is over 16 KiB"),
+            (
+                415,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                "a body not sent as application/json",
+            ),
+        ])
         .link(201, "getRecipe", &[("recipeId", "$response.body#/recipeId")])
 }
 

@@ -78,6 +78,7 @@ impl OperationInput for Upload {
         let schema = schemars::json_schema!({
             "type": "object",
             "required": ["file"],
+            "additionalProperties": false,
             "properties": {
                 "file": {
                     "type": "string",
