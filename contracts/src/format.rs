@@ -65,6 +65,7 @@ mod tests {
     fn an_image_view_names_its_download_like_the_server() {
         let id = "fedcba9876543210";
         let image = ImageView {
+            image_id: id.into(),
             url: paths::image(id),
             mime_type: "image/jpeg".into(),
             width: 1,
@@ -72,6 +73,7 @@ mod tests {
             alt: String::new(),
             summary: String::new(),
             aspect_ratio: AspectRatio::Square,
+            image_size: crate::ImageSize::OneK,
             offline_preview: false,
         };
         assert_eq!(image.id(), id);

@@ -127,11 +127,37 @@ pub enum AspectRatio {
     Landscape16x9,
     #[serde(rename = "21:9")]
     Cinema21x9,
+    #[serde(rename = "1:4")]
+    Tall1x4,
+    #[serde(rename = "4:1")]
+    Wide4x1,
+    #[serde(rename = "1:8")]
+    Tall1x8,
+    #[serde(rename = "8:1")]
+    Wide8x1,
 }
 
 impl AspectRatio {
     /// Every accepted ratio, in the order a picker shows them.
-    pub const ALL: [AspectRatio; 10] = [
+    pub const ALL: [AspectRatio; 14] = [
+        AspectRatio::Wide8x1,
+        AspectRatio::Wide4x1,
+        AspectRatio::Landscape16x9,
+        AspectRatio::Cinema21x9,
+        AspectRatio::Landscape3x2,
+        AspectRatio::Landscape4x3,
+        AspectRatio::Landscape5x4,
+        AspectRatio::Square,
+        AspectRatio::Portrait4x5,
+        AspectRatio::Portrait3x4,
+        AspectRatio::Portrait2x3,
+        AspectRatio::Portrait9x16,
+        AspectRatio::Tall1x4,
+        AspectRatio::Tall1x8,
+    ];
+
+    /// The ten ratios every Gemini image model takes (the four extreme ones are newer).
+    pub const CLASSIC: [AspectRatio; 10] = [
         AspectRatio::Landscape16x9,
         AspectRatio::Cinema21x9,
         AspectRatio::Landscape3x2,
@@ -157,6 +183,10 @@ impl AspectRatio {
             AspectRatio::Portrait9x16 => "9:16",
             AspectRatio::Landscape16x9 => "16:9",
             AspectRatio::Cinema21x9 => "21:9",
+            AspectRatio::Tall1x4 => "1:4",
+            AspectRatio::Wide4x1 => "4:1",
+            AspectRatio::Tall1x8 => "1:8",
+            AspectRatio::Wide8x1 => "8:1",
         }
     }
 
@@ -173,6 +203,10 @@ impl AspectRatio {
             AspectRatio::Portrait9x16 => (9, 16),
             AspectRatio::Landscape16x9 => (16, 9),
             AspectRatio::Cinema21x9 => (21, 9),
+            AspectRatio::Tall1x4 => (1, 4),
+            AspectRatio::Wide4x1 => (4, 1),
+            AspectRatio::Tall1x8 => (1, 8),
+            AspectRatio::Wide8x1 => (8, 1),
         }
     }
 
@@ -183,6 +217,49 @@ impl AspectRatio {
             .find(|r| r.as_str() == s.trim())
     }
 }
+
+/// Output resolution tiers, as Gemini's `imageConfig.imageSize` spells them (upper-case `K`).
+/// 1K puts about a million pixels in the image (a 1:1 image is 1024 px wide), 2K four times
+/// that, 4K sixteen times.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub enum ImageSize {
+    #[default]
+    #[serde(rename = "1K")]
+    OneK,
+    #[serde(rename = "2K")]
+    TwoK,
+    #[serde(rename = "4K")]
+    FourK,
+}
+
+impl ImageSize {
+    /// Every tier, smallest first.
+    pub const ALL: [ImageSize; 3] = [ImageSize::OneK, ImageSize::TwoK, ImageSize::FourK];
+
+    /// The wire form, e.g. `"2K"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageSize::OneK => "1K",
+            ImageSize::TwoK => "2K",
+            ImageSize::FourK => "4K",
+        }
+    }
+
+    /// The side of a square image at this tier, in pixels.
+    pub fn square_edge(self) -> u32 {
+        match self {
+            ImageSize::OneK => 1024,
+            ImageSize::TwoK => 2048,
+            ImageSize::FourK => 4096,
+        }
+    }
+}
+
+/// Images one `POST /api/generate` may ask for.
+pub const MAX_IMAGES_PER_JOB: u8 = 4;
 
 /// One template as the picker shows it. Its synthesis instructions stay on the server.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -225,7 +302,12 @@ pub struct MetaResponse {
     pub synthesizer: String,
     /// Human label of the image provider, e.g. "Local preview renderer (offline)".
     pub image_provider: String,
+    /// The ratios the configured image model can make, in picker order.
     pub aspect_ratios: Vec<AspectRatio>,
+    /// The sizes the configured image model can make, smallest first (always has `1K`).
+    pub image_sizes: Vec<ImageSize>,
+    /// Most images one generate request may ask for (`count`).
+    pub max_images_per_job: u8,
     pub idea_max_chars: usize,
     pub answer_max_chars: usize,
     pub version: String,
@@ -336,6 +418,9 @@ pub struct AnswerView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageView {
+    /// The image's id (32 hex characters), the last part of `url`.
+    #[serde(default)]
+    pub image_id: String,
     /// Same-origin URL of the bytes, `/api/images/{imageId}`.
     pub url: String,
     pub mime_type: String,
@@ -345,6 +430,9 @@ pub struct ImageView {
     /// The one-line "what we understood" summary of the brief.
     pub summary: String,
     pub aspect_ratio: AspectRatio,
+    /// The size tier asked for.
+    #[serde(default)]
+    pub image_size: ImageSize,
     /// True when the local preview renderer drew it (no image API key configured).
     pub offline_preview: bool,
 }
@@ -381,6 +469,36 @@ pub struct GenerateRequest {
     /// True: a new image from the last prompt ("new take"). False: write the prompt again ("re-think").
     #[serde(default)]
     pub reuse_prompt: bool,
+    /// How many images (variations) to make from the one prompt: 1 to 4, default 1. Each is one
+    /// provider call and one unit of quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_IMAGES_PER_JOB)))]
+    pub count: Option<u8>,
+    /// `1K` (default), `2K` or `4K`, where the configured model makes it (`GET /api/meta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<ImageSize>,
+}
+
+/// How far the images of a rendering job are.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobProgress {
+    /// Images finished (made or failed).
+    pub done: u8,
+    /// Images asked for.
+    pub total: u8,
+}
+
+/// The images of a succeeded job that did not come out.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedImages {
+    /// How many of the images asked for failed.
+    pub count: u8,
+    /// The stable code of the first failure, e.g. `provider_unavailable` (docs/errors.md).
+    pub code: String,
 }
 
 /// `POST /api/generate` (202) and `GET /api/generate/{jobId}` (200).
@@ -390,9 +508,18 @@ pub struct GenerateRequest {
 pub struct JobView {
     pub job_id: String,
     pub status: JobStatus,
-    /// Present when `status` is `succeeded`.
+    /// Present when `status` is `succeeded`: the first of `images`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageView>,
+    /// Present when `status` is `succeeded`: every image made, in the order asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageView>,
+    /// Present when `status` is `succeeded` and some of the images asked for failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_images: Option<FailedImages>,
+    /// Present while `status` is `rendering`: images finished so far of those asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<JobProgress>,
     /// Present when `status` is `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiErrorBody>,
@@ -472,10 +599,10 @@ pub struct ImageRecipe {
     /// The three answers as recorded (with their defaulted and skipped flags).
     pub answers: Vec<AnswerView>,
     pub aspect_ratio: AspectRatio,
-    /// The requested image size, where the request named one.
+    /// The image size tier the request asked for (`1K`, `2K`, `4K`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_size: Option<String>,
-    /// How many images the request asked for, where it asked for more than one.
+    /// How many images (variations) the request asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u8>,
     /// The reference images sent with the request, in order.
@@ -493,7 +620,6 @@ pub struct ImageRecipe {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GalleryImage {
-    pub image_id: String,
     #[serde(flatten)]
     pub image: ImageView,
     /// A small version for a grid (`?w=256`).

@@ -546,3 +546,122 @@ async fn a_recipe_link_opens_in_a_fresh_browser_and_makes_it() {
     )
     .await;
 }
+
+/// Fails when the stage's parts overlap: the image, its caption, the grid and the actions.
+async fn check_no_overlap(page: &Page, at: &str) -> anyhow::Result<()> {
+    let overlaps = page
+        .js(r#"
+            const parts = ['result-image', 'summary', 'variations', 'action-bar'];
+            const box = (id) => document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
+            const found = [];
+            for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
+                const a = box(parts[i]), b = box(parts[j]);
+                if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+                    found.push(`${parts[i]} / ${parts[j]}`);
+            }
+            const image = box('result-image');
+            if (image.bottom > window.innerHeight + 0.5) found.push('the image passes the window');
+            return found;
+        "#)
+        .await?;
+    ensure!(
+        overlaps.as_array().is_some_and(Vec::is_empty),
+        "at {at}: {overlaps}"
+    );
+    Ok(())
+}
+
+/// The `src` of the variation at `at`, and whether it is selected.
+async fn variation(page: &Page, at: usize) -> anyhow::Result<(String, bool)> {
+    let found = page
+        .js(&format!(
+            "const v = document.querySelector('[data-testid=\"variation-{at}\"]'); return v ? [v.querySelector('img').getAttribute('src'), v.getAttribute('aria-selected') === 'true'] : null;"
+        ))
+        .await?;
+    let src = found[0].as_str().context("no such variation")?.to_owned();
+    Ok((src, found[1].as_bool().unwrap_or(false)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_variations_by_keyboard_move_through_the_grid_and_download_the_second() {
+    run(
+        "variations",
+        |_| {},
+        |page| async move {
+            page.viewport(1280, 800).await?;
+            reach_result(&page).await?;
+
+            // Four variations, picked with the arrow keys in the radio group beside the shape.
+            page.tab_to("count-1").await?;
+            let right: char = fantoccini::key::Key::Right.into();
+            page.press(&[right, right, right]).await?;
+            page.wait_until(
+                "four checked",
+                "document.querySelector('[data-testid=\"count-4\"]').checked",
+            )
+            .await?;
+            page.tab_to("rethink").await?;
+            page.enter().await?;
+            page.wait_until(
+                "four variations",
+                "document.querySelectorAll('[data-testid=\"variations\"] [role=\"option\"]').length === 4",
+            )
+            .await?;
+            wait_for_image(&page).await?;
+            let (first, selected) = variation(&page, 0).await?;
+            ensure!(selected, "the first variation is selected");
+            ensure!(image_src(&page).await? == first, "the stage shows it");
+            let mut sources = std::collections::HashSet::new();
+            for at in 0..4 {
+                sources.insert(variation(&page, at).await?.0);
+            }
+            ensure!(sources.len() == 4, "four different images: {sources:?}");
+            page.check_accessibility("the variations grid").await?;
+            check_no_overlap(&page, "1280x800").await?;
+            page.screenshot("variations-1280x800").await?;
+
+            // One tab stop: Tab reaches the selected variation, the arrows move the selection.
+            page.tab_to("variation-0").await?;
+            page.press(&[right]).await?;
+            page.wait_for_focus("variation-1").await?;
+            let (second, selected) = variation(&page, 1).await?;
+            ensure!(selected, "the second variation is selected");
+            ensure!(!variation(&page, 0).await?.1, "only one is selected");
+            ensure!(image_src(&page).await? == second, "the stage follows the grid");
+            let tab_stops = page
+                .js("return [...document.querySelectorAll('[data-testid=\"variations\"] [role=\"option\"]')].filter(o => o.tabIndex === 0).length;")
+                .await?;
+            ensure!(tab_stops == 1, "one tab stop in the grid, got {tab_stops}");
+            let end: char = fantoccini::key::Key::End.into();
+            let home: char = fantoccini::key::Key::Home.into();
+            let left: char = fantoccini::key::Key::Left.into();
+            page.press(&[end]).await?;
+            page.wait_for_focus("variation-3").await?;
+            page.press(&[home, right]).await?;
+            page.wait_for_focus("variation-1").await?;
+            page.press(&[left, right]).await?;
+            page.wait_for_focus("variation-1").await?;
+
+            // Its own download: the second image's bytes.
+            page.tab_to("download-link").await?;
+            let link = page
+                .client
+                .find(fantoccini::Locator::Css("[data-testid=\"download-link\"]"))
+                .await?;
+            let href = link.attr("href").await?.context("download href")?;
+            ensure!(href == second, "the download is the selected variation: {href}");
+            let (status, kind, head) = page.fetch_head(&href).await?;
+            ensure!(status == 200 && kind == "image/png", "{status} {kind}");
+            ensure!(head == PNG_MAGIC, "PNG bytes");
+
+            page.viewport(390, 844).await?;
+            page.wait_for("variations").await?;
+            page.check_accessibility("the variations grid on a phone").await?;
+            page.js("window.scrollTo(0, 0); return true;").await?;
+            check_no_overlap(&page, "390x844").await?;
+            page.screenshot("variations-390x844").await?;
+            Ok(())
+        },
+    )
+    .await;
+}

@@ -279,11 +279,20 @@ impl Flow {
         let Some(session) = &mut self.session else {
             return;
         };
-        if let Some(image) = &job.image {
-            session.last_image = Some(image.clone());
-            if !session.images.iter().any(|i| i.url == image.url) {
-                session.images.insert(0, image.clone());
-            }
+        // A job's images in order (older servers send only `image`), ahead of the earlier ones.
+        let made = if job.images.is_empty() {
+            job.image.iter().cloned().collect()
+        } else {
+            job.images.clone()
+        };
+        if let Some(first) = made.first() {
+            session.last_image = Some(first.clone());
+            let new: Vec<ImageView> = made
+                .iter()
+                .filter(|m| !session.images.iter().any(|i| i.url == m.url))
+                .cloned()
+                .collect();
+            session.images.splice(0..0, new);
             // An image exists only once a prompt was written.
             session.can_reuse_prompt = true;
         }

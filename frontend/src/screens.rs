@@ -137,6 +137,9 @@ fn draw(app: AppState, actions: Actions) -> AnyView {
         options: Signal::derive(move || app.ratios()),
         picked: app.draft.ratio,
         default: Signal::derive(move || app.flow.with(Flow::default_ratio)),
+        count: app.draft.count,
+        sizes: Signal::derive(move || app.sizes()),
+        size: app.draft.size,
     };
     let idea = move || {
         app.flow

@@ -8,8 +8,8 @@
 //! write the flow.
 
 use contracts::{
-    ANSWER_MAX_CHARS, AspectRatio, GenerateRequest, IDEA_MAX_CHARS, MetaResponse, ProviderMode,
-    SessionView, TemplateSummary,
+    ANSWER_MAX_CHARS, AspectRatio, GenerateRequest, IDEA_MAX_CHARS, ImageSize, MetaResponse,
+    ProviderMode, SessionView, TemplateSummary,
 };
 use leptos::prelude::*;
 
@@ -63,6 +63,10 @@ pub struct Draft {
     pub idea: RwSignal<String>,
     /// The ratio picked for the next image; `None` follows the session's default.
     pub ratio: RwSignal<Option<AspectRatio>>,
+    /// How many images (variations) the next generate asks for, 1 to 4.
+    pub count: RwSignal<u8>,
+    /// The size picked for the next image; `None` is the server's default (1K).
+    pub size: RwSignal<Option<ImageSize>>,
     /// "Keep my idea" under "Start over".
     pub keep_idea: RwSignal<bool>,
     /// The last answer typed and sent, with its question: a re-asked question shows it again,
@@ -105,6 +109,8 @@ impl AppState {
             template_id: RwSignal::new(String::new()),
             idea: RwSignal::new(String::new()),
             ratio: RwSignal::new(None),
+            count: RwSignal::new(1),
+            size: RwSignal::new(None),
             keep_idea: RwSignal::new(true),
             sent_answer: RwSignal::new(None),
         };
@@ -196,6 +202,11 @@ impl AppState {
     /// The ratios the server accepts, in the order the picker shows them.
     pub fn ratios(&self) -> Vec<AspectRatio> {
         self.meta_or(AspectRatio::ALL.to_vec(), |m| m.aspect_ratios.clone())
+    }
+
+    /// The sizes the server's image model makes, smallest first.
+    pub fn sizes(&self) -> Vec<ImageSize> {
+        self.meta_or(vec![ImageSize::OneK], |m| m.image_sizes.clone())
     }
 
     fn meta_or<T>(&self, default: T, read: impl FnOnce(&MetaResponse) -> T) -> T {

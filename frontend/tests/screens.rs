@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use contracts::{
-    AnswerView, ApiErrorBody, AspectRatio, GenerateRequest, ImageView, JobStatus, JobView,
-    QuestionView, QuotaView, SessionStatus, SessionView, TemplateSummary, codes,
+    AnswerView, ApiErrorBody, AspectRatio, GenerateRequest, ImageSize, ImageView, JobStatus,
+    JobView, QuestionView, QuotaView, SessionStatus, SessionView, TemplateSummary, codes,
 };
 use frontend::actions::Actions;
 use frontend::components::RatioChoice;
@@ -356,6 +356,7 @@ fn ready_session() -> SessionView {
 
 fn image(n: u8) -> ImageView {
     ImageView {
+        image_id: format!("{n}"),
         url: format!("/api/images/img{n}"),
         mime_type: "image/png".into(),
         width: 1024,
@@ -363,6 +364,7 @@ fn image(n: u8) -> ImageView {
         alt: "A lighthouse on a rocky island".into(),
         summary: "A lighthouse at dusk".into(),
         aspect_ratio: AspectRatio::Landscape16x9,
+        image_size: ImageSize::OneK,
         offline_preview: true,
     }
 }
@@ -376,6 +378,9 @@ fn mount_workspace(session: SessionView, last: Option<GenerateRequest>) -> Mount
             options: Signal::stored(AspectRatio::ALL.to_vec()),
             picked: app.draft.ratio,
             default: Signal::derive(move || app.flow.with(|f| f.default_ratio())),
+            count: app.draft.count,
+            sizes: Signal::stored(ImageSize::ALL.to_vec()),
+            size: app.draft.size,
         };
         view! { <WorkspaceScreen app ratio actions/> }
     })
@@ -421,6 +426,8 @@ async fn the_workspace_asks_for_the_image_in_the_shape_picked_and_shows_the_limi
             serde_json::to_value(GenerateRequest {
                 aspect_ratio: Some(AspectRatio::Square),
                 reuse_prompt: false,
+                count: Some(1),
+                image_size: None,
             })
             .expect("json")
         ]
@@ -458,6 +465,9 @@ async fn a_failed_job_keeps_the_earlier_image_and_says_the_answers_are_kept_once
             job_id: "j2".into(),
             status: JobStatus::Failed,
             image: None,
+            images: vec![],
+            failed_images: None,
+            progress: None,
             error: Some(ApiErrorBody {
                 error: message.to_owned(),
                 code: code.to_owned(),
@@ -468,6 +478,7 @@ async fn a_failed_job_keeps_the_earlier_image_and_says_the_answers_are_kept_once
             Some(GenerateRequest {
                 aspect_ratio: Some(AspectRatio::Portrait9x16),
                 reuse_prompt: true,
+                ..GenerateRequest::default()
             }),
         );
 

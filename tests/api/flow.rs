@@ -42,7 +42,7 @@ async fn a_script_goes_from_idea_to_a_downloaded_png() {
     let image = done.image.expect("an image");
     assert_eq!(
         (image.width, image.height),
-        (960, 540),
+        (1365, 768),
         "the template's 16:9"
     );
     assert!(image.offline_preview);

@@ -70,7 +70,7 @@ async fn the_gallery_lists_every_image_newest_first_with_its_recipe_and_never_th
     let [newest, oldest] = &gallery.images[..] else {
         panic!("two images");
     };
-    assert_eq!(newest.image_id, second.id());
+    assert_eq!(newest.image.image_id, second.id());
     assert_eq!(newest.recipe.aspect_ratio, AspectRatio::Portrait9x16);
     assert_eq!(oldest.recipe.aspect_ratio, AspectRatio::Landscape16x9);
     for image in [newest, oldest] {
@@ -165,7 +165,7 @@ async fn an_image_is_deleted_by_its_own_session_only_bytes_and_thumbnail_too() {
         .await
         .images
         .into_iter()
-        .map(|i| i.image_id)
+        .map(|i| i.image.image_id)
         .collect();
     assert_eq!(left, vec![second.id().to_owned()]);
     let (status, _) = error_of(app.delete(&first.url).await).await;

@@ -28,7 +28,7 @@ async fn the_requested_aspect_ratio_shapes_the_image() {
     app.ready_session("a fox").await;
     let job = app.generate(json!({"aspectRatio": "9:16"})).await;
     let image = app.finished(&job.job_id).await.image.expect("image");
-    assert_eq!((image.width, image.height), (540, 960));
+    assert_eq!((image.width, image.height), (768, 1365));
     assert_eq!(image.aspect_ratio.as_str(), "9:16");
 }
 

@@ -20,4 +20,5 @@ mod security;
 mod spa;
 mod templates;
 mod time_limits;
+mod variations;
 mod workspace;

@@ -2,7 +2,7 @@
 //! `POST {api_url}/v1beta/models/{model}:generateContent` with `x-goog-api-key`.
 //!
 //! Asks for `responseModalities: ["IMAGE"]` and sends the aspect ratio as `imageConfig.aspectRatio`
-//! (never as words in the prompt). Reads the first non-thought `inlineData` part, decodes it with a
+//! (never as words in the prompt) and the size as `imageConfig.imageSize` where the model takes it. Reads the first non-thought `inlineData` part, decodes it with a
 //! size cap and checks the bytes. A 200 without an image is mapped from `promptFeedback.blockReason`
 //! and `finishReason` to `content_blocked` or `no_image` (the latter retried once).
 
@@ -70,13 +70,18 @@ impl GeminiImages {
         Ok(GeminiImages { config, http })
     }
 
-    /// The body sent to `generateContent`.
-    pub fn request_body(request: &ImageRequest<'_>) -> Value {
+    /// The body sent to `generateContent`. `imageSize` goes only to models that take it
+    /// ([`crate::models`]); the older ones answer 400 to the field.
+    pub fn request_body(&self, request: &ImageRequest<'_>) -> Value {
+        let mut image_config = json!({"aspectRatio": request.aspect_ratio.as_str()});
+        if self.capabilities().sends_size {
+            image_config["imageSize"] = json!(request.image_size.as_str());
+        }
         json!({
             "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
             "generationConfig": {
                 "responseModalities": ["IMAGE"],
-                "imageConfig": {"aspectRatio": request.aspect_ratio.as_str()}
+                "imageConfig": image_config
             }
         })
     }
@@ -331,8 +336,12 @@ impl ImageGenerator for GeminiImages {
         }
     }
 
+    fn capabilities(&self) -> crate::models::Capabilities {
+        crate::models::capabilities(&self.config.model)
+    }
+
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
-        let body = &Self::request_body(&request);
+        let body = &self.request_body(&request);
         // "No image" is worth exactly one more round.
         in_rounds(&self.config.retry, 2, move |round, policy| async move {
             match with_retries(&policy, |n| self.attempt(body, n, round)).await {

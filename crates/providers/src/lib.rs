@@ -1,18 +1,20 @@
 //! The two provider roles and their implementations.
 //!
 //! - [`PromptSynthesizer`]: template + idea + answers → the final prompt, a summary and alt text.
-//! - [`ImageGenerator`]: prompt + aspect ratio → image bytes.
+//! - [`ImageGenerator`]: prompt + aspect ratio + size (+ a seed for the offline renderer) → image
+//!   bytes; [`ImageGenerator::capabilities`] says which sizes and ratios it makes.
 //!
 //! Both are async and cancel by being dropped (the server runs each job under a cancellation token
 //! and drops the future). Failures are a [`ProviderError`], which the API maps to a stable code.
 //! [`local`] holds the offline stand-ins; [`openai`], [`gemini`] and [`task`] the live adapters,
-//! [`retry`] their one retry layer, and [`fallback`] the synthesis fallback.
+//! [`models`] what each image model can make, [`retry`] their one retry layer, and [`fallback`]
+//! the synthesis fallback.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use contracts::AspectRatio;
+use contracts::{AspectRatio, ImageSize};
 use domain::{Answer, Template};
 
 pub mod fallback;
@@ -20,6 +22,7 @@ pub mod faults;
 pub mod gemini;
 pub mod image_bytes;
 pub mod local;
+pub mod models;
 pub mod openai;
 pub mod retry;
 pub mod task;
@@ -40,6 +43,23 @@ pub type Synthesis = domain::Composition;
 pub struct ImageRequest<'a> {
     pub prompt: &'a str,
     pub aspect_ratio: AspectRatio,
+    /// Checked against [`ImageGenerator::capabilities`] before the call.
+    pub image_size: ImageSize,
+    /// Varies the picture where the provider takes no seed of its own (the offline renderer):
+    /// each image of a job, and each job, gets a different one.
+    pub seed: u64,
+}
+
+impl<'a> ImageRequest<'a> {
+    /// A 1K request with seed 0.
+    pub fn new(prompt: &'a str, aspect_ratio: AspectRatio) -> ImageRequest<'a> {
+        ImageRequest {
+            prompt,
+            aspect_ratio,
+            image_size: ImageSize::OneK,
+            seed: 0,
+        }
+    }
 }
 
 /// A generated image, already downloaded.
@@ -71,6 +91,10 @@ pub trait PromptSynthesizer: Send + Sync {
 #[async_trait]
 pub trait ImageGenerator: Send + Sync {
     fn info(&self) -> ProviderInfo;
+    /// The sizes and ratios it can make; by default the set every image model takes.
+    fn capabilities(&self) -> models::Capabilities {
+        models::Capabilities::CONSERVATIVE
+    }
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError>;
 }
 

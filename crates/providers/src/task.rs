@@ -124,7 +124,8 @@ impl TaskImages {
         })
     }
 
-    /// The submit body (kie.ai `createTask`).
+    /// The submit body (kie.ai `createTask`). The reference model (`google/nano-banana`) takes no
+    /// size, so none is sent and [`ImageGenerator::capabilities`] offers 1K only.
     pub fn submit_body(&self, request: &ImageRequest<'_>) -> Value {
         json!({
             "model": self.config.model,

@@ -41,6 +41,7 @@ async fn generate_with(config: GeminiConfig) -> Result<GeneratedImage, ProviderE
         .generate(ImageRequest {
             prompt: "A keeper feeds a cat at dusk.",
             aspect_ratio: AspectRatio::Landscape16x9,
+            ..ImageRequest::new("", AspectRatio::Square)
         })
         .await
 }
@@ -334,4 +335,42 @@ async fn an_image_over_the_size_cap_is_refused() {
 fn the_key_never_shows_in_debug_output() {
     let config = GeminiConfig::new(KEY.to_owned().into(), "http://x", MODEL);
     assert!(!format!("{config:?}").contains(KEY));
+}
+
+/// Sends one 4K request through a model `id` and returns the `imageConfig` Gemini received.
+async fn image_config_sent_for(id: &str) -> Value {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1beta/models/{id}:generateContent")))
+        .respond_with(raw(200, THOUGHTS))
+        .mount(&server)
+        .await;
+    let mut config = config(&server);
+    config.model = id.to_owned();
+    GeminiImages::new(config)
+        .expect("client")
+        .generate(ImageRequest {
+            prompt: "A keeper feeds a cat at dusk.",
+            aspect_ratio: AspectRatio::Tall1x4,
+            image_size: contracts::ImageSize::FourK,
+            seed: 7,
+        })
+        .await
+        .expect("an image");
+    let requests = server.received_requests().await.expect("recording");
+    let sent: Value = requests[0].body_json().expect("json");
+    sent["generationConfig"]["imageConfig"].clone()
+}
+
+#[tokio::test]
+async fn the_image_size_reaches_gemini_with_an_upper_case_k_where_the_model_takes_it() {
+    assert_eq!(
+        image_config_sent_for("gemini-nano-banana-2.1").await,
+        json!({"aspectRatio": "1:4", "imageSize": "4K"})
+    );
+    // Nano Banana (2.5) takes no imageSize: the field is left out, not sent to be refused.
+    assert_eq!(
+        image_config_sent_for("gemini-2.5-flash-image").await,
+        json!({"aspectRatio": "1:4"})
+    );
 }

@@ -106,6 +106,7 @@ async fn prompts_and_keys_never_reach_the_logs() {
         .generate(ImageRequest {
             prompt: &first.prompt,
             aspect_ratio: AspectRatio::Square,
+            ..ImageRequest::new("", AspectRatio::Square)
         })
         .await
         .expect("image");

@@ -36,6 +36,7 @@ async fn generate(config: TaskConfig) -> Result<GeneratedImage, ProviderError> {
         .generate(ImageRequest {
             prompt: "A keeper feeds a cat at dusk.",
             aspect_ratio: AspectRatio::Landscape3x2,
+            ..ImageRequest::new("", AspectRatio::Square)
         })
         .await
 }

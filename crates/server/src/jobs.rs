@@ -1,7 +1,9 @@
-//! Generation jobs: one background task per job writes the prompt (unless reused), renders the
-//! image, stores it, and records each stage in the job's row, so any request on any instance can
-//! report progress. This instance renews the lease of each job it runs; a job whose instance died
-//! is ended `generation_interrupted` by whichever instance notices (its quota unit comes back).
+//! Generation jobs: one background task per job writes the prompt (unless reused), renders its
+//! 1 to 4 images concurrently (one provider call each, each offline preview with its own seed),
+//! stores them, and records each stage and each finished image in the job's row, so any request
+//! on any instance can report progress. Some images failing is still a success with the rest;
+//! all failing fails the job with the first failure. This instance renews the lease of each job it runs; a job whose instance died
+//! is ended `generation_interrupted` by whichever instance notices (its quota units come back).
 //!
 //! A task stops quietly when its job is gone (start over anywhere). A task that panics, or whose
 //! last write fails, still ends its job (a drop guard), so no job is left looking alive.
@@ -10,7 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use contracts::{ApiErrorBody, AspectRatio, ImageView, JobStatus, JobView, codes};
+use contracts::{
+    ApiErrorBody, AspectRatio, FailedImages, ImageRecipe, ImageSize, ImageView, JobStatus, JobView,
+    MAX_IMAGES_PER_JOB, codes,
+};
 use domain::Catalog;
 use providers::{ImageGenerator, ImageRequest, PromptSynthesizer, ProviderError, SynthesisRequest};
 use store::ids::now_ms;
@@ -39,8 +44,33 @@ pub enum JobError {
     TemplateNotFound(String),
     #[error("daily quota reached")]
     QuotaExceeded(QuotaExceeded),
+    /// The request asks for something the configured model cannot make; the message says what.
+    #[error("{0}")]
+    Unsupported(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a `POST /api/generate` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobRequest {
+    /// `None`: the template's ratio.
+    pub aspect_ratio: Option<AspectRatio>,
+    pub image_size: ImageSize,
+    /// 1 to [`MAX_IMAGES_PER_JOB`].
+    pub count: u8,
+    pub reuse_prompt: bool,
+}
+
+impl Default for JobRequest {
+    fn default() -> JobRequest {
+        JobRequest {
+            aspect_ratio: None,
+            image_size: ImageSize::OneK,
+            count: 1,
+            reuse_prompt: false,
+        }
+    }
 }
 
 /// What `POST /api/generate` did.
@@ -91,6 +121,7 @@ impl From<JobError> for ApiError {
             JobError::RefinementIncomplete => ApiError::RefinementIncomplete,
             JobError::TemplateNotFound(id) => ApiError::TemplateNotFound(id),
             JobError::QuotaExceeded(q) => ApiError::QuotaExceeded(q),
+            JobError::Unsupported(message) => ApiError::Validation(message),
             JobError::Store(e) => ApiError::Internal(e.into()),
         }
     }
@@ -149,27 +180,55 @@ impl Jobs {
         }
     }
 
+    /// Refuses a count, size or ratio the configured image model cannot make, naming what it
+    /// can (400 `invalid_request`). Runs before any quota is counted or provider called.
+    pub fn check(&self, request: &JobRequest) -> Result<(), JobError> {
+        if !(1..=MAX_IMAGES_PER_JOB).contains(&request.count) {
+            return Err(JobError::Unsupported(format!(
+                "count must be 1 to {MAX_IMAGES_PER_JOB} images."
+            )));
+        }
+        let caps = self.renderer.capabilities();
+        if !caps.sizes.contains(&request.image_size) {
+            return Err(JobError::Unsupported(format!(
+                "The image model cannot make {} images; it makes {}.",
+                request.image_size.as_str(),
+                caps.sizes_text()
+            )));
+        }
+        if let Some(ratio) = request.aspect_ratio
+            && !caps.ratios.contains(&ratio)
+        {
+            return Err(JobError::Unsupported(format!(
+                "The image model cannot make {} images; its aspect ratios are {}.",
+                ratio.as_str(),
+                caps.ratios_text()
+            )));
+        }
+        Ok(())
+    }
+
     /// Queues a job for a ready session, or returns the one already running.
     pub async fn start(
         self: &Arc<Self>,
         session: SessionId,
-        aspect_ratio: Option<AspectRatio>,
-        reuse_prompt: bool,
+        request: JobRequest,
     ) -> Result<Started, JobError> {
-        // Count a live generation before starting it, and give it back if no new job started
-        // (one was already running, or the session is not ready).
+        self.check(&request)?;
+        // Count a live generation (one unit per image) before starting it, and give it back if
+        // no new job started (one was already running, or the session is not ready).
         let taken = if self.counts_quota {
             Some(
                 self.store
                     .quotas
-                    .take(&session)
+                    .take(&session, u32::from(request.count))
                     .await?
                     .map_err(JobError::QuotaExceeded)?,
             )
         } else {
             None
         };
-        let started = self.queue(session, aspect_ratio, reuse_prompt, taken).await;
+        let started = self.queue(session, request, taken).await;
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
             && let Err(e) = self.store.quotas.refund(&session, taken).await
@@ -182,8 +241,7 @@ impl Jobs {
     async fn queue(
         self: &Arc<Self>,
         session: SessionId,
-        aspect_ratio: Option<AspectRatio>,
-        reuse_prompt: bool,
+        request: JobRequest,
         taken: Option<Taken>,
     ) -> Result<Started, JobError> {
         let data = self
@@ -203,11 +261,21 @@ impl Jobs {
             .catalog
             .find(&data.template_id)
             .map_err(|domain::UnknownTemplate(id)| JobError::TemplateNotFound(id))?;
+        // A template's ratio the model cannot make is refused like an asked-for one.
+        let aspect_ratio = request
+            .aspect_ratio
+            .unwrap_or(template.default_aspect_ratio);
+        self.check(&JobRequest {
+            aspect_ratio: Some(aspect_ratio),
+            ..request
+        })?;
         let job = NewJob {
             id: store::ids::random_id(),
             session,
-            aspect_ratio: aspect_ratio.unwrap_or(template.default_aspect_ratio),
-            reuse_prompt,
+            aspect_ratio,
+            image_size: request.image_size,
+            reuse_prompt: request.reuse_prompt,
+            image_count: request.count,
             quota_day: taken.map(|t| t.day),
         };
         match self.store.jobs.insert(job).await? {
@@ -406,11 +474,26 @@ impl Jobs {
                 tracing::error!(session = %session, job = %job.id, error = %e, "a job lost its store");
                 return false;
             }
-            Ending::Ran(Ok(image)) => Outcome::Succeeded(image),
+            Ending::Ran(Ok(made)) => {
+                if let Some(failed) = &made.failed {
+                    tracing::warn!(
+                        event = "generation_partial",
+                        session = %session,
+                        job = %job.id,
+                        failed = failed.count,
+                        code = %failed.code,
+                        "some images of a job failed"
+                    );
+                }
+                Outcome::Succeeded {
+                    images: made.images,
+                    failed: made.failed,
+                }
+            }
             Ending::Ran(Err(Failure::Provider(e))) => Outcome::Failed(provider_failure(&e)),
         };
         let (status, code) = match &outcome {
-            Outcome::Succeeded(_) => (JobStatus::Succeeded, ""),
+            Outcome::Succeeded { .. } => (JobStatus::Succeeded, ""),
             Outcome::Failed(error) => (JobStatus::Failed, error.code.as_str()),
         };
         // Counted before the status is visible, so whoever sees the job finished sees it counted.
@@ -456,8 +539,9 @@ impl Jobs {
         }
     }
 
-    /// The job's work: prompt (unless reused), image, stored bytes.
-    async fn run(&self, job: &JobRow) -> Result<ImageView, Failure> {
+    /// The job's work: prompt (unless reused), then its images side by side, each stored as it
+    /// comes. Succeeds when any image came out.
+    async fn run(&self, job: &JobRow) -> Result<Made, Failure> {
         let data = self
             .store
             .sessions
@@ -469,19 +553,60 @@ impl Jobs {
             .catalog
             .find(&data.template_id)
             .map_err(|_| Failure::Gone)?;
-        let recipe = data.recipe(&template, job.aspect_ratio);
+        let mut recipe = data.recipe(&template, job.aspect_ratio);
+        recipe.image_size = Some(job.image_size.as_str().to_owned());
+        recipe.count = Some(job.image_count);
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
             (Some(existing), true) => existing.clone(),
             _ => self.synthesize(job, &data).await?,
         };
 
         self.advance(job, JobStatus::Rendering).await?;
+        let seed = seed_of(&job.id);
+        let renders = (0..job.image_count.max(1))
+            .map(|n| self.render_one(job, &synthesis, &recipe, seed.wrapping_add(u64::from(n))));
+        let mut images = Vec::new();
+        let mut failures = Vec::new();
+        for result in futures::future::join_all(renders).await {
+            match result {
+                Ok(image) => images.push(image),
+                Err(Failure::Provider(e)) => failures.push(e),
+                Err(other) => return Err(other),
+            }
+        }
+        let mut failures = failures.into_iter();
+        match failures.next() {
+            Some(first) if images.is_empty() => Err(Failure::Provider(first)),
+            Some(first) => Ok(Made {
+                failed: Some(FailedImages {
+                    count: u8::try_from(failures.len() + 1).unwrap_or(u8::MAX),
+                    code: providers::error_code(&first).to_owned(),
+                }),
+                images,
+            }),
+            None => Ok(Made {
+                images,
+                failed: None,
+            }),
+        }
+    }
+
+    /// One image of a job: one provider call, the bytes stored, the job's progress counted.
+    async fn render_one(
+        &self,
+        job: &JobRow,
+        synthesis: &StoredSynthesis,
+        recipe: &ImageRecipe,
+        seed: u64,
+    ) -> Result<ImageView, Failure> {
         let started = std::time::Instant::now();
         let generated = self
             .renderer
             .generate(ImageRequest {
                 prompt: &synthesis.prompt,
                 aspect_ratio: job.aspect_ratio,
+                image_size: job.image_size,
+                seed,
             })
             .await;
         let outcome = outcome_code(&generated);
@@ -493,7 +618,26 @@ impl Jobs {
             outcome,
             "provider call"
         );
-        let generated = generated?;
+        let stored = match generated {
+            Ok(generated) => self.keep(job, synthesis, recipe, generated).await,
+            Err(e) => Err(Failure::Provider(e)),
+        };
+        if !matches!(stored, Err(Failure::Gone | Failure::Store(_)))
+            && !self.store.jobs.image_done(&job.id).await?
+        {
+            return Err(Failure::Gone);
+        }
+        stored
+    }
+
+    /// Stores one made image and describes it.
+    async fn keep(
+        &self,
+        job: &JobRow,
+        synthesis: &StoredSynthesis,
+        recipe: &ImageRecipe,
+        generated: providers::GeneratedImage,
+    ) -> Result<ImageView, Failure> {
         let offline = self.renderer.info().offline;
         let alt = if offline {
             format!("Offline preview sketch for: {}", synthesis.alt_text)
@@ -514,18 +658,21 @@ impl Jobs {
                 alt: alt.clone(),
                 summary: synthesis.summary.clone(),
                 aspect_ratio: job.aspect_ratio,
+                image_size: job.image_size,
                 offline_preview: offline,
-                recipe: Some(recipe),
+                recipe: Some(recipe.clone()),
             })
             .await?;
         Ok(ImageView {
             url: contracts::paths::image(&image_id),
+            image_id,
             mime_type,
             width,
             height,
             alt,
             summary: synthesis.summary.clone(),
             aspect_ratio: job.aspect_ratio,
+            image_size: job.image_size,
             offline_preview: offline,
         })
     }
@@ -594,13 +741,27 @@ impl Jobs {
     }
 }
 
+/// The images a job made, in order, and what became of the rest.
+struct Made {
+    images: Vec<ImageView>,
+    failed: Option<FailedImages>,
+}
+
+/// A job's first seed, from its random id: every job (a new take, a re-think) draws differently,
+/// and its images take the seeds after it.
+fn seed_of(job_id: &str) -> u64 {
+    job_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// How a job task's select ended.
 enum Ending {
     /// Its job is gone or no longer ours: nothing to write.
     Quiet,
     /// The shutdown grace ran out.
     Interrupted,
-    Ran(Result<ImageView, Failure>),
+    Ran(Result<Made, Failure>),
 }
 
 /// Why a job's work stopped early.
@@ -738,7 +899,7 @@ mod tests {
             .expect("db")
             .expect("new");
 
-        let Ok(Started::New(job)) = jobs.start(session, None, false).await else {
+        let Ok(Started::New(job)) = jobs.start(session, JobRequest::default()).await else {
             panic!("a job starts");
         };
         let ended = jobs
@@ -752,7 +913,10 @@ mod tests {
         );
         assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);
         assert!(
-            matches!(jobs.start(session, None, false).await, Ok(Started::New(_))),
+            matches!(
+                jobs.start(session, JobRequest::default()).await,
+                Ok(Started::New(_))
+            ),
             "the session can generate again"
         );
         assert!(jobs.wait_until_idle(Duration::from_secs(5)).await);

@@ -195,6 +195,12 @@ fn providers_for(
         (Some(key), NanoBananaMode::Gemini) => {
             let mut config = GeminiConfig::new(key.clone(), &nb.api_url, &nb.model);
             config.retry = RetryPolicy::standard(nb.timeout);
+            if !providers::models::is_known(&nb.model) {
+                tracing::warn!(
+                    model = %nb.model,
+                    "NANOBANANA_MODEL is not in the capability table: offering 1K and the ten classic ratios only (docs/providers.md)"
+                );
+            }
             Arc::new(GeminiImages::new(config).context("Gemini client")?)
         }
         (Some(key), NanoBananaMode::Task) => {

@@ -10,6 +10,7 @@
 //! ever, in the vocabulary the offline stand-ins share ([`contracts::faults`]; docs/providers.md
 //! says what each word sends). Use it in-process with [`spawn`], or as the `provider-sim` binary.
 
+use base64::Engine;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -51,6 +52,32 @@ pub const PNG_1X1: &[u8] = &[
     0x3F, 0x00, 0x08, 0x0D, 0x03, 0x15, 0xA0, 0xAB, 0xCF, 0xAB, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
     0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
+
+/// [`PNG_1X1`] with a `tEXt` chunk naming answer `n`: the same pixel, a different file, as two
+/// renders of one prompt are different images.
+pub fn numbered_png(n: u64) -> Vec<u8> {
+    let iend = PNG_1X1.len() - 12;
+    let data = format!("Comment\0simulated image {n}");
+    let mut chunk = b"tEXt".to_vec();
+    chunk.extend_from_slice(data.as_bytes());
+    let mut png = PNG_1X1[..iend].to_vec();
+    png.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_be_bytes());
+    png.extend_from_slice(&chunk);
+    png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    png.extend_from_slice(&PNG_1X1[iend..]);
+    png
+}
+
+/// The PNG chunk checksum (CRC-32, polynomial 0xEDB88320).
+fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |mut crc, &b| {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+        crc
+    })
+}
 
 /// The fault-script words and their parser: one vocabulary with the offline stand-ins.
 pub use contracts::faults::{Fault, parse_script};
@@ -100,6 +127,8 @@ struct Shared {
     /// Task id → (fault chosen at submit, polls so far).
     tasks: Mutex<HashMap<String, (Fault, u32)>>,
     received: Mutex<Vec<Received>>,
+    /// Images answered so far; each carries its number, so no two are the same file.
+    images_made: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -174,6 +203,7 @@ pub async fn spawn(config: Config) -> std::io::Result<(SocketAddr, Handle)> {
         task: Mutex::new(config.task_faults.clone().into()),
         tasks: Mutex::new(HashMap::new()),
         received: Mutex::new(Vec::new()),
+        images_made: std::sync::atomic::AtomicU64::new(0),
         config,
         addr,
     });
@@ -283,7 +313,15 @@ async fn gemini(
     }
     s.delay().await;
     match Shared::next(&s.gemini) {
-        Fault::Ok => json_response(StatusCode::OK, GEMINI_SUCCESS),
+        Fault::Ok => {
+            let n = s
+                .images_made
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut v = parse(GEMINI_SUCCESS);
+            v["candidates"][0]["content"]["parts"][2]["inlineData"]["data"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(numbered_png(n)));
+            json_response(StatusCode::OK, &v.to_string())
+        }
         Fault::ImageSafety => json_response(StatusCode::OK, GEMINI_SAFETY),
         Fault::PromptBlocked => json_response(StatusCode::OK, GEMINI_BLOCKED),
         Fault::TextOnly => json_response(StatusCode::OK, GEMINI_TEXT_ONLY),
@@ -444,6 +482,11 @@ mod tests {
         }
         assert!(GEMINI_SUCCESS.contains("iVBORw0KGgo"));
         assert_eq!(PNG_1X1.len(), 70);
+        // The IEND chunk's checksum is the CRC of its type: the checksum code agrees with it.
+        assert_eq!(crc32(b"IEND").to_be_bytes(), PNG_1X1[66..70]);
+        let (a, b) = (numbered_png(0), numbered_png(1));
+        assert_ne!(a, b);
+        assert!(a.starts_with(&PNG_1X1[..33]) && a.ends_with(&PNG_1X1[58..]));
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use contracts::{AspectRatio, ImageRecipe, ImageView};
+use contracts::{AspectRatio, ImageRecipe, ImageSize, ImageView};
 
 use crate::StoreError;
 use crate::db::{Db, on_db};
@@ -33,6 +33,7 @@ pub struct NewImage {
     pub alt: String,
     pub summary: String,
     pub aspect_ratio: AspectRatio,
+    pub image_size: ImageSize,
     pub offline_preview: bool,
     /// How it was made (the gallery and recipe links show it).
     pub recipe: Option<ImageRecipe>,
@@ -49,7 +50,7 @@ pub struct ImageRecord {
 }
 
 const RECORD_COLUMNS: &str = "id, session_id, mime_type, width, height, alt, summary, \
-     aspect_ratio, offline_preview, recipe";
+     aspect_ratio, offline_preview, recipe, image_size";
 
 type RecordColumns = (
     String,
@@ -62,14 +63,17 @@ type RecordColumns = (
     String,
     bool,
     Option<String>,
+    String,
 );
 
 fn record(columns: RecordColumns) -> Result<ImageRecord, StoreError> {
-    let (id, session, mime_type, width, height, alt, summary, ratio, offline, recipe) = columns;
+    let (id, session, mime_type, width, height, alt, summary, ratio, offline, recipe, size) =
+        columns;
     let corrupt = |what: &str| StoreError::Corrupt(format!("image {id}: {what}"));
     Ok(ImageRecord {
         session: SessionId::from_hex(&session).ok_or_else(|| corrupt("session id"))?,
         view: ImageView {
+            image_id: id.clone(),
             url: contracts::paths::image(&id),
             mime_type,
             width: u32::try_from(width).map_err(|_| corrupt("width"))?,
@@ -77,6 +81,10 @@ fn record(columns: RecordColumns) -> Result<ImageRecord, StoreError> {
             alt,
             summary,
             aspect_ratio: AspectRatio::parse(&ratio).ok_or_else(|| corrupt("aspect ratio"))?,
+            image_size: ImageSize::ALL
+                .into_iter()
+                .find(|s| s.as_str() == size)
+                .ok_or_else(|| corrupt("image size"))?,
             offline_preview: offline,
         },
         recipe: recipe
@@ -146,8 +154,8 @@ impl ImageStore {
         let recorded = on_db!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO images (id, session_id, job_id, mime_type, byte_size, width, height, \
-                 alt, created_at, summary, aspect_ratio, offline_preview, recipe) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 alt, created_at, summary, aspect_ratio, offline_preview, recipe, image_size) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&id)
             .bind(image.session.to_hex())
@@ -162,6 +170,7 @@ impl ImageStore {
             .bind(image.aspect_ratio.as_str())
             .bind(image.offline_preview)
             .bind(&recipe)
+            .bind(image.image_size.as_str())
             .execute(pool)
             .await
             .map(|_| ())

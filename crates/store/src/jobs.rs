@@ -1,11 +1,14 @@
 //! Generation jobs: one row each with its status (which is also its stage), its result, the
 //! instance running it and that instance's lease. At most one unfinished job per session (a
 //! partial unique index), whichever instance asks. A job whose lease runs out — its instance
-//! died — is ended `failed` by whichever instance notices first, and its quota unit comes back.
+//! died — is ended `failed` by whichever instance notices first, and its quota units come back.
+//! A job makes 1 to 4 images (variations) and counts how many are done while it renders.
 
 use std::time::Duration;
 
-use contracts::{ApiErrorBody, AspectRatio, ImageView, JobStatus, JobView};
+use contracts::{
+    ApiErrorBody, AspectRatio, FailedImages, ImageSize, ImageView, JobProgress, JobStatus, JobView,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -28,14 +31,22 @@ pub struct JobRow {
     pub session: SessionId,
     pub status: JobStatus,
     pub aspect_ratio: AspectRatio,
+    pub image_size: ImageSize,
     pub reuse_prompt: bool,
-    pub image: Option<ImageView>,
+    /// Images asked for (1 to 4); also the quota units counted, when `quota_day` is set.
+    pub image_count: u8,
+    /// Images finished (made or failed) so far.
+    pub images_done: u8,
+    /// Every image made, in order, once succeeded.
+    pub images: Vec<ImageView>,
+    /// The images that did not come out of a succeeded job.
+    pub failed_images: Option<FailedImages>,
     pub error: Option<ApiErrorBody>,
     /// The instance running (or that ran) it.
     pub instance: String,
     /// Epoch ms until which that instance vouches for it.
     pub lease_until: i64,
-    /// The UTC day a quota unit was counted on, if one was.
+    /// The UTC day its quota units were counted on, if they were.
     pub quota_day: Option<i64>,
 }
 
@@ -45,7 +56,13 @@ impl JobRow {
         JobView {
             job_id: self.id.clone(),
             status: self.status,
-            image: self.image.clone(),
+            image: self.images.first().cloned(),
+            images: self.images.clone(),
+            failed_images: self.failed_images.clone(),
+            progress: (self.status == JobStatus::Rendering).then_some(JobProgress {
+                done: self.images_done.min(self.image_count),
+                total: self.image_count,
+            }),
             error: self.error.clone(),
         }
     }
@@ -62,7 +79,10 @@ pub struct NewJob {
     pub id: String,
     pub session: SessionId,
     pub aspect_ratio: AspectRatio,
+    pub image_size: ImageSize,
     pub reuse_prompt: bool,
+    /// 1 to 4.
+    pub image_count: u8,
     pub quota_day: Option<i64>,
 }
 
@@ -79,7 +99,11 @@ pub enum Inserted {
 /// How a job ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Succeeded(ImageView),
+    /// At least one image came out; `failed` says how many did not.
+    Succeeded {
+        images: Vec<ImageView>,
+        failed: Option<FailedImages>,
+    },
     Failed(ApiErrorBody),
 }
 
@@ -87,7 +111,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, Default)]
 pub struct Latest {
     pub job: Option<JobRow>,
-    /// Newest first, at most [`VIEW_IMAGES`].
+    /// Newest job first, each job's images in order; at most [`VIEW_IMAGES`].
     pub images: Vec<ImageView>,
 }
 
@@ -100,7 +124,7 @@ pub const VIEW_IMAGES: i64 = 100;
 pub struct Interrupted {
     pub id: String,
     pub session: SessionId,
-    /// True when its quota unit was given back.
+    /// True when its quota units were given back.
     pub refunded: bool,
 }
 
@@ -114,8 +138,9 @@ pub struct JobStore {
 }
 
 const COLUMNS: &str = "id, session_id, status, aspect_ratio, reuse_prompt, image, error, \
-     instance, lease_until, quota_day";
+     instance, lease_until, quota_day, image_count, image_size, images_done, images, failed_images";
 
+/// The columns above, in order.
 type Columns = (
     String,
     String,
@@ -127,6 +152,11 @@ type Columns = (
     String,
     i64,
     Option<i64>,
+    i64,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
 );
 
 /// An enum as its serde name (`"rendering"`, `"16:9"`): the text the rows hold.
@@ -156,16 +186,45 @@ fn from_json<T: DeserializeOwned>(text: Option<String>) -> Result<Option<T>, Sto
         .map_err(StoreError::corrupt("job"))
 }
 
+/// A stored count as the 0..=255 a job can hold (the server asks for at most 4).
+fn small(n: i64) -> u8 {
+    u8::try_from(n.max(0)).unwrap_or(u8::MAX)
+}
+
 fn row(columns: Columns) -> Result<JobRow, StoreError> {
-    let (id, session, status, aspect_ratio, reuse_prompt, image, error, instance, lease, day) =
-        columns;
+    let (
+        id,
+        session,
+        status,
+        aspect_ratio,
+        reuse_prompt,
+        image,
+        error,
+        instance,
+        lease,
+        day,
+        count,
+        image_size,
+        done,
+        images,
+        failed,
+    ) = columns;
+    // Rows from before variations hold their one image in `image` only.
+    let images = match from_json::<Vec<ImageView>>(images)? {
+        Some(images) => images,
+        None => from_json::<ImageView>(image)?.into_iter().collect(),
+    };
     Ok(JobRow {
         session: SessionId::from_hex(&session)
             .ok_or_else(|| StoreError::Corrupt(format!("job {id}: session id")))?,
         status: from_text(&status)?,
         aspect_ratio: from_text(&aspect_ratio)?,
+        image_size: from_text(&image_size)?,
         reuse_prompt,
-        image: from_json(image)?,
+        image_count: small(count),
+        images_done: small(done),
+        images,
+        failed_images: from_json(failed)?,
         error: from_json(error)?,
         instance,
         lease_until: lease,
@@ -212,6 +271,7 @@ impl JobStore {
     pub async fn insert(&self, job: NewJob) -> Result<Inserted, StoreError> {
         let session = job.session.to_hex();
         let aspect_ratio = enum_text(&job.aspect_ratio)?;
+        let image_size = enum_text(&job.image_size)?;
         // Three tries: the unfinished job that blocked the insert may finish before it is read.
         for _ in 0..3 {
             let now = now_ms();
@@ -219,8 +279,9 @@ impl JobStore {
             let inserted = on_db!(&self.db, pool => {
                 sqlx::query(
                     "INSERT INTO jobs (id, session_id, status, aspect_ratio, reuse_prompt, image, \
-                     error, instance, lease_until, quota_day, created_at, updated_at) \
-                     SELECT $1, $2, 'queued', $3, $4, NULL, NULL, $5, $6, $7, $8, $9 \
+                     error, instance, lease_until, quota_day, created_at, updated_at, \
+                     image_count, image_size) \
+                     SELECT $1, $2, 'queued', $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11 \
                      WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -233,6 +294,8 @@ impl JobStore {
                 .bind(job.quota_day)
                 .bind(now_us())
                 .bind(now)
+                .bind(i64::from(job.image_count))
+                .bind(&image_size)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -244,8 +307,12 @@ impl JobStore {
                     session: job.session,
                     status: JobStatus::Queued,
                     aspect_ratio: job.aspect_ratio,
+                    image_size: job.image_size,
                     reuse_prompt: job.reuse_prompt,
-                    image: None,
+                    image_count: job.image_count,
+                    images_done: 0,
+                    images: Vec::new(),
+                    failed_images: None,
                     error: None,
                     instance: self.instance.clone(),
                     lease_until,
@@ -302,10 +369,11 @@ impl JobStore {
         let newest = format!(
             "SELECT {COLUMNS} FROM jobs WHERE session_id = $1 ORDER BY created_at DESC LIMIT 1"
         );
-        let (job, images): (Option<Columns>, Vec<String>) = on_db!(&self.db, pool => {
+        type Made = (Option<String>, Option<String>);
+        let (job, made): (Option<Columns>, Vec<Made>) = on_db!(&self.db, pool => {
             let job = sqlx::query_as(&newest).bind(&key).fetch_optional(pool).await?;
-            let images = sqlx::query_scalar(
-                "SELECT image FROM jobs WHERE session_id = $1 AND image IS NOT NULL \
+            let images = sqlx::query_as(
+                "SELECT images, image FROM jobs WHERE session_id = $1 AND image IS NOT NULL \
                  ORDER BY created_at DESC LIMIT $2",
             )
             .bind(&key)
@@ -314,12 +382,17 @@ impl JobStore {
             .await?;
             (job, images)
         });
+        let mut images = Vec::new();
+        for (all, first) in made {
+            match from_json::<Vec<ImageView>>(all)? {
+                Some(all) => images.extend(all),
+                None => images.extend(from_json::<ImageView>(first)?),
+            }
+        }
+        images.truncate(usize::try_from(VIEW_IMAGES).unwrap_or(usize::MAX));
         Ok(Latest {
             job: job.map(row).transpose()?,
-            images: images
-                .into_iter()
-                .filter_map(|text| from_json(Some(text)).transpose())
-                .collect::<Result<_, _>>()?,
+            images,
         })
     }
 
@@ -344,15 +417,41 @@ impl JobStore {
         Ok(updated == 1)
     }
 
+    /// Counts one more image of a rendering job this instance runs as finished (made or failed),
+    /// for `progress`. False if the job is no longer unfinished and ours.
+    pub async fn image_done(&self, id: &str) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET images_done = images_done + 1, updated_at = $1 \
+             WHERE id = $2 AND instance = $3 AND {RUNNING}"
+        );
+        let updated = on_db!(&self.db, pool => {
+            sqlx::query(&sql)
+                .bind(now_ms())
+                .bind(id)
+                .bind(&self.instance)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        self.wakeups.publish_changed(id).await;
+        Ok(updated == 1)
+    }
+
     /// Ends an unfinished job this instance runs. False if it was not unfinished and ours.
     pub async fn finish(&self, id: &str, outcome: &Outcome) -> Result<bool, StoreError> {
         let sql = format!(
-            "UPDATE jobs SET status = $1, image = $2, error = $3, updated_at = $4 \
-             WHERE id = $5 AND instance = $6 AND {RUNNING}"
+            "UPDATE jobs SET status = $1, image = $2, error = $3, updated_at = $4, \
+             images = $7, failed_images = $8 WHERE id = $5 AND instance = $6 AND {RUNNING}"
         );
-        let (status, image, error) = match outcome {
-            Outcome::Succeeded(image) => (JobStatus::Succeeded, json(Some(image))?, None),
-            Outcome::Failed(error) => (JobStatus::Failed, None, json(Some(error))?),
+        let (status, image, error, images, failed) = match outcome {
+            Outcome::Succeeded { images, failed } => (
+                JobStatus::Succeeded,
+                json(images.first())?,
+                None,
+                json(Some(images))?,
+                json(failed.as_ref())?,
+            ),
+            Outcome::Failed(error) => (JobStatus::Failed, None, json(Some(error))?, None, None),
         };
         let status = enum_text(&status)?;
         let updated = on_db!(&self.db, pool => {
@@ -363,6 +462,8 @@ impl JobStore {
                 .bind(now_ms())
                 .bind(id)
                 .bind(&self.instance)
+                .bind(images)
+                .bind(failed)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -387,7 +488,7 @@ impl JobStore {
         }))
     }
 
-    /// Ends one unfinished job with `error` and gives its quota unit back (this instance gave up
+    /// Ends one unfinished job with `error` and gives its quota units back (this instance gave up
     /// on it: shutdown, or its task died).
     pub async fn interrupt(
         &self,
@@ -431,7 +532,7 @@ impl JobStore {
     }
 
     /// `UPDATE ... SET failed WHERE <condition>` with `$1` = the error JSON, `$2` = now and `$3`
-    /// = `extra`, refunding each ended job's quota unit in the same transaction.
+    /// = `extra`, refunding each ended job's quota units (one per image) in the same transaction.
     async fn interrupt_where(
         &self,
         condition: &str,
@@ -440,22 +541,25 @@ impl JobStore {
         now_ms: i64,
     ) -> Result<Vec<Interrupted>, StoreError> {
         let sql = format!(
-            "UPDATE jobs SET status = 'failed', image = NULL, error = $1, updated_at = $2 \
-             WHERE {condition} RETURNING id, session_id, quota_day"
+            "UPDATE jobs SET status = 'failed', image = NULL, images = NULL, \
+             failed_images = NULL, error = $1, updated_at = $2 \
+             WHERE {condition} RETURNING id, session_id, quota_day, image_count"
         );
         let error = json(Some(error))?;
-        let ended: Vec<(String, String, Option<i64>)> = on_db!(&self.db, pool => {
+        type Ended = (String, String, Option<i64>, i64);
+        let ended: Vec<Ended> = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut query = sqlx::query_as(&sql).bind(&error).bind(now_ms);
             if let Some(extra) = extra {
                 query = query.bind(extra);
             }
-            let ended: Vec<(String, String, Option<i64>)> = query.fetch_all(&mut *tx).await?;
-            for (_, session, day) in &ended {
+            let ended: Vec<Ended> = query.fetch_all(&mut *tx).await?;
+            for (_, session, day, units) in &ended {
                 if let Some(day) = day {
                     sqlx::query(REFUND)
                         .bind(day)
                         .bind(crate::quotas::session_subject(session))
+                        .bind(*units)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -464,7 +568,7 @@ impl JobStore {
             ended
         });
         let mut interrupted = Vec::with_capacity(ended.len());
-        for (id, session, day) in ended {
+        for (id, session, day, _) in ended {
             self.wakeups.publish_changed(&id).await;
             if let Some(session) = SessionId::from_hex(&session) {
                 interrupted.push(Interrupted {

@@ -1,8 +1,9 @@
 //! Daily spend limits: generations per session (`QUOTA_PER_SESSION_DAY`) and for the whole
 //! deployment (`QUOTA_GLOBAL_DAY`), counted in the database so every instance shares them and a
-//! restart keeps them. Days are UTC. Each unit is one conditional upsert
-//! (`... DO UPDATE SET used = used + 1 WHERE used < limit`), and both units of a generation are
-//! taken in one transaction, so the limits hold exactly under any concurrency.
+//! restart keeps them. Days are UTC. One image is one unit; a job's units are one conditional
+//! upsert per counter (`... DO UPDATE SET used = used + n WHERE used + n <= limit`), both counters
+//! in one transaction, so the limits hold exactly under any concurrency and a job of four images
+//! is counted whole or refused whole.
 
 use std::time::Duration;
 
@@ -30,10 +31,11 @@ pub struct QuotaExceeded {
     pub resets_in: Duration,
 }
 
-/// A counted generation: the UTC day it was counted on, which a refund names.
+/// A counted generation: the UTC day it was counted on, which a refund names, and its units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Taken {
     pub day: i64,
+    pub units: u32,
 }
 
 /// The quota counters.
@@ -57,12 +59,15 @@ fn resets_in(now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(DAY_MS - now_ms.rem_euclid(DAY_MS)).unwrap_or(0))
 }
 
-const TAKE: &str = "INSERT INTO quota_usage (day, subject, used) VALUES ($1, $2, 1) \
-     ON CONFLICT (day, subject) DO UPDATE SET used = quota_usage.used + 1 \
-     WHERE quota_usage.used < $3";
+/// `$4` units against limit `$3`. A first row is inserted unchecked, so the caller refuses
+/// `units > limit` before it runs.
+const TAKE: &str = "INSERT INTO quota_usage (day, subject, used) VALUES ($1, $2, $4) \
+     ON CONFLICT (day, subject) DO UPDATE SET used = quota_usage.used + $4 \
+     WHERE quota_usage.used + $4 <= $3";
 
-/// Gives back one unit of both counters of `day` (the session's and the global one).
-pub(crate) const REFUND: &str = "UPDATE quota_usage SET used = used - 1 \
+/// Gives back `$3` units of both counters of `day` (the session's and the global one).
+pub(crate) const REFUND: &str = "UPDATE quota_usage \
+     SET used = CASE WHEN used > $3 THEN used - $3 ELSE 0 END \
      WHERE day = $1 AND subject IN ('global', $2) AND used > 0";
 
 impl QuotaStore {
@@ -75,18 +80,21 @@ impl QuotaStore {
         }
     }
 
-    /// Counts one generation for `session`, or refuses it when a limit is reached.
+    /// Counts one generation of `units` images for `session`, or refuses all of it when either
+    /// limit would be passed.
     pub async fn take(
         &self,
         session: &SessionId,
+        units: u32,
     ) -> Result<Result<Taken, QuotaExceeded>, StoreError> {
-        self.take_at(session, now_ms()).await
+        self.take_at(session, units, now_ms()).await
     }
 
     /// [`QuotaStore::take`] at a given time (tests cross midnight with it).
     pub async fn take_at(
         &self,
         session: &SessionId,
+        units: u32,
         now_ms: i64,
     ) -> Result<Result<Taken, QuotaExceeded>, StoreError> {
         let day = now_ms.div_euclid(DAY_MS);
@@ -96,13 +104,27 @@ impl QuotaStore {
             resets_in: resets_in(now_ms),
         };
         let ceiling = |limit: Option<u32>| limit.map_or(i64::MAX, i64::from);
+        let units = units.max(1);
+        // More units than a limit holds would slip in as a counter's first row.
+        for (scope, limit) in [
+            (Scope::Global, self.global),
+            (Scope::Session, self.per_session),
+        ] {
+            if let Some(limit) = limit
+                && units > limit
+            {
+                return Ok(Err(refused(scope, limit)));
+            }
+        }
         let mine = subject(session);
+        let n = i64::from(units);
         let outcome = on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let global = sqlx::query(TAKE)
                 .bind(day)
                 .bind(GLOBAL)
                 .bind(ceiling(self.global))
+                .bind(n)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -114,6 +136,7 @@ impl QuotaStore {
                     .bind(day)
                     .bind(&mine)
                     .bind(ceiling(self.per_session))
+                    .bind(n)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -122,7 +145,7 @@ impl QuotaStore {
                     Err(refused(Scope::Session, self.per_session.unwrap_or(0)))
                 } else {
                     tx.commit().await?;
-                    Ok(Taken { day })
+                    Ok(Taken { day, units })
                 }
             }
         });
@@ -135,6 +158,7 @@ impl QuotaStore {
             sqlx::query(REFUND)
                 .bind(taken.day)
                 .bind(subject(session))
+                .bind(i64::from(taken.units))
                 .execute(pool)
                 .await?;
         });
@@ -171,7 +195,7 @@ impl QuotaStore {
         }))
     }
 
-    /// Generations counted today across every instance (for metrics and tests).
+    /// Images counted today across every instance (for metrics and tests).
     pub async fn used_globally(&self) -> Result<u32, StoreError> {
         let day = now_ms().div_euclid(DAY_MS);
         let used: Option<i64> = on_db!(&self.db, pool => {

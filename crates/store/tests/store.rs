@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use contracts::{ApiErrorBody, AspectRatio, ImageRecipe, ImageView, JobStatus};
+use contracts::{ApiErrorBody, AspectRatio, ImageRecipe, ImageSize, ImageView, JobStatus};
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use store::images::NewImage;
@@ -119,10 +119,13 @@ on_both_backends!(
     jobs_move_through_stages_and_wake_their_watchers,
     a_deleted_session_takes_its_jobs_and_tells_their_watchers,
     a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota,
+    a_job_of_four_images_keeps_them_in_order_and_reports_progress,
+    a_lapsed_job_of_several_images_gives_every_unit_back,
     renewal_keeps_only_this_instances_unfinished_jobs,
     only_the_instance_running_a_job_may_move_it,
     the_global_quota_holds_exactly_under_40_concurrent_takes,
     quotas_are_per_session_per_utc_day_and_refundable,
+    a_take_of_several_units_is_granted_whole_or_refused_whole,
     image_bytes_round_trip_and_survive_reopening,
     the_oldest_images_go_first_when_over_the_cap,
     old_images_are_swept_after_the_retention,
@@ -241,7 +244,9 @@ fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
         id: store::ids::random_id(),
         session,
         aspect_ratio: AspectRatio::Landscape16x9,
+        image_size: ImageSize::OneK,
         reuse_prompt: false,
+        image_count: 1,
         quota_day,
     }
 }
@@ -267,6 +272,7 @@ async fn session_with_job(store: &Store, quota_day: Option<i64>) -> (SessionId, 
 
 fn image_view(url: &str) -> ImageView {
     ImageView {
+        image_id: url.rsplit('/').next().unwrap_or_default().into(),
         url: url.into(),
         mime_type: "image/png".into(),
         width: 16,
@@ -274,6 +280,7 @@ fn image_view(url: &str) -> ImageView {
         alt: "alt".into(),
         summary: "summary".into(),
         aspect_ratio: AspectRatio::Landscape16x9,
+        image_size: ImageSize::OneK,
         offline_preview: true,
     }
 }
@@ -296,7 +303,13 @@ async fn a_session_has_at_most_one_unfinished_job(kind: Kind) {
     }
     f.store
         .jobs
-        .finish(&first.id, &Outcome::Succeeded(image_view("/api/images/a")))
+        .finish(
+            &first.id,
+            &Outcome::Succeeded {
+                images: vec![image_view("/api/images/a")],
+                failed: None,
+            },
+        )
         .await
         .expect("db");
     let Inserted::New(second) = f
@@ -433,7 +446,7 @@ async fn a_lapsed_lease_ends_the_job_interrupted_and_refunds_its_quota(kind: Kin
     let taken = f
         .store
         .quotas
-        .take(&session)
+        .take(&session, 1)
         .await
         .expect("db")
         .expect("a unit");
@@ -525,7 +538,10 @@ async fn only_the_instance_running_a_job_may_move_it(kind: Kind) {
             .await
             .expect("db")
     );
-    let done = Outcome::Succeeded(image_view("/x"));
+    let done = Outcome::Succeeded {
+        images: vec![image_view("/x")],
+        failed: None,
+    };
     assert!(!other.jobs.finish(&job.id, &done).await.expect("db"));
     let read = f
         .store
@@ -558,7 +574,7 @@ async fn the_global_quota_holds_exactly_under_40_concurrent_takes(kind: Kind) {
         } else {
             other.clone()
         };
-        tokio::spawn(async move { store.quotas.take(&SessionId::random()).await })
+        tokio::spawn(async move { store.quotas.take(&SessionId::random(), 1).await })
     });
     let outcomes = join_all(takes).await;
     let granted = outcomes
@@ -580,31 +596,185 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
     let noon = 20_000 * DAY + DAY / 2;
     let (a, b) = (SessionId::random(), SessionId::random());
     let q = &f.store.quotas;
-    assert!(q.take_at(&a, noon).await.expect("db").is_ok());
-    let second = q.take_at(&a, noon).await.expect("db").expect("a's second");
+    assert!(q.take_at(&a, 1, noon).await.expect("db").is_ok());
+    let second = q
+        .take_at(&a, 1, noon)
+        .await
+        .expect("db")
+        .expect("a's second");
     let refused = q
-        .take_at(&a, noon)
+        .take_at(&a, 1, noon)
         .await
         .expect("db")
         .expect_err("a used its 2");
     assert_eq!((refused.scope, refused.limit), (Scope::Session, 2));
     assert_eq!(refused.resets_in, Duration::from_secs(43_200));
-    assert!(q.take_at(&b, noon).await.expect("db").is_ok());
+    assert!(q.take_at(&b, 1, noon).await.expect("db").is_ok());
     let refused = q
-        .take_at(&b, noon)
+        .take_at(&b, 1, noon)
         .await
         .expect("db")
         .expect_err("3 used in all");
     assert_eq!(refused.scope, Scope::Global);
     q.refund(&a, second).await.expect("db");
     assert!(
-        q.take_at(&b, noon).await.expect("db").is_ok(),
+        q.take_at(&b, 1, noon).await.expect("db").is_ok(),
         "the refund freed a global unit"
     );
     assert!(
-        q.take_at(&a, noon + DAY).await.expect("db").is_ok(),
+        q.take_at(&a, 1, noon + DAY).await.expect("db").is_ok(),
         "a new UTC day"
     );
+}
+
+async fn a_take_of_several_units_is_granted_whole_or_refused_whole(kind: Kind) {
+    let f = open(kind, |c| {
+        c.quota_per_session = Some(5);
+        c.quota_global = Some(6);
+    })
+    .await;
+    let (a, b) = (SessionId::random(), SessionId::random());
+    let q = &f.store.quotas;
+    let four = q.take(&a, 4).await.expect("db").expect("4 of 5");
+    assert_eq!(four.units, 4);
+    let refused = q.take(&a, 2).await.expect("db").expect_err("4 + 2 > 5");
+    assert_eq!(refused.scope, Scope::Session);
+    assert_eq!(
+        q.used_globally().await.expect("db"),
+        4,
+        "nothing of it counted"
+    );
+    // More than a limit holds at all is refused even on a fresh counter.
+    let refused = q.take(&b, 7).await.expect("db").expect_err("7 > 6");
+    assert_eq!((refused.scope, refused.limit), (Scope::Global, 6));
+    let refused = q.take(&b, 3).await.expect("db").expect_err("4 + 3 > 6");
+    assert_eq!(refused.scope, Scope::Global);
+    assert!(q.take(&b, 2).await.expect("db").is_ok(), "4 + 2 = 6 fits");
+    q.refund(&a, four).await.expect("db");
+    assert_eq!(
+        q.used_globally().await.expect("db"),
+        2,
+        "all four came back"
+    );
+}
+
+async fn a_job_of_four_images_keeps_them_in_order_and_reports_progress(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let session = SessionId::random();
+    f.store
+        .sessions
+        .create(&session, &flow("x"))
+        .await
+        .expect("db")
+        .expect("new");
+    let Inserted::New(job) = f
+        .store
+        .jobs
+        .insert(NewJob {
+            image_count: 4,
+            image_size: ImageSize::TwoK,
+            ..new_job(session, None)
+        })
+        .await
+        .expect("db")
+    else {
+        panic!("new job");
+    };
+    assert!(
+        f.store
+            .jobs
+            .advance(&job.id, JobStatus::Rendering)
+            .await
+            .expect("db")
+    );
+    for _ in 0..2 {
+        assert!(f.store.jobs.image_done(&job.id).await.expect("db"));
+    }
+    let read = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("kept");
+    assert_eq!(read.image_size, ImageSize::TwoK);
+    assert_eq!(
+        read.view().progress,
+        Some(contracts::JobProgress { done: 2, total: 4 })
+    );
+    let images: Vec<ImageView> = ["a", "b", "c"]
+        .iter()
+        .map(|id| image_view(&format!("/api/images/{id}")))
+        .collect();
+    let failed = contracts::FailedImages {
+        count: 1,
+        code: "provider_unavailable".into(),
+    };
+    let done = Outcome::Succeeded {
+        images: images.clone(),
+        failed: Some(failed.clone()),
+    };
+    assert!(f.store.jobs.finish(&job.id, &done).await.expect("db"));
+    let view = f
+        .store
+        .jobs
+        .get(&session, &job.id)
+        .await
+        .expect("db")
+        .expect("kept")
+        .view();
+    assert_eq!(view.images, images);
+    assert_eq!(view.image.as_ref(), images.first(), "`image` is the first");
+    assert_eq!(view.failed_images, Some(failed));
+    assert_eq!(view.progress, None, "progress is for rendering jobs only");
+    let latest = f.store.jobs.latest(&session).await.expect("db");
+    assert_eq!(
+        latest.images, images,
+        "the session lists every image, in order"
+    );
+}
+
+async fn a_lapsed_job_of_several_images_gives_every_unit_back(kind: Kind) {
+    let f = open(kind, |c| {
+        c.quota_global = Some(4);
+        c.job_lease = Duration::from_millis(1);
+    })
+    .await;
+    let session = SessionId::random();
+    f.store
+        .sessions
+        .create(&session, &flow("x"))
+        .await
+        .expect("db")
+        .expect("new");
+    let taken = f
+        .store
+        .quotas
+        .take(&session, 3)
+        .await
+        .expect("db")
+        .expect("3 units");
+    let Inserted::New(job) = f
+        .store
+        .jobs
+        .insert(NewJob {
+            image_count: 3,
+            ..new_job(session, Some(taken.day))
+        })
+        .await
+        .expect("db")
+    else {
+        panic!("new job");
+    };
+    assert_eq!(f.store.quotas.used_globally().await.expect("db"), 3);
+    let ended = f
+        .store
+        .jobs
+        .expire_lapsed(&interrupted(), job.lease_until + 1)
+        .await
+        .expect("db");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(f.store.quotas.used_globally().await.expect("db"), 0);
 }
 
 fn png(n: usize) -> Bytes {
@@ -624,6 +794,7 @@ fn new_image(session: SessionId, bytes: Bytes) -> NewImage {
         alt: "a fox".into(),
         summary: "A fox at dusk".into(),
         aspect_ratio: contracts::AspectRatio::Landscape16x9,
+        image_size: ImageSize::OneK,
         offline_preview: true,
         recipe: None,
     }

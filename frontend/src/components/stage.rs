@@ -1,10 +1,12 @@
 //! The stage: the current job on a dark surface. While it runs, a placeholder in the chosen ratio
 //! with the stage and the seconds; when done, the selected image as large as the window allows
-//! (never past its own pixels), its actions right under it, and every image of the session in a
-//! strip below. A failure shows as an alert above the images, which stay.
+//! (never past its own pixels), its actions right under it, the newest job's variations as a grid
+//! when it made more than one, and every image of the session in a strip below. A failure shows
+//! as an alert above the images, which stay.
 
 use contracts::{GenerateRequest, ImageView, JobStatus};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::actions::{Actions, Kind};
 use crate::announce::focus_soon;
@@ -90,10 +92,7 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
             .unwrap_or(contracts::AspectRatio::Square)
     });
     let generate = move |reuse_prompt: bool| {
-        actions.generate(GenerateRequest {
-            aspect_ratio: ratio.for_request(),
-            reuse_prompt,
-        });
+        actions.generate(ratio.request(reuse_prompt));
     };
 
     let heading = move || match key.get() {
@@ -161,6 +160,7 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
                     }
                 }}
             </div>
+            <Variations app shown=Signal::derive(move || shown.with(|s| s.as_ref().map(|(_, i, _)| i.url.clone())))/>
             <div class="action-bar" data-testid="action-bar" role="group" aria-label="Image actions">
                 {move || {
                     shown
@@ -205,6 +205,113 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
     }
 }
 
+/// The newest job's images as a grid when it made several: one option per image, the one on the
+/// stage selected. A single tab stop (roving tabindex); the arrow keys, Home and End move the
+/// selection, which the stage and its Download follow at once.
+#[component]
+fn Variations(app: AppState, shown: Signal<Option<String>>) -> impl IntoView {
+    let job = Memo::new(move |_| {
+        app.flow.with(|f| {
+            f.session
+                .as_ref()
+                .and_then(|s| s.job.as_ref())
+                .filter(|j| j.status == JobStatus::Succeeded)
+                .map(|j| (j.images.clone(), j.failed_images.clone()))
+                .unwrap_or_default()
+        })
+    });
+    let batch = Memo::new(move |_| job.with(|(images, _)| images.clone()));
+    let selected = Memo::new(move |_| {
+        let url = shown.get();
+        batch.with(|b| url.and_then(|u| b.iter().position(|i| i.url == u)))
+    });
+    let pick = move |at: usize, focus: bool| {
+        let Some(url) = batch.with_untracked(|b| b.get(at).map(|i| i.url.clone())) else {
+            return;
+        };
+        app.selected.set(Some(url));
+        if focus
+            && let Some(element) = document()
+                .get_element_by_id(&format!("variation-{at}"))
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let count = batch.with_untracked(Vec::len);
+        if count == 0 {
+            return;
+        }
+        let now = selected.get_untracked().unwrap_or(0);
+        let next = match ev.key().as_str() {
+            "ArrowRight" | "ArrowDown" => (now + 1) % count,
+            "ArrowLeft" | "ArrowUp" => (now + count - 1) % count,
+            "Home" => 0,
+            "End" => count - 1,
+            _ => return,
+        };
+        ev.prevent_default();
+        pick(next, true);
+    };
+    let failed_note = move || {
+        job.with(|(images, failed)| {
+            failed.as_ref().map(|f| {
+                let total = images.len() + usize::from(f.count);
+                let word = if f.count == 1 { "image" } else { "images" };
+                format!(
+                    "{} of {total} {word} could not be made ({}); the others are here.",
+                    f.count, f.code
+                )
+            })
+        })
+    };
+    view! {
+        <div class="variations-area">
+        {move || failed_note().map(|note| view! { <p class="note on-stage" data-testid="failed-images">{note}</p> })}
+        <Show when=move || batch.with(|b| b.len() > 1)>
+            <div
+                class="variations"
+                role="listbox"
+                aria-label="Variations from this prompt"
+                aria-orientation="horizontal"
+                data-testid="variations"
+                on:keydown=on_key
+            >
+                {move || {
+                    let count = batch.with(Vec::len);
+                    batch
+                        .get()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(at, image)| {
+                            let is_selected = move || selected.get() == Some(at);
+                            let tab_stop = move || {
+                                if is_selected() || (selected.get().is_none() && at == 0) { "0" } else { "-1" }
+                            };
+                            view! {
+                                <div
+                                    class="variation"
+                                    role="option"
+                                    id=format!("variation-{at}")
+                                    data-testid=format!("variation-{at}")
+                                    tabindex=tab_stop
+                                    aria-selected=move || if is_selected() { "true" } else { "false" }
+                                    aria-label=format!("Variation {} of {count}", at + 1)
+                                    on:click=move |_| pick(at, true)
+                                >
+                                    <img src=image.url.clone() alt="" width=image.width.to_string() height=image.height.to_string()/>
+                                </div>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </div>
+        </Show>
+        </div>
+    }
+}
+
 /// A failed job: the server's message with an icon, the "answers are kept" note once, and "Try
 /// again" (the same request) unless the content itself was refused.
 #[component]
@@ -217,10 +324,7 @@ fn JobFailure(
     let shown = describe_job_failure(&error);
     let note = answers_kept_note(&error);
     let retry = move |_| {
-        let request = last.get_untracked().unwrap_or_else(|| GenerateRequest {
-            aspect_ratio: ratio.for_request(),
-            reuse_prompt: false,
-        });
+        let request = last.get_untracked().unwrap_or_else(|| ratio.request(false));
         actions.generate(request);
     };
     view! {

@@ -1,7 +1,7 @@
 //! The flow's rules, checked natively: routes, screens, stages and what counts as a change.
 
 use super::*;
-use contracts::{AspectRatio, codes};
+use contracts::{AspectRatio, ImageSize, codes};
 
 fn question(index: u8) -> QuestionView {
     QuestionView {
@@ -16,6 +16,7 @@ fn question(index: u8) -> QuestionView {
 
 fn image(n: u8) -> ImageView {
     ImageView {
+        image_id: format!("{n}"),
         url: format!("/api/images/{n}"),
         mime_type: "image/png".into(),
         width: 16,
@@ -23,6 +24,7 @@ fn image(n: u8) -> ImageView {
         alt: "A lighthouse".into(),
         summary: "A lighthouse at dawn".into(),
         aspect_ratio: AspectRatio::Landscape16x9,
+        image_size: ImageSize::OneK,
         offline_preview: true,
     }
 }
@@ -70,6 +72,12 @@ fn job(status: JobStatus, n: u8) -> JobView {
         job_id: format!("j{n}"),
         status,
         image: (status == JobStatus::Succeeded).then(|| image(n)),
+        images: (status == JobStatus::Succeeded)
+            .then(|| image(n))
+            .into_iter()
+            .collect(),
+        failed_images: None,
+        progress: None,
         error: (status == JobStatus::Failed).then(|| ApiErrorBody {
             error: "The image service is unavailable.".into(),
             code: codes::PROVIDER_UNAVAILABLE.into(),
@@ -189,6 +197,25 @@ fn jobs_move_the_stage_and_every_image_is_kept() {
     f.on_job(job(JobStatus::Succeeded, 3));
     assert_eq!(f.images(), [image(3), image(1)], "newest first, once each");
     assert!(f.running_job().is_none());
+}
+
+#[test]
+fn a_job_of_four_keeps_all_four_in_order_ahead_of_the_earlier_images() {
+    let mut f = flow(Some(ready()));
+    f.on_job(job(JobStatus::Succeeded, 1));
+    let mut four = job(JobStatus::Succeeded, 2);
+    four.images = (2..6).map(image).collect();
+    f.on_job(four.clone());
+    f.on_job(four);
+    assert_eq!(
+        f.images(),
+        [image(2), image(3), image(4), image(5), image(1)],
+        "the job's order, once each, newest job first"
+    );
+    assert_eq!(
+        f.session.as_ref().and_then(|s| s.last_image.clone()),
+        Some(image(2))
+    );
 }
 
 #[test]

@@ -43,12 +43,8 @@ pub fn QuestionScreen(
         select_soon("answer-input");
     }
     let last = question.index >= question.total;
-    let create = move || {
-        last.then(|| GenerateRequest {
-            aspect_ratio: ratio.and_then(|r| r.for_request()),
-            reuse_prompt: false,
-        })
-    };
+    let create =
+        move || last.then(|| ratio.map_or_else(GenerateRequest::default, |r| r.request(false)));
     let problem = move || answer.with(|a| answer_problem(a, answer_max.get()));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -1,12 +1,14 @@
 //! [`LocalPreview`]: draws a PNG sketch that follows the prompt, with no network. The palette comes
 //! from time-of-day and mood words, the composition from framing words, the size from the aspect
-//! ratio, and every image says "OFFLINE PREVIEW" in its corner so nobody mistakes it for a render.
+//! ratio and size tier, the details (where the light and the subject stand, the hills, the stars)
+//! from the request's seed, so variations and new takes differ; and every image says
+//! "OFFLINE PREVIEW" in its corner so nobody mistakes it for a render.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use contracts::AspectRatio;
+use contracts::{AspectRatio, ImageSize};
 use tiny_skia::{
     Color, FillRule, GradientStop, LinearGradient, Paint, PathBuilder, Pixmap, Point,
     RadialGradient, Rect, SpreadMode, Transform,
@@ -14,9 +16,6 @@ use tiny_skia::{
 
 use crate::faults::FaultScript;
 use crate::{GeneratedImage, ImageGenerator, ImageRequest, ProviderError, ProviderInfo};
-
-/// Long edge of a preview, in pixels.
-const LONG_EDGE: u32 = 960;
 
 /// Renders offline previews.
 #[derive(Debug)]
@@ -41,27 +40,42 @@ impl ImageGenerator for LocalPreview {
         }
     }
 
+    fn capabilities(&self) -> crate::models::Capabilities {
+        crate::models::Capabilities::EVERYTHING
+    }
+
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
         self.faults.next()?;
         let prompt = request.prompt.to_owned();
-        let ratio = request.aspect_ratio;
+        let (ratio, size, seed) = (request.aspect_ratio, request.image_size, request.seed);
         // Drawing is CPU work: keep it off the async workers.
-        tokio::task::spawn_blocking(move || render(&prompt, ratio))
+        tokio::task::spawn_blocking(move || render(&prompt, ratio, size, seed))
             .await
             .map_err(|_| ProviderError::BadResponse("the preview renderer stopped".into()))?
     }
 }
 
-/// Pixel size for a ratio, long edge [`LONG_EDGE`].
-pub fn dimensions(ratio: AspectRatio) -> (u32, u32) {
+/// Pixel size for a ratio at a size tier: the area of the tier's square (1024² at 1K, 2048² at
+/// 2K) shaped to the ratio, as Gemini sizes its images (it also rounds each side to a multiple
+/// of 8 or 16; the preview keeps the ratio exact instead). 4K is drawn at the 2K size offline
+/// (see [`offline_size`]).
+pub fn dimensions(ratio: AspectRatio, size: ImageSize) -> (u32, u32) {
+    let edge = f64::from(offline_size(size).square_edge());
     let (w, h) = ratio.parts();
-    if w >= h {
-        (LONG_EDGE, (LONG_EDGE * h + w / 2) / w)
-    } else {
-        ((LONG_EDGE * w + h / 2) / h, LONG_EDGE)
+    let k = (f64::from(w) / f64::from(h)).sqrt();
+    let side = |x: f64| (x.round() as u32).max(1);
+    (side(edge * k), side(edge / k))
+}
+
+/// The tier the offline renderer draws for `size`: 4K previews are drawn at 2K, which keeps one
+/// frame at 16 MiB of pixels and well under a second of drawing.
+pub fn offline_size(size: ImageSize) -> ImageSize {
+    match size {
+        ImageSize::FourK => ImageSize::TwoK,
+        other => other,
     }
 }
 
@@ -219,16 +233,17 @@ fn color(c: [f32; 3], gloom: f32, alpha: f32) -> Color {
     .unwrap_or(Color::BLACK)
 }
 
-/// A small deterministic generator so the same prompt always draws the same picture.
+/// A small deterministic generator so the same prompt and seed always draw the same picture.
 struct Fnv(u64);
 
 impl Fnv {
-    fn new(text: &str) -> Fnv {
+    fn new(text: &str, seed: u64) -> Fnv {
         let mut h = 0xcbf2_9ce4_8422_2325_u64;
-        for b in text.bytes() {
+        for b in text.bytes().chain(seed.to_le_bytes()) {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
-        Fnv(h)
+        // xorshift never leaves zero.
+        Fnv(h.max(1))
     }
     fn unit(&mut self) -> f32 {
         self.0 ^= self.0 << 13;
@@ -238,12 +253,22 @@ impl Fnv {
     }
 }
 
-fn render(prompt: &str, ratio: AspectRatio) -> Result<GeneratedImage, ProviderError> {
-    let (width, height) = dimensions(ratio);
+fn render(
+    prompt: &str,
+    ratio: AspectRatio,
+    tier: ImageSize,
+    seed: u64,
+) -> Result<GeneratedImage, ProviderError> {
+    let (width, height) = dimensions(ratio, tier);
     let fail = || ProviderError::BadResponse("the preview renderer could not draw".into());
     let mut pixmap = Pixmap::new(width, height).ok_or_else(fail)?;
-    let scene = scene_for(prompt);
-    let mut rng = Fnv::new(prompt);
+    let mut scene = scene_for(prompt);
+    let mut rng = Fnv::new(prompt, seed);
+    // Each seed moves the subject and the horizon a little, as a new render of the same prompt
+    // would: enough to tell variations apart at a glance, not enough to change the framing.
+    scene.subject_x = (scene.subject_x + (rng.unit() - 0.5) * 0.24).clamp(0.15, 0.85);
+    scene.horizon = (scene.horizon + (rng.unit() - 0.5) * 0.08).clamp(0.2, 0.9);
+    scene.subject_size *= 0.85 + rng.unit() * 0.3;
     let (w, h) = (width as f32, height as f32);
     let horizon = h * scene.horizon;
     let g = scene.gloom;
@@ -387,7 +412,10 @@ fn render(prompt: &str, ratio: AspectRatio) -> Result<GeneratedImage, ProviderEr
         pixmap.fill_rect(all, &shader_paint(vignette), Transform::identity(), None);
     }
 
-    label(&mut pixmap, &format!("OFFLINE PREVIEW {}", ratio.as_str()));
+    label(
+        &mut pixmap,
+        &format!("OFFLINE PREVIEW {} {}", ratio.as_str(), tier.as_str()),
+    );
 
     let png = pixmap.encode_png().map_err(|_| fail())?;
     Ok(GeneratedImage {
@@ -438,6 +466,7 @@ fn glyph(c: char) -> [u8; 7] {
         'R' => [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
         'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
         'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A],
+        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
         '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
         '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
         '3' => [0x1E, 0x01, 0x01, 0x0E, 0x01, 0x01, 0x1E],
@@ -521,13 +550,16 @@ mod tests {
     #[test]
     fn the_image_has_the_requested_aspect_ratio() {
         for ratio in AspectRatio::ALL {
-            let image = render("a lighthouse", ratio).expect("renders");
+            let image = render("a lighthouse", ratio, ImageSize::OneK, 0).expect("renders");
             let (w, h) = ratio.parts();
             let png = decode(&image);
             assert_eq!((png.width(), png.height()), (image.width, image.height));
             let expected = w as f32 / h as f32;
             let actual = image.width as f32 / image.height as f32;
-            assert!((expected - actual).abs() < 0.01, "{ratio:?}: {actual}");
+            assert!(
+                (expected - actual).abs() / expected < 0.01,
+                "{ratio:?}: {actual}"
+            );
             assert_eq!(image.mime_type, "image/png");
             assert!(image.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
         }
@@ -535,8 +567,18 @@ mod tests {
 
     #[test]
     fn a_night_prompt_is_darker_than_a_midday_one() {
-        let night = decode(&render("a harbour at midnight", AspectRatio::Square).expect("renders"));
-        let day = decode(&render("a harbour at noon", AspectRatio::Square).expect("renders"));
+        let night = decode(
+            &render(
+                "a harbour at midnight",
+                AspectRatio::Square,
+                ImageSize::OneK,
+                0,
+            )
+            .expect("renders"),
+        );
+        let day = decode(
+            &render("a harbour at noon", AspectRatio::Square, ImageSize::OneK, 0).expect("renders"),
+        );
         let sky = |p: &Pixmap| mean_luma(p, 0, p.height() / 3);
         assert!(
             sky(&night) + 60.0 < sky(&day),
@@ -558,16 +600,79 @@ mod tests {
 
     #[test]
     fn the_same_prompt_draws_the_same_picture() {
-        let a = render("a fox in the snow at dawn", AspectRatio::Landscape16x9).expect("renders");
-        let b = render("a fox in the snow at dawn", AspectRatio::Landscape16x9).expect("renders");
-        assert_eq!(a.bytes, b.bytes);
+        let draw = |seed| {
+            render(
+                "a fox in the snow at dawn",
+                AspectRatio::Landscape16x9,
+                ImageSize::OneK,
+                seed,
+            )
+            .expect("renders")
+        };
+        assert_eq!(draw(3).bytes, draw(3).bytes);
+    }
+
+    #[test]
+    fn each_seed_draws_a_visibly_different_picture() {
+        let draw = |seed| {
+            decode(
+                &render(
+                    "a fox in the snow at dawn",
+                    AspectRatio::Square,
+                    ImageSize::OneK,
+                    seed,
+                )
+                .expect("renders"),
+            )
+        };
+        let pictures: Vec<Pixmap> = (0..4).map(draw).collect();
+        for (i, a) in pictures.iter().enumerate() {
+            for b in &pictures[i + 1..] {
+                // Share of pixels whose colour moved by more than a shade: the subject and the
+                // light stand elsewhere, not just a few noise pixels.
+                let differing = a
+                    .pixels()
+                    .iter()
+                    .zip(b.pixels())
+                    .filter(|(p, q)| {
+                        p.red().abs_diff(q.red()) > 8
+                            || p.green().abs_diff(q.green()) > 8
+                            || p.blue().abs_diff(q.blue()) > 8
+                    })
+                    .count();
+                let share = differing as f64 / a.pixels().len() as f64;
+                assert!(share > 0.02, "only {:.2} % of pixels differ", share * 100.0);
+            }
+        }
+    }
+
+    #[test]
+    fn the_size_tier_sets_the_pixel_size() {
+        let square = |size| {
+            let image = render("a fox", AspectRatio::Square, size, 0).expect("renders");
+            let png = decode(&image);
+            assert_eq!((png.width(), png.height()), (image.width, image.height));
+            (image.width, image.height)
+        };
+        assert_eq!(square(ImageSize::OneK), (1024, 1024));
+        assert_eq!(square(ImageSize::TwoK), (2048, 2048));
+        // 4K is drawn at the 2K size offline (memory and time; see `offline_size`).
+        assert_eq!(square(ImageSize::FourK), (2048, 2048));
+        assert_eq!(
+            dimensions(AspectRatio::Landscape16x9, ImageSize::OneK),
+            (1365, 768)
+        );
+        assert_eq!(
+            dimensions(AspectRatio::Wide8x1, ImageSize::OneK),
+            (2896, 362)
+        );
     }
 
     #[test]
     fn the_whole_label_fits_on_every_shape() {
         for ratio in AspectRatio::ALL {
-            let image = render("a fox", ratio).expect("renders");
-            let text = format!("OFFLINE PREVIEW {}", ratio.as_str());
+            let image = render("a fox", ratio, ImageSize::OneK, 0).expect("renders");
+            let text = format!("OFFLINE PREVIEW {} 1K", ratio.as_str());
             let ([x, _, w, _], scale) = label_box(image.width, image.height, &text);
             assert!(
                 x + w + scale * 4.0 <= image.width as f32,
@@ -580,7 +685,9 @@ mod tests {
 
     #[test]
     fn the_corner_label_is_drawn() {
-        let png = decode(&render("a fox", AspectRatio::Landscape16x9).expect("renders"));
+        let png = decode(
+            &render("a fox", AspectRatio::Landscape16x9, ImageSize::OneK, 0).expect("renders"),
+        );
         // The label box is near-black with white glyph pixels inside it.
         let white = (png.height() - 40..png.height() - 10)
             .flat_map(|y| (10..200).map(move |x| (x, y)))

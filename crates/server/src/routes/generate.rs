@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::describe::Describe;
 use crate::error::{AppJson, Result};
 use crate::extract::{CurrentSession, SessionCookie};
-use crate::jobs::Started;
+use crate::jobs::{JobRequest, Started};
 use crate::state::AppState;
 
 /// Longest a `?wait=` request may hold the connection.
@@ -29,9 +29,14 @@ pub fn router() -> ApiRouter<AppState> {
 
 fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("generateImage")
-        .summary("Queue an image (or return the running job)")
+        .summary("Queue 1 to 4 images from one prompt (or return the running job)")
         .answers_json::<JobView>(202, "the queued job, or the one already running")
         .errors(&[
+            (
+                400,
+                codes::INVALID_REQUEST,
+                "`count` is not 1 to 4, or the image model cannot make that size or ratio (the message names what it can)",
+            ),
             (
                 409,
                 codes::REFINEMENT_INCOMPLETE,
@@ -45,7 +50,7 @@ fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
             (
                 429,
                 codes::QUOTA_EXCEEDED,
-                "today's image limit is reached (Retry-After: until midnight UTC)",
+                "the job's images would pass today's image limit; none is made (Retry-After: until midnight UTC)",
             ),
             (
                 404,
@@ -61,10 +66,13 @@ async fn generate(
     SessionCookie(id): SessionCookie,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
-    let started = state
-        .jobs
-        .start(id, request.aspect_ratio, request.reuse_prompt)
-        .await?;
+    let request = JobRequest {
+        aspect_ratio: request.aspect_ratio,
+        image_size: request.image_size.unwrap_or_default(),
+        count: request.count.unwrap_or(1),
+        reuse_prompt: request.reuse_prompt,
+    };
+    let started = state.jobs.start(id, request).await?;
     let view = match started {
         Started::New(view) => {
             let mode = if request.reuse_prompt {
@@ -79,6 +87,8 @@ async fn generate(
                 session = %id.log_label(),
                 job = %view.job_id,
                 mode,
+                images = request.count,
+                size = request.image_size.as_str(),
                 "generation requested"
             );
             view

@@ -176,7 +176,6 @@ async fn gallery(
         .filter_map(|record| {
             Some(GalleryImage {
                 thumbnail_url: paths::thumbnail(&record.id, GALLERY_THUMBNAIL_WIDTH),
-                image_id: record.id,
                 image: record.view,
                 recipe: record.recipe?,
             })

@@ -5,7 +5,9 @@ use aide::axum::routing::get_with;
 use axum::extract::State;
 use axum::http::{HeaderName, header};
 use axum::{Extension, Json};
-use contracts::{ANSWER_MAX_CHARS, AspectRatio, IDEA_MAX_CHARS, MetaResponse, ProviderMode, paths};
+use contracts::{
+    ANSWER_MAX_CHARS, IDEA_MAX_CHARS, MAX_IMAGES_PER_JOB, MetaResponse, ProviderMode, paths,
+};
 
 use crate::describe::Describe;
 use crate::state::AppState;
@@ -22,7 +24,7 @@ pub fn router() -> ApiRouter<AppState> {
             paths::META,
             get_with(meta, |op| {
                 op.id("getMeta")
-                    .summary("Which providers run (offline or live) and the input limits")
+                    .summary("Which providers run (offline or live), the sizes and ratios the image model makes, and the input limits")
             }),
         )
         .api_route(
@@ -74,6 +76,7 @@ async fn healthz() -> &'static str {
 
 async fn meta(State(state): State<AppState>) -> Json<MetaResponse> {
     let (synthesizer, renderer) = (state.synthesizer.info(), state.renderer.info());
+    let caps = state.renderer.capabilities();
     Json(MetaResponse {
         mode: if synthesizer.offline || renderer.offline {
             ProviderMode::Offline
@@ -82,7 +85,9 @@ async fn meta(State(state): State<AppState>) -> Json<MetaResponse> {
         },
         synthesizer: synthesizer.label,
         image_provider: renderer.label,
-        aspect_ratios: AspectRatio::ALL.to_vec(),
+        aspect_ratios: caps.ratios.to_vec(),
+        image_sizes: caps.sizes.to_vec(),
+        max_images_per_job: MAX_IMAGES_PER_JOB,
         idea_max_chars: IDEA_MAX_CHARS,
         answer_max_chars: ANSWER_MAX_CHARS,
         version: env!("CARGO_PKG_VERSION").to_owned(),

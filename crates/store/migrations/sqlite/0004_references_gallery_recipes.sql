@@ -2,11 +2,12 @@
 -- PostgreSQL files are the same SQL.
 
 -- What the gallery shows of each image beside its bytes: the summary line, the ratio, whether
--- the offline renderer drew it, and how it was made (the recipe as JSON, never the prompt).
+-- the offline renderer drew it, its size tier, and how it was made (the recipe as JSON, never the prompt).
 -- Images made before this migration get their job's ratio and no recipe; the gallery skips them.
 ALTER TABLE images ADD COLUMN summary TEXT NOT NULL DEFAULT '';
 ALTER TABLE images ADD COLUMN aspect_ratio TEXT NOT NULL DEFAULT '1:1';
 ALTER TABLE images ADD COLUMN offline_preview BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE images ADD COLUMN image_size TEXT NOT NULL DEFAULT '1K';
 ALTER TABLE images ADD COLUMN recipe TEXT;
 UPDATE images SET aspect_ratio = (SELECT jobs.aspect_ratio FROM jobs WHERE jobs.id = images.job_id)
     WHERE EXISTS (SELECT 1 FROM jobs WHERE jobs.id = images.job_id);
