@@ -78,6 +78,8 @@ async fn the_gallery_lists_every_image_newest_first_with_its_recipe_and_never_th
         assert_eq!(image.recipe.idea, "a lighthouse keeper's cat");
         assert_eq!(image.recipe.answers.len(), 3);
         assert!(image.recipe.reference_ids.is_empty());
+        assert_eq!(image.recipe.image_size.as_deref(), Some("1K"));
+        assert_eq!(image.recipe.count, Some(1));
         assert_eq!(image.recipe.edit_of, None);
     }
     // The recipe is the brief as it was when each image was made.
