@@ -18,6 +18,16 @@ pub const ANSWER_TOO_THIN: &str = "answer_too_thin";
 pub const SESSION_BUSY: &str = "session_busy";
 pub const JOB_NOT_FOUND: &str = "job_not_found";
 pub const IMAGE_NOT_FOUND: &str = "image_not_found";
+/// 415: an upload that is not PNG, JPEG or WebP by its bytes, or whose Content-Type disagrees.
+pub const REFERENCE_UNSUPPORTED_TYPE: &str = "reference_unsupported_type";
+/// 413: an upload over 7 MiB or over 4,096 pixels a side.
+pub const REFERENCE_TOO_LARGE: &str = "reference_too_large";
+/// 409: the session already holds the most reference images it may.
+pub const TOO_MANY_REFERENCES: &str = "too_many_references";
+/// 422: an upload that does not decode (truncated, corrupt, or too costly to decode).
+pub const REFERENCE_UNREADABLE: &str = "reference_unreadable";
+pub const REFERENCE_NOT_FOUND: &str = "reference_not_found";
+pub const RECIPE_NOT_FOUND: &str = "recipe_not_found";
 pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
 pub const ACCESS_REQUIRED: &str = "access_required";
 pub const ACCESS_DENIED: &str = "access_denied";

@@ -70,6 +70,27 @@ mod pattern {
         ];
         schema.insert("anyOf".into(), branches.into());
     }
+
+    /// Either a template and an idea, or a recipe id alone.
+    pub fn start_or_recipe(schema: &mut schemars::Schema) {
+        let branches = vec![
+            schemars::json_schema!({
+                "required": ["templateId", "initialInput"],
+                "properties": {"templateId": {"minLength": 1}, "recipeId": {"type": "null"}}
+            })
+            .to_value(),
+            schemars::json_schema!({
+                "required": ["recipeId"],
+                "properties": {
+                    "recipeId": {"type": "string"},
+                    "templateId": {"maxLength": 0},
+                    "initialInput": {"maxLength": 0}
+                }
+            })
+            .to_value(),
+        ];
+        schema.insert("oneOf".into(), branches.into());
+    }
 }
 
 /// The error envelope every non-2xx response carries: `{"error": "...", "code": "..."}`.
@@ -297,14 +318,22 @@ pub struct MetaResponse {
 
 /// `POST /api/session/start`.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", schemars(transform = pattern::start_or_recipe))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartSessionRequest {
+    /// Required unless `recipeId` is given.
+    #[serde(default)]
     pub template_id: String,
     /// The idea: 1 to 500 characters once surrounding whitespace is trimmed, with some letter or
-    /// digit (of any script) among them.
+    /// digit (of any script) among them. Required unless `recipeId` is given.
+    #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(pattern(pattern::IDEA)))]
     pub initial_input: String,
+    /// Start from a recipe link instead (then send neither `templateId` nor `initialInput`): the
+    /// recipe's template, idea and answers, ready to generate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe_id: Option<String>,
 }
 
 /// `POST /api/session/answer`. Either an answer, or `skip: true` to take the template's default.
@@ -537,6 +566,113 @@ pub struct SessionView {
     /// (live providers only: absent offline, where nothing is counted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaView>,
+    /// The reference images uploaded to this session, in upload order (never their bytes).
+    #[serde(default)]
+    pub references: Vec<ReferenceView>,
+}
+
+/// Most reference images one session holds.
+pub const REFERENCES_MAX: usize = 3;
+/// Largest reference upload, in bytes (7 MiB).
+pub const REFERENCE_MAX_BYTES: usize = 7 * 1024 * 1024;
+/// Largest reference image side, in pixels.
+pub const REFERENCE_MAX_SIDE: u32 = 4096;
+/// Longest reference note, in characters.
+pub const REFERENCE_NOTE_MAX_CHARS: usize = 120;
+
+/// A reference image as stored (`POST /api/session/references`, 201, and the session view).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferenceView {
+    pub reference_id: String,
+    /// The type of the stored bytes: `image/png` (a PNG upload) or `image/jpeg` (JPEG and WebP
+    /// uploads), re-encoded without metadata.
+    pub mime_type: String,
+    pub width: u32,
+    pub height: u32,
+    /// What the image is for ("our product", "style to match"); empty when none was given.
+    pub note: String,
+    /// Same-origin URL of the bytes, served to this session only.
+    pub url: String,
+}
+
+/// How an image was made: what a person chose, never the written prompt.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRecipe {
+    pub template_id: String,
+    pub template_name: String,
+    pub idea: String,
+    /// The three answers as recorded (with their defaulted and skipped flags).
+    pub answers: Vec<AnswerView>,
+    pub aspect_ratio: AspectRatio,
+    /// The image size tier the request asked for (`1K`, `2K`, `4K`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<String>,
+    /// How many images (variations) the request asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u8>,
+    /// The reference images sent with the request, in order.
+    #[serde(default)]
+    pub reference_ids: Vec<String>,
+    /// For an edit: the instruction, and the image it edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_instruction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_of: Option<String>,
+}
+
+/// One image of the session's gallery.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GalleryImage {
+    #[serde(flatten)]
+    pub image: ImageView,
+    /// A small version for a grid (`?w=256`).
+    pub thumbnail_url: String,
+    pub recipe: ImageRecipe,
+}
+
+/// `GET /api/session/images`: every image of this session, newest first.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GalleryResponse {
+    pub images: Vec<GalleryImage>,
+}
+
+/// `POST /api/recipes`: a shareable recipe of one of this session's images (default: the newest).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRecipeRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+}
+
+/// `POST /api/recipes` (201).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipeCreated {
+    pub recipe_id: String,
+    /// The browser app's page for it, `/r/{recipeId}`.
+    pub url: String,
+}
+
+/// `GET /api/recipes/{recipeId}`: what anyone with the link may see.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipeView {
+    pub recipe_id: String,
+    #[serde(flatten)]
+    pub recipe: ImageRecipe,
+    /// A small version of the image it made; absent once that image was deleted or expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
 }
 
 /// What is left of today's generation limits (UTC days). `None` fields have no limit.
@@ -594,6 +730,7 @@ mod tests {
             images: vec![],
             can_reuse_prompt: false,
             quota: None,
+            references: vec![],
         };
         let json = serde_json::to_value(&view).expect("serialises");
         assert_eq!(json["templateId"], "t");

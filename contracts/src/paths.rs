@@ -27,6 +27,16 @@ pub const JOB_EVENTS: &str = "/api/generate/{jobId}/events";
 pub const IMAGES: &str = "/api/images";
 /// The route of one image; [`image`] builds its URL.
 pub const IMAGE: &str = "/api/images/{imageId}";
+/// `GET`: the session's gallery.
+pub const SESSION_IMAGES: &str = "/api/session/images";
+/// `POST`: upload a reference image (multipart).
+pub const SESSION_REFERENCES: &str = "/api/session/references";
+/// `GET` (bytes, own session only) and `DELETE`; [`reference`] builds its URL.
+pub const SESSION_REFERENCE: &str = "/api/session/references/{referenceId}";
+/// `POST`: make a recipe link.
+pub const RECIPES: &str = "/api/recipes";
+/// `GET`: a recipe, without a session; [`recipe`] builds its URL.
+pub const RECIPE: &str = "/api/recipes/{recipeId}";
 /// Prometheus metrics (docs/operations.md).
 pub const METRICS: &str = "/metrics";
 /// The access password's sign-in page (and form target).
@@ -59,6 +69,26 @@ pub fn image(image_id: &str) -> String {
     format!("{IMAGES}/{image_id}")
 }
 
+/// `GET`/`DELETE /api/session/references/{referenceId}`.
+pub fn reference(reference_id: &str) -> String {
+    format!("{SESSION_REFERENCES}/{reference_id}")
+}
+
+/// `GET /api/images/{imageId}?w={width}`: a thumbnail.
+pub fn thumbnail(image_id: &str, width: u32) -> String {
+    format!("{IMAGES}/{image_id}?w={width}")
+}
+
+/// `GET /api/recipes/{recipeId}`.
+pub fn recipe(recipe_id: &str) -> String {
+    format!("{RECIPES}/{recipe_id}")
+}
+
+/// The browser app's page of a recipe, `/r/{recipeId}`.
+pub fn recipe_page(recipe_id: &str) -> String {
+    format!("/r/{recipe_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +102,10 @@ mod tests {
             template_example("food"),
             TEMPLATE_EXAMPLE.replace("{templateId}", "food")
         );
+        assert_eq!(
+            reference("abc"),
+            SESSION_REFERENCE.replace("{referenceId}", "abc")
+        );
+        assert_eq!(recipe("abc"), RECIPE.replace("{recipeId}", "abc"));
     }
 }

@@ -492,6 +492,61 @@ async fn the_accessibility_check_fails_on_a_serious_violation() {
     .await;
 }
 
+/// A recipe link made in one browser opens in a fresh one (no cookie): the brief and the image's
+/// thumbnail show, and "Make it" (by keyboard) gives the partner a ready session with that brief.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipe_link_opens_in_a_fresh_browser_and_makes_it() {
+    run(
+        "recipe-link",
+        |_| {},
+        |page| async move {
+            reach_result(&page).await?;
+            let recipe_id = page
+                .client
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];\
+                     fetch('/api/recipes', {method: 'POST'}).then(r => r.json())\
+                       .then(j => done(j.recipeId), () => done(null));",
+                    vec![],
+                )
+                .await?;
+            let recipe_id = recipe_id.as_str().context("a recipe id")?.to_owned();
+
+            // A fresh browser: no session cookie.
+            page.client.delete_all_cookies().await?;
+            page.open(&format!("/r/{recipe_id}")).await?;
+            page.wait_for("recipe-brief").await?;
+            let brief = page.text("recipe-brief").await?;
+            ensure!(brief.contains(IDEA), "the idea is shown: {brief}");
+            ensure!(
+                brief.contains("a rocky Atlantic island at dusk"),
+                "the answers are shown: {brief}"
+            );
+            page.wait_until(
+                "the thumbnail to load, 256 pixels wide",
+                "(() => { const i = document.querySelector('[data-testid=\"recipe-thumbnail\"]'); return i && i.complete && i.naturalWidth === 256; })()",
+            )
+            .await?;
+            page.check_accessibility("the recipe page").await?;
+
+            page.tab_to("make-it").await?;
+            page.enter().await?;
+            page.wait_until("the workspace", "location.pathname === '/workspace'")
+                .await?;
+            page.wait_for("answers-idea").await?;
+            let idea = page.text("answers-idea").await?;
+            ensure!(idea.contains(IDEA), "the partner's session has the idea: {idea}");
+            let answer = page.text("answer-1").await?;
+            ensure!(
+                answer.contains("a rocky Atlantic island at dusk"),
+                "and the answers: {answer}"
+            );
+            Ok(())
+        },
+    )
+    .await;
+}
+
 /// Fails when the stage's parts overlap: the image, its caption, the grid and the actions.
 async fn check_no_overlap(page: &Page, at: &str) -> anyhow::Result<()> {
     let overlaps = page

@@ -2,7 +2,7 @@
 //! `Result<T, ApiClientError>`. Same origin as the page, so the session cookie rides along.
 
 use contracts::{
-    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse,
+    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse, RecipeView,
     ResumeResponse, SessionView, StartSessionRequest, TemplatesResponse, paths,
 };
 use gloo_net::http::{Request, Response};
@@ -60,6 +60,11 @@ pub async fn resume() -> Result<Option<SessionView>> {
     get::<ResumeResponse>(paths::SESSION_RESUME)
         .await
         .map(|r| r.session)
+}
+
+/// `GET /api/recipes/{recipeId}` (no session needed).
+pub async fn recipe(recipe_id: &str) -> Result<RecipeView> {
+    get(&paths::recipe(recipe_id)).await
 }
 
 /// `POST /api/session/start`.

@@ -185,7 +185,7 @@ fn draw(app: AppState, actions: Actions) -> AnyView {
         }
         .into_any(),
         Screen::Workspace => view! { <WorkspaceScreen app ratio actions/> }.into_any(),
-        Screen::Recipe(id) => view! { <RecipeScreen id/> }.into_any(),
+        Screen::Recipe(id) => view! { <RecipeScreen id actions/> }.into_any(),
         Screen::NotFound => view! { <NotFoundScreen/> }.into_any(),
     }
 }

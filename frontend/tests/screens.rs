@@ -359,6 +359,7 @@ fn ready_session() -> SessionView {
             global_left: None,
             resets_in_secs: 3 * 3600 + 120,
         }),
+        references: vec![],
     }
 }
 

@@ -30,6 +30,8 @@ async fn every_documented_operation_is_routed() {
             &path
                 .replace("{jobId}", "0")
                 .replace("{imageId}", "0")
+                .replace("{referenceId}", "0")
+                .replace("{recipeId}", "0")
                 .replace("{n}", "1"),
         );
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");

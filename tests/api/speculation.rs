@@ -214,3 +214,31 @@ async fn with_speculation_off_the_prompt_is_written_only_by_generate() {
     assert_eq!(app.finished(&job.job_id).await.status, JobStatus::Succeeded);
     assert_eq!(prompt_calls(&sim).len(), 1);
 }
+
+#[tokio::test]
+async fn a_session_started_from_a_recipe_has_its_prompt_written_ahead() {
+    let (app, sim) = live(Duration::ZERO, |_| {}).await;
+    ready(&app, "a lighthouse keeper").await;
+    let job = app.generate(json!({})).await;
+    app.finished(&job.job_id).await;
+    let response = app.post_json(paths::RECIPES, &json!({})).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let link: contracts::RecipeCreated = response.json().await.expect("a recipe link");
+    let written = prompt_calls(&sim).len();
+
+    let partner = app.another_person();
+    let response = partner
+        .post_json(paths::SESSION_START, &json!({"recipeId": link.recipe_id}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // The brief is complete at once, so its prompt is written before Generate is pressed.
+    until_prompt_calls(&sim, written + 1).await;
+    let job = partner.generate(json!({})).await;
+    let done = partner.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_eq!(
+        prompt_calls(&sim).len(),
+        written + 1,
+        "Generate used the prompt written ahead"
+    );
+}

@@ -85,6 +85,16 @@ impl Refinement {
         }
     }
 
+    /// A finished refinement with these answers (a recipe's), or `None` unless there are
+    /// exactly three.
+    pub fn from_answers(answers: Vec<Answer>) -> Option<Refinement> {
+        (answers.len() == TOTAL).then(|| Refinement {
+            answers,
+            previous: vec![None; TOTAL],
+            reasking: false,
+        })
+    }
+
     /// The 1-based question waiting for an answer, or `None` when all are answered.
     pub fn current_question(&self) -> Option<u8> {
         (self.answers.len() < TOTAL).then(|| self.answers.len() as u8 + 1)

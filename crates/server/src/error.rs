@@ -61,6 +61,19 @@ pub enum ApiError {
     /// 404 `image_not_found`.
     #[error("no such image")]
     ImageNotFound,
+    /// An upload refused: 415 `reference_unsupported_type`, 413 `reference_too_large` or 422
+    /// `reference_unreadable`.
+    #[error("reference refused: {0}")]
+    Reference(#[from] crate::imaging::Refusal),
+    /// 409 `too_many_references`.
+    #[error("too many references")]
+    TooManyReferences,
+    /// 404 `reference_not_found`.
+    #[error("no such reference")]
+    ReferenceNotFound,
+    /// 404 `recipe_not_found`.
+    #[error("no such recipe")]
+    RecipeNotFound,
     /// 429 `rate_limited`, with `Retry-After`: too many `what` (e.g. "sign-in attempts").
     #[error("rate limited")]
     RateLimited {
@@ -161,6 +174,40 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 codes::IMAGE_NOT_FOUND,
                 "No such image; images are kept for a limited time. Generate it again.".into(),
+            ),
+            Reference(refusal) => {
+                use crate::imaging::Refusal;
+                let (status, code) = match refusal {
+                    Refusal::UnsupportedType(_) => (
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        codes::REFERENCE_UNSUPPORTED_TYPE,
+                    ),
+                    Refusal::TooLarge(_) => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, codes::REFERENCE_TOO_LARGE)
+                    }
+                    Refusal::Unreadable(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, codes::REFERENCE_UNREADABLE)
+                    }
+                };
+                (status, code, refusal.to_string())
+            }
+            TooManyReferences => (
+                StatusCode::CONFLICT,
+                codes::TOO_MANY_REFERENCES,
+                format!(
+                    "A session holds at most {} reference images. Delete one to add another.",
+                    contracts::REFERENCES_MAX
+                ),
+            ),
+            ReferenceNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::REFERENCE_NOT_FOUND,
+                "This session has no such reference image.".into(),
+            ),
+            RecipeNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::RECIPE_NOT_FOUND,
+                "No such recipe; recipe links are kept as long as images are.".into(),
             ),
             RateLimited { what, retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -316,6 +363,31 @@ fn serde_detail(text: &str) -> String {
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct AppJson<T>(pub T);
+
+/// An optional JSON body: none at all (no Content-Type, no bytes) is `None`.
+impl<S, T> axum::extract::OptionalFromRequest<S> for AppJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Option<Self>, ApiError> {
+        let headers = request.headers();
+        let empty = headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_none_or(|length| length == "0");
+        if !headers.contains_key(axum::http::header::CONTENT_TYPE) && empty {
+            return Ok(None);
+        }
+        <AppJson<T> as FromRequest<S>>::from_request(request, state)
+            .await
+            .map(Some)
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contracts::{
-    ApiErrorBody, AspectRatio, FailedImages, ImageSize, ImageView, JobStatus, JobView,
+    ApiErrorBody, AspectRatio, FailedImages, ImageRecipe, ImageSize, ImageView, JobStatus, JobView,
     MAX_IMAGES_PER_JOB, codes,
 };
 use domain::Catalog;
@@ -585,6 +585,13 @@ impl Jobs {
             .await?
             .ok_or(Failure::Gone)?
             .value;
+        let template = self
+            .catalog
+            .find(&data.template_id)
+            .map_err(|_| Failure::Gone)?;
+        let mut recipe = data.recipe(&template, job.aspect_ratio);
+        recipe.image_size = Some(job.image_size.as_str().to_owned());
+        recipe.count = Some(job.image_count);
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
             (Some(existing), true) => existing.clone(),
             _ => self.synthesize(job, &data).await?,
@@ -593,7 +600,7 @@ impl Jobs {
         self.advance(job, JobStatus::Rendering).await?;
         let seed = seed_of(&job.id);
         let renders = (0..job.image_count.max(1))
-            .map(|n| self.render_one(job, &synthesis, seed.wrapping_add(u64::from(n))));
+            .map(|n| self.render_one(job, &synthesis, &recipe, seed.wrapping_add(u64::from(n))));
         let mut images = Vec::new();
         let mut failures = Vec::new();
         for result in futures::future::join_all(renders).await {
@@ -625,6 +632,7 @@ impl Jobs {
         &self,
         job: &JobRow,
         synthesis: &StoredSynthesis,
+        recipe: &ImageRecipe,
         seed: u64,
     ) -> Result<ImageView, Failure> {
         let started = std::time::Instant::now();
@@ -647,7 +655,7 @@ impl Jobs {
             "provider call"
         );
         let stored = match generated {
-            Ok(generated) => self.keep(job, synthesis, generated).await,
+            Ok(generated) => self.keep(job, synthesis, recipe, generated).await,
             Err(e) => Err(Failure::Provider(e)),
         };
         if !matches!(stored, Err(Failure::Gone | Failure::Store(_)))
@@ -663,6 +671,7 @@ impl Jobs {
         &self,
         job: &JobRow,
         synthesis: &StoredSynthesis,
+        recipe: &ImageRecipe,
         generated: providers::GeneratedImage,
     ) -> Result<ImageView, Failure> {
         let offline = self.renderer.info().offline;
@@ -688,6 +697,11 @@ impl Jobs {
                 width,
                 height,
                 alt: alt.clone(),
+                summary: synthesis.summary.clone(),
+                aspect_ratio: job.aspect_ratio,
+                image_size: job.image_size,
+                offline_preview: offline,
+                recipe: Some(recipe.clone()),
             })
             .await?;
         Ok(ImageView {

@@ -11,6 +11,7 @@ pub mod describe;
 pub mod error;
 pub mod examples;
 pub mod extract;
+pub mod imaging;
 pub mod jobs;
 pub mod middleware;
 pub mod model_check;

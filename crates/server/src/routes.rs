@@ -11,6 +11,8 @@ pub mod images;
 pub mod job_events;
 pub mod login;
 pub mod meta;
+pub mod recipes;
+pub mod references;
 pub mod session;
 pub mod templates;
 
@@ -23,5 +25,7 @@ pub fn api() -> ApiRouter<AppState> {
         .merge(generate::router())
         .merge(job_events::router())
         .merge(images::router())
+        .merge(references::router())
+        .merge(recipes::router())
         .merge(login::router())
 }

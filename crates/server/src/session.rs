@@ -5,9 +5,10 @@
 pub mod cookie;
 
 use contracts::{
-    AnswerView, ImageView, JobView, QUESTION_COUNT, QuestionView, SessionStatus, SessionView,
+    AnswerView, AspectRatio, ImageRecipe, ImageView, JobView, QUESTION_COUNT, QuestionView,
+    SessionStatus, SessionView,
 };
-use domain::{Refinement, Template};
+use domain::{Answer, Refinement, Template};
 use serde::{Deserialize, Serialize};
 use store::SessionId;
 use store::sessions::SessionStore;
@@ -102,20 +103,7 @@ impl SessionData {
                 previous_answer: r.previous_answer(index).map(str::to_owned),
             })
         });
-        let answers = r
-            .answers()
-            .iter()
-            .zip(&template.questions)
-            .zip(1..)
-            .map(|((a, q), index)| AnswerView {
-                index,
-                question: q.text.clone(),
-                hint: q.hint.clone(),
-                answer: a.text.clone(),
-                defaulted: a.defaulted,
-                skipped: a.skipped,
-            })
-            .collect();
+        let answers = self.answer_views(template);
         SessionView {
             template_id: self.template_id.clone(),
             template_name: template.name.clone(),
@@ -133,7 +121,60 @@ impl SessionData {
             images,
             can_reuse_prompt: self.synthesis.is_some(),
             quota: None,
+            references: Vec::new(),
         }
+    }
+
+    /// The recorded answers with their questions.
+    fn answer_views(&self, template: &Template) -> Vec<AnswerView> {
+        self.refinement
+            .answers()
+            .iter()
+            .zip(&template.questions)
+            .zip(1..)
+            .map(|((a, q), index)| AnswerView {
+                index,
+                question: q.text.clone(),
+                hint: q.hint.clone(),
+                answer: a.text.clone(),
+                defaulted: a.defaulted,
+                skipped: a.skipped,
+            })
+            .collect()
+    }
+
+    /// How an image made now at `aspect_ratio` is made: the person's choices, never the prompt.
+    pub fn recipe(&self, template: &Template, aspect_ratio: AspectRatio) -> ImageRecipe {
+        ImageRecipe {
+            template_id: self.template_id.clone(),
+            template_name: template.name.clone(),
+            idea: self.idea.clone(),
+            answers: self.answer_views(template),
+            aspect_ratio,
+            image_size: None,
+            count: None,
+            reference_ids: Vec::new(),
+            edit_instruction: None,
+            edit_of: None,
+        }
+    }
+
+    /// A ready session with a recipe's template, idea and answers (`None` unless it has three).
+    pub fn from_recipe(recipe: &ImageRecipe) -> Option<SessionData> {
+        let answers = recipe
+            .answers
+            .iter()
+            .map(|a| Answer {
+                text: a.answer.clone(),
+                defaulted: a.defaulted,
+                skipped: a.skipped,
+                reasked: false,
+            })
+            .collect();
+        Some(SessionData {
+            refinement: Refinement::from_answers(answers)?,
+            ..SessionData::new(recipe.template_id.clone(), recipe.idea.clone())
+        })
     }
 }
 

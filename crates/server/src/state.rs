@@ -19,6 +19,8 @@ use providers::{ImageGenerator, PromptSynthesizer};
 use secrecy::SecretString;
 use store::images::ImageStore;
 use store::quotas::QuotaStore;
+use store::recipes::RecipeStore;
+use store::references::ReferenceStore;
 use store::sessions::SessionStore;
 use store::{Backend, ImageLocation, Store, StoreConfig};
 
@@ -40,6 +42,8 @@ pub struct AppState {
     pub cookies: SessionCookies,
     pub sessions: SessionStore,
     pub images: ImageStore,
+    pub references: ReferenceStore,
+    pub recipes: RecipeStore,
     pub quotas: QuotaStore,
     pub jobs: Arc<Jobs>,
     /// Writes prompts ahead of Generate (`SPECULATIVE_SYNTHESIS`).
@@ -118,6 +122,8 @@ impl AppState {
             catalog,
             sessions: store.sessions.clone(),
             images: store.images.clone(),
+            references: store.references.clone(),
+            recipes: store.recipes.clone(),
             quotas: store.quotas.clone(),
             store,
             jobs,

@@ -1,6 +1,7 @@
 //! Generated images: the bytes in the object store (a local folder or an S3-compatible bucket)
 //! under their unguessable id, and a row with the owning session and job, type, size, pixel
-//! dimensions, alt text and time. Retention is by age (`IMAGE_RETENTION_DAYS`) and by total size
+//! dimensions, alt text, what the gallery shows (summary, ratio, recipe) and time. Thumbnails are
+//! made on first request and kept beside the bytes (`thumbnails/<id>/<width>`). Retention is by age (`IMAGE_RETENTION_DAYS`) and by total size
 //! (`IMAGE_STORE_MB`, the oldest go first), so an image URL works until then, after a restart and
 //! from any instance.
 
@@ -11,9 +12,14 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+use contracts::{AspectRatio, ImageRecipe, ImageSize, ImageView};
+
 use crate::StoreError;
 use crate::db::{Db, on_db};
 use crate::ids::{SessionId, now_us, random_id};
+
+/// The thumbnail widths served (`?w=`): a few, so stored thumbnails stay bounded.
+pub const THUMBNAIL_WIDTHS: [u32; 3] = [128, 256, 512];
 
 /// An image to keep.
 #[derive(Debug, Clone)]
@@ -25,6 +31,69 @@ pub struct NewImage {
     pub width: u32,
     pub height: u32,
     pub alt: String,
+    pub summary: String,
+    pub aspect_ratio: AspectRatio,
+    pub image_size: ImageSize,
+    pub offline_preview: bool,
+    /// How it was made (the gallery and recipe links show it).
+    pub recipe: Option<ImageRecipe>,
+}
+
+/// An image's row as the gallery shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRecord {
+    pub id: String,
+    pub session: SessionId,
+    pub view: ImageView,
+    /// `None` for images made before recipes were recorded.
+    pub recipe: Option<ImageRecipe>,
+}
+
+const RECORD_COLUMNS: &str = "id, session_id, mime_type, width, height, alt, summary, \
+     aspect_ratio, offline_preview, recipe, image_size";
+
+type RecordColumns = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    String,
+);
+
+fn record(columns: RecordColumns) -> Result<ImageRecord, StoreError> {
+    let (id, session, mime_type, width, height, alt, summary, ratio, offline, recipe, size) =
+        columns;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("image {id}: {what}"));
+    Ok(ImageRecord {
+        session: SessionId::from_hex(&session).ok_or_else(|| corrupt("session id"))?,
+        view: ImageView {
+            image_id: id.clone(),
+            url: contracts::paths::image(&id),
+            mime_type,
+            width: u32::try_from(width).map_err(|_| corrupt("width"))?,
+            height: u32::try_from(height).map_err(|_| corrupt("height"))?,
+            alt,
+            summary,
+            aspect_ratio: AspectRatio::parse(&ratio).ok_or_else(|| corrupt("aspect ratio"))?,
+            image_size: ImageSize::ALL
+                .into_iter()
+                .find(|s| s.as_str() == size)
+                .ok_or_else(|| corrupt("image size"))?,
+            offline_preview: offline,
+        },
+        recipe: recipe
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(StoreError::corrupt("image recipe"))?,
+        id,
+    })
 }
 
 /// Image bytes with their media type.
@@ -48,6 +117,11 @@ fn key(id: &str) -> Path {
     Path::from(id)
 }
 
+/// A thumbnail's object key.
+fn thumbnail_key(id: &str, width: u32) -> Path {
+    Path::from(format!("thumbnails/{id}/{width}"))
+}
+
 impl ImageStore {
     pub(crate) fn new(
         db: Db,
@@ -68,13 +142,20 @@ impl ImageStore {
     pub async fn insert(&self, image: NewImage) -> Result<String, StoreError> {
         let id = random_id();
         let size = i64::try_from(image.bytes.len()).unwrap_or(i64::MAX);
+        let recipe = image
+            .recipe
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(StoreError::corrupt("image recipe"))?;
         self.objects
             .put(&key(&id), PutPayload::from_bytes(image.bytes))
             .await?;
         let recorded = on_db!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO images (id, session_id, job_id, mime_type, byte_size, width, height, \
-                 alt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 alt, created_at, summary, aspect_ratio, offline_preview, recipe, image_size) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&id)
             .bind(image.session.to_hex())
@@ -85,6 +166,11 @@ impl ImageStore {
             .bind(i64::from(image.height))
             .bind(&image.alt)
             .bind(now_us())
+            .bind(&image.summary)
+            .bind(image.aspect_ratio.as_str())
+            .bind(image.offline_preview)
+            .bind(&recipe)
+            .bind(image.image_size.as_str())
             .execute(pool)
             .await
             .map(|_| ())
@@ -115,6 +201,79 @@ impl ImageStore {
             Err(e) => return Err(e.into()),
         };
         Ok(Some(StoredImage { bytes, mime_type }))
+    }
+
+    /// The session's images that carry a recipe, newest first.
+    pub async fn gallery(&self, session: &SessionId) -> Result<Vec<ImageRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM images WHERE session_id = $1 AND recipe IS NOT NULL \
+             ORDER BY created_at DESC, id DESC"
+        );
+        let rows: Vec<RecordColumns> = on_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(session.to_hex()).fetch_all(pool).await?
+        });
+        rows.into_iter().map(record).collect()
+    }
+
+    /// Image `id`, whoever owns it.
+    pub async fn record(&self, id: &str) -> Result<Option<ImageRecord>, StoreError> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM images WHERE id = $1");
+        let row: Option<RecordColumns> = on_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(record).transpose()
+    }
+
+    /// Deletes the session's image `id` with its bytes and thumbnails; false when the session
+    /// has no such image (another session's image is not touched).
+    pub async fn delete(&self, session: &SessionId, id: &str) -> Result<bool, StoreError> {
+        let deleted = on_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM images WHERE id = $1 AND session_id = $2")
+                .bind(id)
+                .bind(session.to_hex())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if deleted == 0 {
+            return Ok(false);
+        }
+        self.delete_objects(std::slice::from_ref(&id.to_owned()))
+            .await;
+        Ok(true)
+    }
+
+    /// A stored thumbnail of image `id`, if one was made.
+    pub async fn thumbnail(&self, id: &str, width: u32) -> Result<Option<Bytes>, StoreError> {
+        match self.objects.get(&thumbnail_key(id, width)).await {
+            Ok(found) => Ok(Some(found.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Keeps a thumbnail of image `id`. Should the image be deleted meanwhile, the thumbnail
+    /// is dropped again, so none outlives its image.
+    pub async fn put_thumbnail(
+        &self,
+        id: &str,
+        width: u32,
+        bytes: Bytes,
+    ) -> Result<(), StoreError> {
+        self.objects
+            .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
+            .await?;
+        let exists: Option<i64> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        if exists.is_none() {
+            self.delete_objects(std::slice::from_ref(&id.to_owned()))
+                .await;
+        }
+        Ok(())
     }
 
     /// (images, bytes) stored.
@@ -179,9 +338,12 @@ impl ImageStore {
     /// Best effort: a leftover object without a row is never served, only wasted space.
     async fn delete_objects(&self, ids: &[String]) {
         for id in ids {
-            match self.objects.delete(&key(id)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => tracing::warn!(error = %e, "could not delete an image's bytes"),
+            let thumbnails = THUMBNAIL_WIDTHS.map(|w| thumbnail_key(id, w));
+            for object in std::iter::once(key(id)).chain(thumbnails) {
+                match self.objects.delete(&object).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not delete an image's bytes"),
+                }
             }
         }
     }

@@ -332,7 +332,7 @@ impl JobStore {
                 return Ok(Inserted::Existing(existing));
             }
             let exists: Option<i64> = on_db!(&self.db, pool => {
-                sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = $1")
+                sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
                     .bind(&session)
                     .fetch_optional(pool)
                     .await?

@@ -1,5 +1,5 @@
-//! What survives a restart, and what several instances share: sessions, generation jobs, images
-//! and the daily quotas, behind one [`Store`] with two backends chosen by configuration.
+//! What survives a restart, and what several instances share: sessions, generation jobs, images,
+//! reference images, recipe links and the daily quotas, behind one [`Store`] with two backends chosen by configuration.
 //!
 //! - **Embedded** (the default): a SQLite database in WAL mode and the image files, both under
 //!   `DATA_DIR`. One instance.
@@ -15,6 +15,8 @@ pub mod ids;
 pub mod images;
 pub mod jobs;
 pub mod quotas;
+pub mod recipes;
+pub mod references;
 pub mod secret;
 pub mod sessions;
 pub mod wakeups;
@@ -35,6 +37,8 @@ pub use ids::SessionId;
 use images::ImageStore;
 use jobs::JobStore;
 use quotas::QuotaStore;
+use recipes::RecipeStore;
+use references::ReferenceStore;
 use sessions::SessionStore;
 use wakeups::Wakeups;
 
@@ -151,6 +155,8 @@ pub struct Store {
     pub sessions: SessionStore,
     pub jobs: JobStore,
     pub images: ImageStore,
+    pub references: ReferenceStore,
+    pub recipes: RecipeStore,
     pub quotas: QuotaStore,
     pub wakeups: Wakeups,
     db: db::Db,
@@ -161,6 +167,8 @@ pub struct Store {
 pub struct Swept {
     pub sessions: u64,
     pub images: u64,
+    pub references: u64,
+    pub recipes: u64,
     pub quota_days: u64,
 }
 
@@ -186,6 +194,8 @@ impl Store {
                 config.max_sessions,
             ),
             jobs: JobStore::new(db.clone(), wakeups.clone(), instance, config.job_lease),
+            references: ReferenceStore::new(db.clone(), objects.clone()),
+            recipes: RecipeStore::new(db.clone(), config.image_retention),
             images: ImageStore::new(
                 db.clone(),
                 objects,
@@ -207,12 +217,15 @@ impl Store {
         self.db.backend()
     }
 
-    /// Drops idle and over-cap sessions, old and over-cap images, and old quota counters.
+    /// Drops idle and over-cap sessions (and their references), old and over-cap images, old
+    /// recipe links, and old quota counters.
     pub async fn sweep(&self) -> Result<Swept, StoreError> {
         let now = ids::now_ms();
         Ok(Swept {
             sessions: self.sessions.sweep(now).await?,
             images: self.images.sweep(now).await?,
+            references: self.references.sweep().await?,
+            recipes: self.recipes.sweep(now).await?,
             quota_days: self.quotas.sweep(now).await?,
         })
     }

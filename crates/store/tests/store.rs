@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use contracts::{ApiErrorBody, AspectRatio, ImageSize, ImageView, JobStatus};
+use contracts::{ApiErrorBody, AspectRatio, ImageRecipe, ImageSize, ImageView, JobStatus};
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use store::images::NewImage;
 use store::jobs::{Inserted, JobRow, NewJob, Outcome};
 use store::quotas::{Scope, Spender};
+use store::references::{NewReference, NotStored, ReferenceRow};
 use store::sessions::Conflict;
 use store::{ImageLocation, S3Options, SessionId, Store, StoreConfig};
 use test_servers::{Postgres, S3};
@@ -130,6 +131,8 @@ on_both_backends!(
     image_bytes_round_trip_and_survive_reopening,
     the_oldest_images_go_first_when_over_the_cap,
     old_images_are_swept_after_the_retention,
+    a_session_holds_three_references_however_many_arrive_at_once,
+    recipes_last_as_long_as_the_image_retention,
 );
 
 async fn session_writes_must_name_the_version_they_read(kind: Kind) {
@@ -856,6 +859,11 @@ fn new_image(session: SessionId, bytes: Bytes) -> NewImage {
         width: 16,
         height: 9,
         alt: "a fox".into(),
+        summary: "A fox at dusk".into(),
+        aspect_ratio: contracts::AspectRatio::Landscape16x9,
+        image_size: ImageSize::OneK,
+        offline_preview: true,
+        recipe: None,
     }
 }
 
@@ -932,6 +940,150 @@ async fn old_images_are_swept_after_the_retention(kind: Kind) {
     assert_eq!(f.store.sweep().await.expect("db").images, 1);
     assert!(f.store.images.get(&id).await.expect("read").is_none());
     assert_eq!(f.store.images.usage().await.expect("db"), (0, 0));
+}
+
+fn new_reference(session: SessionId, n: u32) -> NewReference {
+    NewReference {
+        session,
+        bytes: png(100 + n as usize),
+        mime_type: "image/png".into(),
+        width: n + 1,
+        height: 1,
+        note: format!("reference {n}"),
+    }
+}
+
+async fn a_session_holds_three_references_however_many_arrive_at_once(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let session = SessionId::random();
+    f.store
+        .sessions
+        .create(&session, &flow("jars"))
+        .await
+        .expect("db")
+        .expect("new");
+    // Half the uploads go through a second instance on the same database.
+    let other = f.reopen().await;
+    let uploads = (0..10).map(|n| {
+        let store = if n % 2 == 0 {
+            f.store.clone()
+        } else {
+            other.clone()
+        };
+        tokio::spawn(async move { store.references.insert(new_reference(session, n)).await })
+    });
+    let outcomes: Vec<_> = join_all(uploads)
+        .await
+        .into_iter()
+        .map(|o| o.expect("task").expect("db"))
+        .collect();
+    let stored: Vec<ReferenceRow> = outcomes.iter().filter_map(|o| o.clone().ok()).collect();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.clone().err())
+            .all(|e| e == NotStored::Full)
+    );
+    let listed = f.store.references.list(&session).await.expect("db");
+    assert_eq!(listed.len(), 3);
+    for row in &stored {
+        let bytes = f
+            .store
+            .references
+            .get(&session, &row.id)
+            .await
+            .expect("read");
+        assert_eq!(
+            bytes.map(|b| b.bytes.len()),
+            Some(100 + row.width as usize - 1 + 8)
+        );
+        assert!(
+            f.store
+                .references
+                .get(&SessionId::random(), &row.id)
+                .await
+                .expect("read")
+                .is_none(),
+            "another session does not see it"
+        );
+    }
+    let gone = SessionId::random();
+    assert_eq!(
+        f.store
+            .references
+            .insert(new_reference(gone, 1))
+            .await
+            .expect("db"),
+        Err(NotStored::SessionGone)
+    );
+
+    // A session that goes takes its references with it at the next sweep.
+    assert!(f.store.sessions.delete(&session).await.expect("db"));
+    assert_eq!(f.store.sweep().await.expect("db").references, 3);
+    assert!(
+        f.store
+            .references
+            .list(&session)
+            .await
+            .expect("db")
+            .is_empty()
+    );
+    for row in &stored {
+        assert!(
+            f.store
+                .references
+                .get(&session, &row.id)
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
+}
+
+fn recipe() -> ImageRecipe {
+    ImageRecipe {
+        template_id: "general-cinematic".into(),
+        template_name: "General cinematic".into(),
+        idea: "a fox".into(),
+        answers: Vec::new(),
+        aspect_ratio: AspectRatio::Square,
+        image_size: None,
+        count: None,
+        reference_ids: Vec::new(),
+        edit_instruction: None,
+        edit_of: None,
+    }
+}
+
+async fn recipes_last_as_long_as_the_image_retention(kind: Kind) {
+    let kept = open(kind, |_| {}).await;
+    let id = kept
+        .store
+        .recipes
+        .insert("img", &recipe())
+        .await
+        .expect("db");
+    assert_eq!(id.len(), 32);
+    assert_eq!(kept.store.sweep().await.expect("db").recipes, 0);
+    let row = kept
+        .store
+        .recipes
+        .get(&id)
+        .await
+        .expect("db")
+        .expect("kept");
+    assert_eq!((row.image_id.as_str(), row.recipe), ("img", recipe()));
+
+    let expiring = open(kind, |c| c.image_retention = Duration::ZERO).await;
+    let id = expiring
+        .store
+        .recipes
+        .insert("img", &recipe())
+        .await
+        .expect("db");
+    assert_eq!(expiring.store.sweep().await.expect("db").recipes, 1);
+    assert!(expiring.store.recipes.get(&id).await.expect("db").is_none());
 }
 
 #[tokio::test]

@@ -54,6 +54,7 @@ fn refining(at: u8) -> SessionView {
         images: vec![],
         can_reuse_prompt: false,
         quota: None,
+        references: vec![],
     }
 }
 

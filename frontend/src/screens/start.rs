@@ -36,6 +36,7 @@ pub fn StartScreen(
         actions.start(StartSessionRequest {
             template_id: template_id.get_untracked(),
             initial_input: idea.get_untracked().trim().to_owned(),
+            recipe_id: None,
         });
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -1,21 +1,35 @@
-//! `GET /api/images/{imageId}`: the bytes, with their type and a download file name.
+//! Images: `GET /api/images/{imageId}` (the bytes, or a `?w=` thumbnail; the id is an
+//! unguessable capability, so no session is needed), `DELETE /api/images/{imageId}` (by its own
+//! session) and the session's gallery, `GET /api/session/images`.
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
 use aide::transform::TransformOperation;
-use axum::extract::{Path, State};
-use axum::http::{HeaderName, header};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, StatusCode, header};
 use bytes::Bytes;
-use contracts::{codes, paths};
+use contracts::{GalleryImage, GalleryResponse, codes, paths};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use store::images::THUMBNAIL_WIDTHS;
 
 use crate::describe::Describe;
 use crate::error::{ApiError, Result};
+use crate::extract::{CurrentSession, SessionCookie};
+use crate::imaging;
 use crate::state::AppState;
 
+/// The thumbnail width the gallery links to.
+pub const GALLERY_THUMBNAIL_WIDTH: u32 = 256;
+
 pub fn router() -> ApiRouter<AppState> {
-    ApiRouter::new().api_route(paths::IMAGE, get_with(image, image_docs))
+    ApiRouter::new()
+        .api_route(
+            paths::IMAGE,
+            get_with(image, image_docs).delete_with(delete, delete_docs),
+        )
+        .api_route(paths::SESSION_IMAGES, get_with(gallery, gallery_docs))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -24,31 +38,65 @@ struct ImagePath {
     image_id: String,
 }
 
+/// `?w=`: a thumbnail this many pixels wide.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ImageQuery {
+    /// 128, 256 or 512: a JPEG thumbnail that wide (the ratio kept; an image no wider is sent
+    /// as it is).
+    #[serde(default)]
+    #[schemars(extend("enum" = [128, 256, 512]))]
+    w: Option<u32>,
+}
+
 fn image_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("getImage")
-        .summary("Image bytes (the id is an unguessable capability)")
+        .summary("Image bytes, or a thumbnail with ?w= (the id is an unguessable capability)")
+        .description(
+            "With ?w=128, 256 or 512: a JPEG at most that wide, made on first request and kept \
+             beside the image (and deleted with it), so a grid loads small files.",
+        )
         .answers(200, &["image/png", "image/jpeg", "image/webp"], "the image")
-        .errors(&[(
-            404,
-            codes::IMAGE_NOT_FOUND,
-            "no such image, or it was evicted",
-        )])
+        .errors(&[
+            (
+                404,
+                codes::IMAGE_NOT_FOUND,
+                "no such image, or it was evicted or deleted",
+            ),
+            (400, codes::INVALID_REQUEST, "w is not 128, 256 or 512"),
+        ])
 }
 
 async fn image(
     State(state): State<AppState>,
     Path(ImagePath { image_id }): Path<ImagePath>,
+    query: std::result::Result<Query<ImageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<([(HeaderName, String); 3], Bytes)> {
+    let Query(query) = query?;
+    if let Some(w) = query.w
+        && !THUMBNAIL_WIDTHS.contains(&w)
+    {
+        return Err(ApiError::Validation(format!(
+            "w must be one of {THUMBNAIL_WIDTHS:?}; {w} is not."
+        )));
+    }
     let image = state
         .images
         .get(&image_id)
         .await?
         .ok_or(ApiError::ImageNotFound)?;
+    let (bytes, mime_type) = match query.w {
+        Some(width) => match thumbnail(&state, &image_id, &image.bytes, width).await? {
+            Some(small) => (small, "image/jpeg".to_owned()),
+            None => (image.bytes, image.mime_type),
+        },
+        None => (image.bytes, image.mime_type),
+    };
     // Ids are validated by the lookup, so they are safe inside the header.
-    let file_name = contracts::format::image_file_name(&image_id, &image.mime_type);
+    let file_name = contracts::format::image_file_name(&image_id, &mime_type);
     Ok((
         [
-            (header::CONTENT_TYPE, image.mime_type.clone()),
+            (header::CONTENT_TYPE, mime_type),
             (
                 header::CACHE_CONTROL,
                 "private, max-age=31536000, immutable".to_owned(),
@@ -58,6 +106,80 @@ async fn image(
                 format!("inline; filename=\"{file_name}\""),
             ),
         ],
-        image.bytes,
+        bytes,
     ))
+}
+
+/// The stored thumbnail, made and kept on first request; `None` when the image is no wider.
+async fn thumbnail(
+    state: &AppState,
+    image_id: &str,
+    original: &Bytes,
+    width: u32,
+) -> Result<Option<Bytes>> {
+    if let Some(kept) = state.images.thumbnail(image_id, width).await? {
+        return Ok(Some(kept));
+    }
+    let original = original.clone();
+    let made = imaging::off_thread(move || imaging::thumbnail(&original, width))
+        .await?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored image does not decode: {e}")))?;
+    let Some(made) = made else {
+        return Ok(None);
+    };
+    let made = Bytes::from(made);
+    state
+        .images
+        .put_thumbnail(image_id, width, made.clone())
+        .await?;
+    Ok(Some(made))
+}
+
+fn delete_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("deleteImage")
+        .summary("Delete one of this session's images, its bytes and thumbnails")
+        .answers(204, &[], "deleted")
+        .errors(&[(
+            404,
+            codes::IMAGE_NOT_FOUND,
+            "this session has no such image (another session's is not found either)",
+        )])
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    SessionCookie(id): SessionCookie,
+    Path(ImagePath { image_id }): Path<ImagePath>,
+) -> Result<StatusCode> {
+    if !state.images.delete(&id, &image_id).await? {
+        return Err(ApiError::ImageNotFound);
+    }
+    tracing::info!(event = "image_deleted", session = %id.log_label(), "image deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn gallery_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("getGallery").summary(
+        "Every image of this session, newest first, each with its recipe (never the prompt)",
+    )
+}
+
+async fn gallery(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Json<GalleryResponse>> {
+    let images = state
+        .images
+        .gallery(&session.id)
+        .await?
+        .into_iter()
+        .filter_map(|record| {
+            Some(GalleryImage {
+                thumbnail_url: paths::thumbnail(&record.id, GALLERY_THUMBNAIL_WIDTH),
+                image: record.view,
+                recipe: record.recipe?,
+            })
+        })
+        .collect();
+    Ok(Json(GalleryResponse { images }))
 }

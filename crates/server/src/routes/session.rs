@@ -59,8 +59,18 @@ fn checked_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
 fn start_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("startSession")
         .summary("Start a session with a template and an idea; sets the session cookie")
+        .description(
+            "Either templateId and initialInput (a new brief, at question 1), or recipeId alone \
+             (a recipe link's template, idea and answers, status ready: generate at once or \
+             change an answer).",
+        )
         .errors(&[
             (404, codes::TEMPLATE_NOT_FOUND, "no template has that id"),
+            (
+                404,
+                codes::RECIPE_NOT_FOUND,
+                "no recipe has that id (or it expired)",
+            ),
             (
                 400,
                 codes::INVALID_REQUEST,
@@ -82,6 +92,40 @@ async fn start(
     client: Client,
     AppJson(request): AppJson<StartSessionRequest>,
 ) -> Result<Json<SessionView>> {
+    let (template, mut data) = match &request.recipe_id {
+        Some(recipe_id) => from_recipe(&state, &request, recipe_id).await?,
+        None => from_idea(&state, &request)?,
+    };
+    // A recipe's brief is complete at once: its prompt is written ahead, as after a third answer.
+    let planned = state.speculator.plan(&mut data);
+    // A new start replaces any earlier session (stopping its job wherever it runs), and always
+    // gets a fresh id.
+    if let Some(SessionCookie(old)) = old {
+        state.sessions.delete(&old).await?;
+    }
+    let id = SessionId::random();
+    state
+        .sessions
+        .create(&id, &data)
+        .await?
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    state.cookies.set(&cookies, &headers, &id);
+    state.speculator.start(id, planned).await;
+    funnel("session_started");
+    tracing::info!(event = "session_started", session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), from_recipe = request.recipe_id.is_some(), "session started");
+    view(&state, &client, &id, &data).await.map(Json)
+}
+
+/// A new session with a template and an idea, at the first question.
+fn from_idea(
+    state: &AppState,
+    request: &StartSessionRequest,
+) -> Result<(std::sync::Arc<domain::Template>, SessionData)> {
+    if request.template_id.is_empty() {
+        return Err(ApiError::Validation(
+            "templateId is missing: send templateId and initialInput, or a recipeId.".into(),
+        ));
+    }
     let template = state.catalog.find(&request.template_id)?;
     let idea = checked_text("initialInput", &request.initial_input, IDEA_MAX_CHARS)?;
     // The same content rule as answers (docs/adr/0004): emoji or punctuation alone is no idea.
@@ -90,22 +134,34 @@ async fn start(
             "initialInput has no words: describe your idea in a few words (emoji and punctuation alone are not enough).".into(),
         ));
     }
-    // A new start replaces any earlier session (stopping its job wherever it runs), and always
-    // gets a fresh id.
-    if let Some(SessionCookie(old)) = old {
-        state.sessions.delete(&old).await?;
-    }
-    let id = SessionId::random();
     let data = SessionData::new(template.id.clone(), idea);
-    state
-        .sessions
-        .create(&id, &data)
+    Ok((template, data))
+}
+
+/// A new session with a recipe's template, idea and answers, ready to generate.
+async fn from_recipe(
+    state: &AppState,
+    request: &StartSessionRequest,
+    recipe_id: &str,
+) -> Result<(std::sync::Arc<domain::Template>, SessionData)> {
+    if !request.template_id.is_empty() || !request.initial_input.is_empty() {
+        return Err(ApiError::Validation(
+            "Send either recipeId, or templateId with initialInput, not both.".into(),
+        ));
+    }
+    let recipe = state
+        .recipes
+        .get(recipe_id)
         .await?
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    state.cookies.set(&cookies, &headers, &id);
-    funnel("session_started");
-    tracing::info!(event = "session_started", session = %id.log_label(), template = %template.id, idea_chars = data.idea.chars().count(), "session started");
-    view(&state, &client, &id, &data).await.map(Json)
+        .ok_or(ApiError::RecipeNotFound)?
+        .recipe;
+    let template = state.catalog.find(&recipe.template_id)?;
+    let data = SessionData::from_recipe(&recipe).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "a stored recipe does not have three answers"
+        ))
+    })?;
+    Ok((template, data))
 }
 
 fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -408,6 +464,13 @@ async fn view(
     let template = state.catalog.find(&data.template_id)?;
     let latest = state.store.jobs.latest(id).await?;
     let mut view = data.view(&template, latest.job.map(|j| j.view()), latest.images);
+    view.references = state
+        .references
+        .list(id)
+        .await?
+        .into_iter()
+        .map(crate::routes::references::view)
+        .collect();
     view.quota = if state.jobs.counts_quota() {
         state
             .quotas

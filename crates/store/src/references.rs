@@ -1,0 +1,266 @@
+//! A session's reference images: the bytes (already checked and stripped of metadata by the
+//! server) in the object store under `references/<id>`, and a row each with the owning session,
+//! a slot (1..=3, unique per session, so no two instances can together store a fourth), the
+//! type, pixel size, note and upload time. They go when their session goes (the sweep) or when
+//! deleted.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::StoreError;
+use crate::db::{Db, on_db};
+use crate::ids::{SessionId, now_us, random_id};
+use crate::images::StoredImage;
+
+/// Most references per session (the slots the table allows).
+pub const SLOTS: i64 = 3;
+
+/// A reference to keep.
+#[derive(Debug, Clone)]
+pub struct NewReference {
+    pub session: SessionId,
+    pub bytes: Bytes,
+    pub mime_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub note: String,
+}
+
+/// A reference as stored, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceRow {
+    pub id: String,
+    pub mime_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub note: String,
+}
+
+/// Why [`ReferenceStore::insert`] stored nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStored {
+    /// Every slot of the session is taken.
+    Full,
+    /// The session does not exist (any more).
+    SessionGone,
+}
+
+/// The reference rows and their bytes.
+#[derive(Clone, Debug)]
+pub struct ReferenceStore {
+    db: Db,
+    objects: Arc<dyn ObjectStore>,
+}
+
+fn key(id: &str) -> Path {
+    Path::from(format!("references/{id}"))
+}
+
+type Columns = (String, String, i64, i64, String);
+
+fn row(columns: Columns) -> Result<ReferenceRow, StoreError> {
+    let (id, mime_type, width, height, note) = columns;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("reference {id}: {what}"));
+    Ok(ReferenceRow {
+        width: u32::try_from(width).map_err(|_| corrupt("width"))?,
+        height: u32::try_from(height).map_err(|_| corrupt("height"))?,
+        id,
+        mime_type,
+        note,
+    })
+}
+
+impl ReferenceStore {
+    pub(crate) fn new(db: Db, objects: Arc<dyn ObjectStore>) -> ReferenceStore {
+        ReferenceStore { db, objects }
+    }
+
+    /// The session's references, in upload order.
+    pub async fn list(&self, session: &SessionId) -> Result<Vec<ReferenceRow>, StoreError> {
+        let rows: Vec<Columns> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT id, mime_type, width, height, note FROM reference_images \
+                 WHERE session_id = $1 ORDER BY created_at, id",
+            )
+            .bind(session.to_hex())
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(row).collect()
+    }
+
+    /// Stores a reference in the session's first free slot. The bytes go first (a row never
+    /// names missing bytes) and are removed again when no row could be written.
+    pub async fn insert(
+        &self,
+        reference: NewReference,
+    ) -> Result<Result<ReferenceRow, NotStored>, StoreError> {
+        let session = reference.session.to_hex();
+        // Refuse before uploading bytes when the answer is already known.
+        if let Some(refused) = self.refusal(&session).await? {
+            return Ok(Err(refused));
+        }
+        let id = random_id();
+        let size = i64::try_from(reference.bytes.len()).unwrap_or(i64::MAX);
+        self.objects
+            .put(&key(&id), PutPayload::from_bytes(reference.bytes.clone()))
+            .await?;
+        let outcome = match self.insert_row(&id, &session, size, &reference).await {
+            Ok(true) => {
+                return Ok(Ok(ReferenceRow {
+                    id,
+                    mime_type: reference.mime_type,
+                    width: reference.width,
+                    height: reference.height,
+                    note: reference.note,
+                }));
+            }
+            // The last slot went to a concurrent upload, or the session went meanwhile.
+            Ok(false) => match self.refusal(&session).await {
+                Ok(Some(refused)) => Ok(Err(refused)),
+                Ok(None) => Err(StoreError::Busy),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        self.delete_object(&id).await;
+        outcome
+    }
+
+    /// True when a row was written; false when every slot was taken or the session is gone.
+    async fn insert_row(
+        &self,
+        id: &str,
+        session: &str,
+        size: i64,
+        reference: &NewReference,
+    ) -> Result<bool, StoreError> {
+        // Three tries: a concurrent upload may take the slot this one picked.
+        for _ in 0..3 {
+            let inserted = on_db!(&self.db, pool => {
+                sqlx::query(
+                    "INSERT INTO reference_images (id, session_id, slot, mime_type, byte_size, \
+                     width, height, note, created_at) \
+                     SELECT $1, $2, slots.slot, $3, $4, $5, $6, $7, $8 FROM \
+                     (SELECT 1 AS slot UNION ALL SELECT 2 UNION ALL SELECT 3) slots \
+                     WHERE slots.slot NOT IN (SELECT slot FROM reference_images WHERE session_id = $2) \
+                     AND EXISTS (SELECT 1 FROM sessions WHERE id = $2) \
+                     ORDER BY slots.slot LIMIT 1 \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(session)
+                .bind(&reference.mime_type)
+                .bind(size)
+                .bind(i64::from(reference.width))
+                .bind(i64::from(reference.height))
+                .bind(&reference.note)
+                .bind(now_us())
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+            if inserted == 1 {
+                return Ok(true);
+            }
+            if self.refusal(session).await?.is_some() {
+                return Ok(false);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Why an upload to `session` cannot be stored right now, if it cannot.
+    async fn refusal(&self, session: &str) -> Result<Option<NotStored>, StoreError> {
+        let (exists, count): (Option<i64>, i64) = on_db!(&self.db, pool => {
+            let exists = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
+                .bind(session)
+                .fetch_optional(pool)
+                .await?;
+            let count =
+                sqlx::query_scalar("SELECT COUNT(*) FROM reference_images WHERE session_id = $1")
+                    .bind(session)
+                    .fetch_one(pool)
+                    .await?;
+            (exists, count)
+        });
+        Ok(if exists.is_none() {
+            Some(NotStored::SessionGone)
+        } else if count >= SLOTS {
+            Some(NotStored::Full)
+        } else {
+            None
+        })
+    }
+
+    /// The session's reference `id` with its bytes (another session's is not found).
+    pub async fn get(
+        &self,
+        session: &SessionId,
+        id: &str,
+    ) -> Result<Option<StoredImage>, StoreError> {
+        let mime_type: Option<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT mime_type FROM reference_images WHERE id = $1 AND session_id = $2",
+            )
+            .bind(id)
+            .bind(session.to_hex())
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some(mime_type) = mime_type else {
+            return Ok(None);
+        };
+        match self.objects.get(&key(id)).await {
+            Ok(found) => Ok(Some(StoredImage {
+                bytes: found.bytes().await?,
+                mime_type,
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes the session's reference `id` and its bytes; false when the session has none such.
+    pub async fn delete(&self, session: &SessionId, id: &str) -> Result<bool, StoreError> {
+        let deleted = on_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM reference_images WHERE id = $1 AND session_id = $2")
+                .bind(id)
+                .bind(session.to_hex())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if deleted > 0 {
+            self.delete_object(id).await;
+        }
+        Ok(deleted > 0)
+    }
+
+    /// Drops the references of sessions that no longer exist, with their bytes. Returns how many.
+    pub async fn sweep(&self) -> Result<u64, StoreError> {
+        let orphans: Vec<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "DELETE FROM reference_images \
+                 WHERE session_id NOT IN (SELECT id FROM sessions) RETURNING id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        for id in &orphans {
+            self.delete_object(id).await;
+        }
+        Ok(orphans.len() as u64)
+    }
+
+    /// Best effort: a leftover object without a row is never served, only wasted space.
+    async fn delete_object(&self, id: &str) {
+        match self.objects.delete(&key(id)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, "could not delete a reference's bytes"),
+        }
+    }
+}
