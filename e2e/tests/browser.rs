@@ -296,10 +296,23 @@ async fn a_reload_mid_flow_resumes_at_the_same_question() {
 
 /// Checks, from element boxes, that the selected image fits the viewport at its own pixels or
 /// fewer and that its actions are in view without scrolling; saves a screenshot.
+/// True when the page does not scroll sideways and the image and its actions are in view.
+const FITS: &str = r#"(() => {
+    const box = (id) => { const e = document.querySelector(`[data-testid="${id}"]`); return e && e.getBoundingClientRect(); };
+    const inView = (b) => b && b.top >= 0 && b.bottom <= window.innerHeight + 0.5;
+    const image = box('result-image');
+    return document.documentElement.scrollWidth <= window.innerWidth
+        && inView(image) && image.left >= 0 && image.right <= window.innerWidth + 0.5
+        && ['download-link', 'new-take', 'rethink'].every((id) => inView(box(id)));
+})()"#;
+
 async fn check_fit(page: &Page, width: u32, height: u32) -> anyhow::Result<()> {
     page.viewport(width, height).await?;
     page.js("window.scrollTo(0, 0); return true;").await?;
     wait_for_image(page).await?;
+    // The stage sizes the image from the window after a resize, a frame or more later on a busy
+    // machine: wait (bounded) for the layout to fit, then measure and say what does not.
+    let _ = page.wait_until("the layout to settle", FITS).await;
     let boxes = page
         .js(r#"
             const box = (id) => {
@@ -549,8 +562,23 @@ async fn a_recipe_link_opens_in_a_fresh_browser_and_makes_it() {
 
 /// Fails when the stage's parts overlap: the image, its caption, the grid and the actions.
 async fn check_no_overlap(page: &Page, at: &str) -> anyhow::Result<()> {
-    let overlaps = page
-        .js(r#"
+    // As in check_fit: let the layout settle after a resize (bounded), then measure.
+    let _ = page
+        .wait_until(
+            "the stage to settle",
+            &format!("(() => {{ {OVERLAPS} }})().length === 0"),
+        )
+        .await;
+    let overlaps = page.js(OVERLAPS).await?;
+    ensure!(
+        overlaps.as_array().is_some_and(Vec::is_empty),
+        "at {at}: {overlaps}"
+    );
+    Ok(())
+}
+
+/// The pairs of the stage's parts that overlap, and whether the image passes the window.
+const OVERLAPS: &str = r#"
             const parts = ['result-image', 'summary', 'variations', 'action-bar'];
             const box = (id) => document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
             const found = [];
@@ -562,14 +590,7 @@ async fn check_no_overlap(page: &Page, at: &str) -> anyhow::Result<()> {
             const image = box('result-image');
             if (image.bottom > window.innerHeight + 0.5) found.push('the image passes the window');
             return found;
-        "#)
-        .await?;
-    ensure!(
-        overlaps.as_array().is_some_and(Vec::is_empty),
-        "at {at}: {overlaps}"
-    );
-    Ok(())
-}
+        "#;
 
 /// The `src` of the variation at `at`, and whether it is selected.
 async fn variation(page: &Page, at: usize) -> anyhow::Result<(String, bool)> {

@@ -300,3 +300,26 @@ async fn unknown_routes_and_methods_get_the_envelope() {
         (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
     );
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_a_json_object_is_refused_even_where_every_field_is_optional() {
+    let app = spawn_app().await;
+    app.ready_session("a fox").await;
+    let job = app.generate(serde_json::json!({})).await;
+    app.finished(&job.job_id).await;
+    // serde reads a struct from an array, so `[]` once passed as "every field defaulted".
+    for path in [paths::GENERATE, paths::RECIPES] {
+        for body in [&b"[]"[..], b"[1]", b"null", b"\"x\"", b"4"] {
+            let message = refused(
+                &app,
+                path,
+                JSON,
+                body.to_vec(),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            )
+            .await;
+            assert!(message.contains("JSON object"), "{path}: {message}");
+        }
+    }
+}

@@ -102,6 +102,18 @@ impl Describe for TransformOperation<'_> {
         for media_type in media_types {
             let schema = if media_type.starts_with("image/") {
                 schemars::json_schema!({"type": "string", "format": "binary"})
+            } else if *media_type == "text/event-stream" {
+                // Each event, as fuzzers and the OpenAPI 3.2 `itemSchema` read a stream: its
+                // fields, with the job view as JSON text in `data`.
+                schemars::json_schema!({
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "properties": {
+                        "event": {"type": "string", "enum": ["stage", "done"]},
+                        "id": {"type": "string"},
+                        "data": {"type": "string", "contentMediaType": "application/json"}
+                    }
+                })
             } else {
                 schemars::json_schema!({"type": "string"})
             };

@@ -359,10 +359,33 @@ fn serde_detail(text: &str) -> String {
         .to_owned()
 }
 
-/// `axum::Json`, with rejections in our envelope.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json`, with rejections in our envelope, and only a JSON object as a body: serde reads a
+/// struct from an array too (`[]` is every field defaulted), which no endpoint documents.
+#[derive(Debug)]
 pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::Validation(
+                "The request body must be a JSON object.".into(),
+            ));
+        }
+        // With the field's path in the message, as axum's own JSON rejection gives it.
+        serde_path_to_error::deserialize(value)
+            .map(AppJson)
+            .map_err(|e| {
+                ApiError::Validation(format!("The request body does not fit this endpoint: {e}"))
+            })
+    }
+}
 
 /// An optional JSON body: none at all (no Content-Type, no bytes) is `None`.
 impl<S, T> axum::extract::OptionalFromRequest<S> for AppJson<T>
