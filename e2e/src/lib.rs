@@ -253,19 +253,29 @@ impl Page {
     /// Resizes the window until the page's viewport is `width` x `height` CSS pixels (the window
     /// is larger than its viewport by whatever the browser draws around it).
     pub async fn viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
-        let (mut w, mut h) = (width, height);
+        let target = format!("window.innerWidth === {width} && window.innerHeight === {height}");
         for _ in 0..3 {
-            self.client.set_window_size(w, h).await?;
+            // The window's frame around the page, measured while no resize is in flight: the
+            // window is made the page's size plus that frame.
+            let (_, _, outer_w, outer_h) = self.client.get_window_rect().await?;
             let inner = self
                 .js("return [window.innerWidth, window.innerHeight];")
                 .await?;
-            let got = |i: usize| inner[i].as_i64().unwrap_or_default();
-            let (dw, dh) = (i64::from(width) - got(0), i64::from(height) - got(1));
-            if dw == 0 && dh == 0 {
+            let frame = |outer: u64, i: usize| {
+                i64::try_from(outer).unwrap_or_default() - inner[i].as_i64().unwrap_or_default()
+            };
+            let size =
+                |page: u32, frame: i64| u32::try_from(i64::from(page) + frame).unwrap_or(page);
+            self.client
+                .set_window_size(
+                    size(width, frame(outer_w, 0)),
+                    size(height, frame(outer_h, 1)),
+                )
+                .await?;
+            // A busy machine applies the size a moment later: wait (bounded) for the page to see it.
+            if self.wait_until("the new viewport", &target).await.is_ok() {
                 return Ok(());
             }
-            w = u32::try_from(i64::from(w) + dw).unwrap_or(width);
-            h = u32::try_from(i64::from(h) + dh).unwrap_or(height);
         }
         Err(anyhow!("the viewport did not become {width}x{height}"))
     }
