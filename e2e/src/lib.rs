@@ -50,6 +50,10 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    // The server's warnings and errors (a 500's cause) go to the output, so a failure says why.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .try_init();
     let mut settings = Settings::for_tests();
     settings.static_dir = dist_dir();
     configure(&mut settings);
