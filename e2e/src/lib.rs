@@ -56,6 +56,14 @@ where
         .try_init();
     let mut settings = Settings::for_tests();
     settings.static_dir = dist_dir();
+    // A database file, not `sqlite::memory:`: a reload cancels the page's requests mid-query, the
+    // pool then replaces that connection, and a new in-memory connection is an empty database.
+    let data = std::env::temp_dir().join(format!(
+        "prompt-refinery-e2e-data-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&data);
+    settings.storage.database_url = Some(format!("sqlite://{}/refinery.db", data.display()));
     configure(&mut settings);
     let server = TestServer::start(settings).await.expect("server starts");
     let driver = Driver::start().expect("chromedriver starts");
@@ -80,6 +88,7 @@ where
     drop(driver);
     server.stop().await;
     let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&data);
     if let Err(e) = outcome {
         panic!("{name}: {e:#}");
     }
