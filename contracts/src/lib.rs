@@ -482,7 +482,18 @@ pub struct GenerateRequest {
     /// `1K` (default), `2K` or `4K`, where the configured model makes it (`GET /api/meta`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_size: Option<ImageSize>,
+    /// Edit in words: the id of one of this session's images to send back to the image model
+    /// with `instruction`. The prompt writer is not used; one image, one unit of quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_of: Option<String>,
+    /// For `editOf`: what to change, 1 to 300 characters ("make it night, with rain").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_EDIT_INSTRUCTION_CHARS)))]
+    pub instruction: Option<String>,
 }
+
+/// Longest edit instruction, in characters.
+pub const MAX_EDIT_INSTRUCTION_CHARS: u32 = 300;
 
 /// How far the images of a rendering job are.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

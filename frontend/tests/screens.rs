@@ -437,6 +437,7 @@ async fn the_workspace_asks_for_the_image_in_the_shape_picked_and_shows_the_limi
                 reuse_prompt: false,
                 count: Some(1),
                 image_size: None,
+                ..GenerateRequest::default()
             })
             .expect("json")
         ]

@@ -43,6 +43,7 @@ impl RatioChoice {
                 .size
                 .get()
                 .filter(|s| *s != ImageSize::OneK && self.sizes.with(|all| all.contains(s))),
+            ..GenerateRequest::default()
         })
     }
 }
