@@ -1,0 +1,237 @@
+//! Benchmark: `GENERATIONS` (default 1,000) generations at once against the provider simulator
+//! with a slow image model (`IMAGE_MS`, default 10,000 ms), on `refinery` with the live adapters,
+//! the embedded SQLite store in a temporary folder and no quotas. Each generation is one person
+//! (its own session, started and answered first); then every Generate is pressed at once and
+//! each job is followed with the long-poll.
+//!
+//! Prints how many succeeded and the server's own view from `GET /metrics`: the mean of
+//! `refinery_time_to_image_seconds` (generate request → image stored) against the mean image
+//! provider call (`refinery_provider_call_seconds{role="image"}`) and prompt writing, and the
+//! overhead as a share of provider time (goal: under 1 %). The clients' own Generate → image
+//! times are printed too; they include this process's load generator.
+//! Run: `cargo bench -p api-tests --bench generations` (GENERATIONS, IMAGE_MS, PROMPT_MS
+//! override). Loopback only; bounded by GENERATIONS and the long-poll's 60 s.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use api_tests::storage::{Backend, TestStorage};
+use contracts::{JobStatus, JobView, paths};
+use futures::future::join_all;
+use reqwest::Client;
+use serde_json::json;
+use server::config::{Settings, SynthesisFallback};
+use server::startup::Application;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `refinery` on the live adapters at the simulator, prompts written at Generate (so the
+/// time-to-image histogram spans prompt writing and the image, both timed by the provider
+/// histogram too), no quotas and no rate limits (a thousand people from one address).
+async fn refinery(storage: &TestStorage, sim: SocketAddr) -> String {
+    let mut settings = Settings::for_tests();
+    storage.apply(&mut settings);
+    settings.openai.api_key = Some("sk-sim".to_owned().into());
+    settings.openai.base_url = format!("http://{sim}/v1");
+    settings.openai.fallback = SynthesisFallback::Off;
+    settings.nanobanana.api_key = Some("sim".to_owned().into());
+    settings.nanobanana.api_url = format!("http://{sim}");
+    settings.quota_global_day = None;
+    settings.quota_per_session_day = None;
+    settings.quota_per_client_day = None;
+    settings.speculative_synthesis = false;
+    if let Ok(Ok(pool)) = std::env::var("DATABASE_MAX_CONNECTIONS").map(|v| v.parse()) {
+        settings.storage.max_connections = pool;
+    }
+    let app = Application::build(settings).await.expect("refinery starts");
+    let base = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    base
+}
+
+/// A session with its three answers; returns its cookie (`name=value`).
+async fn ready_session(client: &Client, base: &str) -> String {
+    let started = client
+        .post(format!("{base}{}", paths::SESSION_START))
+        .json(&json!({"templateId": "general-cinematic", "initialInput": "a lighthouse keeper feeding a stray cat"}))
+        .send()
+        .await
+        .expect("start");
+    assert!(started.status().is_success(), "{}", started.status());
+    let cookie = started
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("refinery_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    for answer in [
+        "a storm-lashed island at dusk",
+        "tense, cold blue light",
+        "wide shot, low angle",
+    ] {
+        let r = client
+            .post(format!("{base}{}", paths::SESSION_ANSWER))
+            .header(reqwest::header::COOKIE, &cookie)
+            .json(&json!({"answer": answer}))
+            .send()
+            .await
+            .expect("answer");
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    cookie
+}
+
+/// Generate → image for one person: the job's final status and the client's time.
+async fn generate(client: &Client, base: &str, cookie: &str) -> (JobStatus, Duration) {
+    let pressed = Instant::now();
+    let job: JobView = match client
+        .post(format!("{base}{}", paths::GENERATE))
+        .header(reqwest::header::COOKIE, cookie)
+        .json(&json!({}))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => r.json().await.expect("a job"),
+        Ok(r) => panic!("generate answered {}", r.status()),
+        Err(e) => panic!("generate failed: {e}"),
+    };
+    let mut view = job;
+    while !matches!(view.status, JobStatus::Succeeded | JobStatus::Failed) {
+        view = client
+            .get(format!("{base}{}?wait=60", paths::job(&view.job_id)))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .expect("the long-poll")
+            .json()
+            .await
+            .expect("a job");
+        assert!(
+            pressed.elapsed() < Duration::from_secs(300),
+            "a job never ended"
+        );
+    }
+    (view.status, pressed.elapsed())
+}
+
+/// The `_sum` and `_count` of a histogram series in Prometheus text whose labels contain
+/// every one of `labels`.
+fn sum_and_count(metrics: &str, name: &str, labels: &[&str]) -> (f64, f64) {
+    let read = |suffix: &str| {
+        metrics
+            .lines()
+            .filter(|line| line.starts_with(&format!("{name}{suffix}")))
+            .filter(|line| labels.iter().all(|l| line.contains(l)))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    (read("_sum"), read("_count"))
+}
+
+fn percentile_s(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(0.0, Duration::as_secs_f64)
+}
+
+fn main() {
+    let generations = env_u64("GENERATIONS", 1000).max(1) as usize;
+    let image = Duration::from_millis(env_u64("IMAGE_MS", 10_000));
+    let prompt = Duration::from_millis(env_u64("PROMPT_MS", 0));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async move {
+        let (sim, _sim) = simulator::spawn(simulator::Config {
+            openai_latency: Some(prompt),
+            gemini_latency: Some(image),
+            ..simulator::Config::default()
+        })
+        .await
+        .expect("the simulator starts");
+        let storage = TestStorage::on(Backend::Embedded).await;
+        let base = refinery(&storage, sim).await;
+        // One connection per person: a thousand browsers, not one multiplexing client.
+        let client = Client::builder()
+            .pool_max_idle_per_host(generations)
+            .build()
+            .expect("client");
+
+        let setup = Instant::now();
+        let mut cookies = Vec::with_capacity(generations);
+        for chunk in (0..generations).collect::<Vec<_>>().chunks(64) {
+            cookies.extend(join_all(chunk.iter().map(|_| ready_session(&client, &base))).await);
+        }
+        println!(
+            "generations: {generations} at once, image model {} ms, prompt writing {} ms; {generations} sessions ready in {:.1} s",
+            image.as_millis(),
+            prompt.as_millis(),
+            setup.elapsed().as_secs_f64()
+        );
+
+        let started = Instant::now();
+        let outcomes = join_all(cookies.iter().map(|c| generate(&client, &base, c))).await;
+        let wall = started.elapsed();
+        let succeeded = outcomes
+            .iter()
+            .filter(|(s, _)| *s == JobStatus::Succeeded)
+            .count();
+        let mut times: Vec<Duration> = outcomes.iter().map(|(_, t)| *t).collect();
+        times.sort();
+
+        let metrics = client
+            .get(format!("{base}{}", paths::METRICS))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        let (tti_sum, tti_count) = sum_and_count(&metrics, "refinery_time_to_image_seconds", &[]);
+        let (image_sum, image_count) = sum_and_count(
+            &metrics,
+            "refinery_provider_call_seconds",
+            &["role=\"image\"", "outcome=\"ok\""],
+        );
+        let (prompt_sum, prompt_count) = sum_and_count(
+            &metrics,
+            "refinery_provider_call_seconds",
+            &["role=\"synthesis\"", "outcome=\"ok\""],
+        );
+        let tti = tti_sum / tti_count.max(1.0);
+        let image_mean = image_sum / image_count.max(1.0);
+        let prompt_mean = prompt_sum / prompt_count.max(1.0);
+        let provider = image_mean + prompt_mean;
+        let overhead = (tti - provider) / provider.max(1e-9) * 100.0;
+        let over_configured = (tti / (image + prompt).as_secs_f64() - 1.0) * 100.0;
+
+        println!(
+            "succeeded: {succeeded} of {generations}; all {} in {:.2} s wall",
+            generations,
+            wall.as_secs_f64()
+        );
+        println!(
+            "server (GET /metrics): time to image mean {tti:.4} s over {tti_count} jobs; provider calls mean {image_mean:.4} s image ({image_count} calls) + {prompt_mean:.4} s prompt ({prompt_count} calls)"
+        );
+        println!(
+            "overhead: {overhead:.2} % of provider time (time to image − provider calls); {over_configured:.2} % over the configured {} ms",
+            (image + prompt).as_millis()
+        );
+        println!(
+            "clients (this process, load generator included): Generate → image p50 {:.3} s, p99 {:.3} s, max {:.3} s",
+            percentile_s(&times, 0.5),
+            percentile_s(&times, 0.99),
+            percentile_s(&times, 1.0)
+        );
+        println!(
+            "goal all succeed: {}; goal overhead < 1 %: {}",
+            if succeeded == generations { "MET" } else { "NOT MET" },
+            if overhead < 1.0 { "MET" } else { "NOT MET" }
+        );
+    });
+}
