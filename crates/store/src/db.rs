@@ -97,6 +97,11 @@ impl Db {
                 Some(Duration::from_secs(1800))
             })
             .acquire_timeout(WAIT)
+            // sqlx pings a pooled connection before lending it by default. A SQLite connection
+            // is a file this process has open, served by a thread of its own: the ping is one
+            // more round trip to that thread on every query and can find nothing the query
+            // itself would not.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;

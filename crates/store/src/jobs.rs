@@ -380,14 +380,17 @@ impl JobStore {
         );
         type Made = (Option<String>, Option<String>);
         let (job, made): (Option<Columns>, Vec<Made>) = on_db!(&self.db, pool => {
-            let job = sqlx::query_as(&newest).bind(&key).fetch_optional(pool).await?;
+            // Both reads on one pooled connection: sqlx tests a connection each time it goes
+            // back to the pool, a round trip each on SQLite, and this is on every session view.
+            let mut conn = pool.acquire().await?;
+            let job = sqlx::query_as(&newest).bind(&key).fetch_optional(&mut *conn).await?;
             let images = sqlx::query_as(
                 "SELECT images, image FROM jobs WHERE session_id = $1 AND image IS NOT NULL \
                  ORDER BY created_at DESC LIMIT $2",
             )
             .bind(&key)
             .bind(VIEW_IMAGES)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
             (job, images)
         });
