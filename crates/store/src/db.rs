@@ -27,11 +27,8 @@ pub enum Backend {
 pub(crate) enum Db {
     Sqlite(
         SqlitePool,
-        #[expect(
-            dead_code,
-            reason = "held for its drop: the folder goes with the last handle"
-        )]
-        Scratch,
+        // Held for its drop: the folder goes with the last handle (only tests read it).
+        #[cfg_attr(not(test), expect(dead_code))] Scratch,
     ),
     Postgres(PgPool),
 }
