@@ -496,3 +496,55 @@ async fn task_mode_says_it_takes_no_reference_images_and_no_edits() {
     );
     assert_eq!(app.quota_used_globally().await, 1, "refusals cost nothing");
 }
+
+/// A PNG of noise (it does not compress), about `width` × `height` × 3 bytes.
+fn noise_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let mut state = seed | 1;
+    let noise = RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        Rgb([a, b, c])
+    });
+    let mut out = Cursor::new(Vec::new());
+    noise.write_to(&mut out, ImageFormat::Png).expect("encodes");
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn references_over_geminis_request_limit_are_refused_before_anything_is_spent() {
+    let (app, sim) = live(|s| s.speculative_synthesis = false).await;
+    app.ready_session("a mosaic of sea glass").await;
+    let mut references = Vec::new();
+    for seed in 1..=3 {
+        references.push(app.add_reference(noise_png(1500, 1100, seed), "").await);
+    }
+    let (status, error) = error_of(app.post_json(paths::GENERATE, &json!({})).await).await;
+    assert_eq!(
+        (status, error.code.as_str()),
+        (StatusCode::BAD_REQUEST, codes::INVALID_REQUEST)
+    );
+    assert!(
+        error.error.contains("Delete one to generate"),
+        "{}",
+        error.error
+    );
+    assert!(generate_calls(&sim).is_empty() && openai_inputs(&sim).is_empty());
+    assert_eq!(app.quota_used_globally().await, 0);
+
+    // Two of them fit: about 10 MB of images reach the simulator inline.
+    let response = app.delete(&references[2].url).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.made(json!({})).await;
+    let calls = generate_calls(&sim);
+    let sent: usize = calls[0].turns()[0]
+        .1
+        .iter()
+        .map(|p| match p {
+            ReceivedPart::Image { bytes, .. } => bytes.len(),
+            _ => 0,
+        })
+        .sum();
+    assert!(sent > 9_000_000, "{sent} bytes of images sent");
+}

@@ -23,6 +23,10 @@ use serde_json::{Value, json};
 use crate::retry::{Attempt, RetryPolicy, Round, in_rounds, with_retries};
 use crate::{GeneratedImage, ImageGenerator, ImageRequest, ProviderError, ProviderInfo};
 
+/// Most bytes of inline images one request carries: Gemini takes requests up to 20 MB, and
+/// base64 makes 3 bytes 4 characters (14 MB → 18.7 MB), leaving room for the prompt and the JSON.
+pub const MAX_INLINE_IMAGE_BYTES: u64 = 14_000_000;
+
 /// Everything the adapter needs. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct GeminiConfig {
@@ -387,6 +391,10 @@ impl ImageGenerator for GeminiImages {
 
     fn capabilities(&self) -> crate::models::Capabilities {
         crate::models::capabilities(&self.config.model)
+    }
+
+    fn max_input_image_bytes(&self) -> Option<u64> {
+        Some(MAX_INLINE_IMAGE_BYTES)
     }
 
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {

@@ -156,6 +156,11 @@ pub trait ImageGenerator: Send + Sync {
     fn takes_input_images(&self) -> bool {
         true
     }
+    /// Most bytes of input images (references, an edited image) one request may carry, where the
+    /// API limits its request size; the server refuses more before any provider call.
+    fn max_input_image_bytes(&self) -> Option<u64> {
+        None
+    }
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError>;
 }
 

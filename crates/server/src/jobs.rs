@@ -346,14 +346,7 @@ impl Jobs {
             aspect_ratio: Some(aspect_ratio),
             ..request.clone()
         })?;
-        if !self.renderer.takes_input_images()
-            && !self.store.references.list(&session).await?.is_empty()
-        {
-            return Err(JobError::Unsupported(format!(
-                "The configured image service ({}) takes no reference images. Delete the session's references to generate.",
-                self.renderer.info().label
-            )));
-        }
+        self.check_references(&session).await?;
         let job = NewJob {
             id: store::ids::random_id(),
             session,
@@ -365,6 +358,33 @@ impl Jobs {
             quota_client: counted.map(|(_, client)| client),
         };
         self.insert(job, None).await
+    }
+
+    /// Refuses a generation whose reference images the image model cannot take: none at all
+    /// (task services), or more bytes than its request limit allows.
+    async fn check_references(&self, session: &SessionId) -> Result<(), JobError> {
+        let references = self.store.references.list(session).await?;
+        if references.is_empty() {
+            return Ok(());
+        }
+        if !self.renderer.takes_input_images() {
+            return Err(JobError::Unsupported(format!(
+                "The configured image service ({}) takes no reference images. Delete the session's references to generate.",
+                self.renderer.info().label
+            )));
+        }
+        let total: u64 = references.iter().map(|r| r.byte_size).sum();
+        if let Some(max) = self.renderer.max_input_image_bytes()
+            && total > max
+        {
+            let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
+            return Err(JobError::Unsupported(format!(
+                "The reference images come to {:.1} MB; the image model takes at most {:.1} MB of images with one request. Delete one to generate.",
+                mb(total),
+                mb(max)
+            )));
+        }
+        Ok(())
     }
 
     /// Queues an edit of one of the session's images: one image, at the edited image's ratio and

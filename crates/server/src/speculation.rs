@@ -439,6 +439,7 @@ mod tests {
             width: 10,
             height: 10,
             note: "our product".into(),
+            byte_size: 100,
         };
         let style = ReferenceRow {
             id: "b".repeat(32),
