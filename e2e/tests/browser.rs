@@ -785,10 +785,14 @@ const GALLERY_OVERLAPS: &str = r#"
     return found;
 "#;
 
-/// The workspace with its gallery at `width` x `height`: nothing overlaps, the gallery is
-/// scrolled into view for the screenshot, and axe finds nothing serious.
+/// The workspace with its gallery at `width` x `height`: the image and its actions fit, nothing
+/// overlaps, the gallery is scrolled into view for the screenshot, and axe finds nothing serious.
 async fn gallery_fits(page: &Page, width: u32, height: u32) -> anyhow::Result<()> {
-    check_fit(page, width, height).await?;
+    page.viewport(width, height).await?;
+    page.js("window.scrollTo(0, 0); return true;").await?;
+    // The image and its actions in view without scrolling, no sideways scroll (as check_fit).
+    page.wait_until(&format!("the workspace to fit {width}x{height}"), FITS)
+        .await?;
     let _ = page
         .wait_until(
             "the gallery to settle",
@@ -867,6 +871,7 @@ async fn a_reference_an_edit_in_words_and_a_recipe_link_by_keyboard() {
             ensure!(recipe.contains("a rocky Atlantic island at dusk"), "the answers: {recipe}");
             ensure!(!recipe.to_lowercase().contains("prompt"), "no prompt: {recipe}");
             page.check_accessibility("the enlarged image").await?;
+            page.screenshot("gallery-enlarged").await?;
             // Needs the server to record the references sent with a generation (media helper).
             ensure!(
                 recipe.contains("Reference images"),

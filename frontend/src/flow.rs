@@ -382,6 +382,11 @@ impl Flow {
                 s.answers.clone(),
                 // Which job, not how far it got: this tab follows its progress itself.
                 s.job.as_ref().map(|j| j.job_id.clone()),
+                // References added or removed in another tab change what the next image gets.
+                s.references
+                    .iter()
+                    .map(|r| r.reference_id.clone())
+                    .collect::<Vec<_>>(),
             )
         };
         self.session.as_ref().map(key) != other.map(key)

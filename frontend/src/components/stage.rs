@@ -69,7 +69,7 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
         }
         now
     });
-    // The image the stage shows: the one picked in the strip, else the newest.
+    // The image the stage shows: the one picked in the gallery, else the newest.
     let shown = Memo::new(move |_| {
         let picked = app.selected.get();
         images.with(|list| {
@@ -429,7 +429,7 @@ fn Placeholder(
                 <p class="stage-sub">
                     {move || match status.get() {
                         JobStatus::Queued | JobStatus::Synthesizing => "Then the image is rendered.",
-                        _ => "Your earlier images stay in the strip below.",
+                        _ => "Your earlier images stay in the gallery below.",
                     }}
                 </p>
             </div>

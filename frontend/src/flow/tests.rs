@@ -325,4 +325,10 @@ fn references_keep_upload_order_and_a_removed_one_goes() {
     assert_eq!(ids(&f), ["a", "b"], "upload order, each once");
     f.on_reference_removed("a");
     assert_eq!(ids(&f), ["b"]);
+
+    // Another tab's reference is a difference worth redrawing for.
+    let mut theirs = f.session.clone().expect("a session");
+    theirs.references.push(reference("c"));
+    assert!(f.differs_from(Some(&theirs)));
+    assert!(!f.differs_from(f.session.as_ref()));
 }
