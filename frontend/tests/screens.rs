@@ -53,6 +53,14 @@ export function fake_api(routes) {
     return sent;
 }
 
+export function drop_file(selector, name, type, text) {
+    const files = new DataTransfer();
+    files.items.add(new File([text], name, { type }));
+    const target = document.querySelector(selector);
+    target.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: files }));
+    target.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: files }));
+}
+
 export function choose_file(selector, name, type, text) {
     const input = document.querySelector(selector);
     const files = new DataTransfer();
@@ -64,6 +72,8 @@ export function choose_file(selector, name, type, text) {
 extern "C" {
     /// Replaces `window.fetch`; returns the live list of requests sent (JSON strings).
     fn fake_api(routes: &str) -> js_sys::Array;
+    /// Drops a file named `name` holding `text` on the element, as dragging it there does.
+    fn drop_file(selector: &str, name: &str, mime_type: &str, text: &str);
     /// Puts a file named `name` holding `text` in the file input, as choosing it there does.
     fn choose_file(selector: &str, name: &str, mime_type: &str, text: &str);
 }
@@ -880,4 +890,53 @@ async fn a_session_with_three_references_takes_no_more() {
             .is_some_and(|b| b.disabled()),
         "the gallery cannot add a fourth"
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_file_dropped_on_the_form_is_the_one_uploaded() {
+    let api = FakeApi::answering(json!({
+        "POST /api/session/references": { "status": 201, "body": reference("ref9", "") },
+    }));
+    let _screen = mount_workspace(with_images(ready_session(), &[1]), None);
+    wait_until("the form", || {
+        find("[data-testid=reference-form]").is_some()
+    })
+    .await;
+
+    drop_file(
+        "[data-testid=reference-form]",
+        "style.webp",
+        "image/webp",
+        "webp bytes",
+    );
+    let chosen = || {
+        find("[data-testid=reference-file]")
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0))
+            .map(|file| file.name())
+    };
+    wait_until("the dropped file in the input", || {
+        chosen().as_deref() == Some("style.webp")
+    })
+    .await;
+    wait_until("the chosen file named", || {
+        text("[data-testid=reference-form]").contains("Chosen: style.webp")
+    })
+    .await;
+    click("[data-testid=reference-add]");
+
+    wait_until("the reference listed", || {
+        find("[data-testid=reference-0]").is_some()
+    })
+    .await;
+    let sent = api.raw_bodies("POST /api/session/references");
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].contains("filename=\"style.webp\""), "{}", sent[0]);
+    assert!(
+        !sent[0].contains("name=\"note\""),
+        "no empty note: {}",
+        sent[0]
+    );
+    assert!(text("[data-testid=reference-0]").contains("No note"));
 }
