@@ -353,11 +353,13 @@ pub(crate) fn Gallery(
             let recipe = entry(image.id()).map(|e| e.recipe);
             view! {
                 <h2 id="enlarge-title">{image_position(at, count)}</h2>
-                <img class="enlarged" src=image.url.clone() alt=image.alt.clone() width=image.width.to_string() height=image.height.to_string()/>
-                {match recipe {
-                    Some(recipe) => view! { <Recipe recipe/> }.into_any(),
-                    None => view! { <p class="muted">"Loading how it was made…"</p> }.into_any(),
-                }}
+                <div class="enlarge-body">
+                    <img class="enlarged" src=image.url.clone() alt=image.alt.clone() width=image.width.to_string() height=image.height.to_string()/>
+                    {match recipe {
+                        Some(recipe) => view! { <Recipe recipe/> }.into_any(),
+                        None => view! { <p class="muted">"Loading how it was made…"</p> }.into_any(),
+                    }}
+                </div>
                 <div class="actions">
                     <a class="button" href=image.url.clone() download=image.file_name() data-testid="enlarge-download">"Download"</a>
                     <button type="button" id="enlarge-close" data-testid="enlarge-close" on:click=move |_| close_dialog()>
