@@ -662,6 +662,8 @@ async fn the_gallery_shows_thumbnails_enlarges_edits_shares_and_deletes() {
         "POST /api/generate": envelope(429, codes::QUOTA_EXCEEDED, "Today's limit is reached."),
         "POST /api/recipes": { "status": 201, "body": { "recipeId": "r1", "url": "/r/r1" } },
         "DELETE /api/images/img2": { "status": 204, "body": null },
+        "GET /api/images/img2": { "status": 200, "body": "the image's bytes" },
+        "POST /api/session/references": { "status": 201, "body": reference("ref1", "an image from this session") },
     }));
     let _screen = mount_workspace(with_images(ready_session(), &[2, 1]), None);
 
@@ -745,6 +747,23 @@ async fn the_gallery_shows_thumbnails_enlarges_edits_shares_and_deletes() {
     assert_eq!(
         link,
         format!("{}/r/r1", window().location().origin().expect("origin"))
+    );
+
+    // Use as reference: the image's own bytes go up as a reference of the session.
+    click("[data-testid=use-as-reference]");
+    wait_until("the reference listed", || {
+        text("[data-testid=references-status]") == "1 of 3."
+    })
+    .await;
+    assert_eq!(api.count("GET /api/images/img2"), 1);
+    let sent = api.raw_bodies("POST /api/session/references");
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains("filename=\"prompt-refinery-img2.png\"")
+            && sent[0].contains("Content-Type: image/png")
+            && sent[0].contains("the image's bytes"),
+        "{}",
+        sent[0]
     );
 
     // Delete asks first; "Keep it" keeps it, "Delete it" deletes it and focus lands on the
@@ -863,6 +882,51 @@ async fn a_reference_is_uploaded_with_its_note_a_refusal_shows_beside_the_form_a
         focused_id() == "reference-file"
     })
     .await;
+}
+
+#[wasm_bindgen_test]
+async fn each_refused_upload_shows_its_own_message_beside_the_form() {
+    let _screen = mount_workspace(with_images(ready_session(), &[1]), None);
+    wait_until("the form", || {
+        find("[data-testid=reference-file]").is_some()
+    })
+    .await;
+    let cases = [
+        (
+            json!({ "status": 413, "body": { "error": "The file is 7.2 MiB; the limit is 7 MiB.", "code": codes::REFERENCE_TOO_LARGE } }),
+            "The file is 7.2 MiB; the limit is 7 MiB.",
+        ),
+        (
+            json!({ "status": 422, "body": { "error": "The image could not be read: it ends too early (truncated?).", "code": codes::REFERENCE_UNREADABLE } }),
+            "The image could not be read: it ends too early (truncated?).",
+        ),
+        (
+            json!({ "status": 409, "body": { "error": "A session holds at most 3 reference images. Delete one to add another.", "code": codes::TOO_MANY_REFERENCES } }),
+            "A session holds at most 3 reference images. Delete one to add another.",
+        ),
+        // A proxy's body limit answers without our envelope: the page says it in its own words.
+        (
+            json!({ "status": 413, "body": "Request Entity Too Large" }),
+            "That file is too large to send: a reference can be at most 7 MB.",
+        ),
+    ];
+    for (answer, shown) in cases {
+        let api = FakeApi::answering(json!({ "POST /api/session/references": answer }));
+        choose_file(
+            "[data-testid=reference-file]",
+            "big.jpg",
+            "image/jpeg",
+            "jpeg bytes",
+        );
+        click("[data-testid=reference-add]");
+        wait_until(shown, || text("[data-testid=reference-error]") == shown).await;
+        assert_eq!(api.count("POST /api/session/references"), 1);
+        assert!(
+            find("[data-testid=reference-0]").is_none(),
+            "nothing listed"
+        );
+        wait_until("focus on the message", || focused_id() == "reference-error").await;
+    }
 }
 
 #[wasm_bindgen_test]
