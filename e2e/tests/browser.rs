@@ -872,7 +872,7 @@ async fn a_reference_an_edit_in_words_and_a_recipe_link_by_keyboard() {
             ensure!(!recipe.to_lowercase().contains("prompt"), "no prompt: {recipe}");
             page.check_accessibility("the enlarged image").await?;
             page.screenshot("gallery-enlarged").await?;
-            // Needs the server to record the references sent with a generation (media helper).
+            // The server records the references sent with a generation.
             ensure!(
                 recipe.contains("Reference images"),
                 "the recipe names the reference sent: {recipe}"
@@ -889,7 +889,7 @@ async fn a_reference_an_edit_in_words_and_a_recipe_link_by_keyboard() {
             page.wait_for("thumb-2").await?;
             wait_for_image(&page).await?;
             let recipe = enlarge(&page).await?;
-            // Needs the server's edit in words (media helper): the recipe records the instruction.
+            // An edit in words: the recipe records the instruction.
             ensure!(
                 page.text("recipe-edit").await.unwrap_or_default() == "make it night, with rain",
                 "the new image is an edit in words: {recipe}"
