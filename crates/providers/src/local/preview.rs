@@ -656,7 +656,8 @@ fn render_edit(source: &InputImage, instruction: &str) -> Result<GeneratedImage,
         .chars()
         .take(room)
         .collect();
-    text_box(&mut pixmap, &text, scale * 4.0, scale * 4.0, scale);
+    // Below the top-left corner, where the SPA lays its "Offline preview" badge over the image.
+    text_box(&mut pixmap, &text, scale * 4.0, scale * 12.0, scale);
     finish(pixmap)
 }
 
