@@ -59,6 +59,19 @@ mod pattern {
         space!(),
         "*$"
     );
+    /// An edit instruction: 1 to [`super::MAX_EDIT_INSTRUCTION_CHARS`] (300) characters once
+    /// trimmed.
+    pub const INSTRUCTION: &str = concat!(
+        "^",
+        space!(),
+        "*",
+        text!(),
+        r"(?:[\s\S]{0,298}",
+        text!(),
+        ")?",
+        space!(),
+        "*$"
+    );
     /// Nothing but whitespace (an answer sent with `skip: true`).
     pub const BLANK: &str = concat!("^", space!(), "*$");
 
@@ -69,6 +82,31 @@ mod pattern {
             schemars::json_schema!({"properties": {"answer": {"pattern": BLANK}}}).to_value(),
         ];
         schema.insert("anyOf".into(), branches.into());
+    }
+
+    /// Either a generation (no `editOf`, no `instruction`) or an edit: both, and nothing that
+    /// an edit takes from the edited image (`count` other than 1, `reusePrompt`, `aspectRatio`,
+    /// `imageSize`).
+    pub fn generate_or_edit(schema: &mut schemars::Schema) {
+        let branches = vec![
+            schemars::json_schema!({
+                "properties": {"editOf": {"type": "null"}, "instruction": {"type": "null"}}
+            })
+            .to_value(),
+            schemars::json_schema!({
+                "required": ["editOf", "instruction"],
+                "properties": {
+                    "editOf": {"type": "string"},
+                    "instruction": {"type": "string", "pattern": INSTRUCTION},
+                    "count": {"type": ["integer", "null"], "enum": [1, null]},
+                    "reusePrompt": {"enum": [false]},
+                    "aspectRatio": {"type": "null"},
+                    "imageSize": {"type": "null"}
+                }
+            })
+            .to_value(),
+        ];
+        schema.insert("oneOf".into(), branches.into());
     }
 
     /// Either a template and an idea, or a recipe id alone.
@@ -467,6 +505,7 @@ impl JobStatus {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "schema", schemars(transform = pattern::generate_or_edit))]
 pub struct GenerateRequest {
     /// Defaults to the template's ratio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -486,9 +525,9 @@ pub struct GenerateRequest {
     /// with `instruction`. The prompt writer is not used; one image, one unit of quota.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit_of: Option<String>,
-    /// For `editOf`: what to change, 1 to 300 characters ("make it night, with rain").
+    /// For `editOf`: what to change, 1 to 300 characters once trimmed ("make it night, with
+    /// rain").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_EDIT_INSTRUCTION_CHARS)))]
     pub instruction: Option<String>,
 }
 

@@ -79,6 +79,8 @@ where
     let page = Page {
         client: client.clone(),
         base: format!("http://{}", server.address),
+        webdriver: format!("http://127.0.0.1:{}", driver.port),
+        profile: profile.clone(),
     };
 
     let outcome = body(page.clone()).await;
@@ -218,6 +220,10 @@ impl Drop for Driver {
 }
 
 async fn connect(driver: &Driver, profile: &Path) -> anyhow::Result<Client> {
+    connect_to(&format!("http://127.0.0.1:{}", driver.port), profile).await
+}
+
+async fn connect_to(webdriver: &str, profile: &Path) -> anyhow::Result<Client> {
     let _ = std::fs::remove_dir_all(profile);
     let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     let mut capabilities = serde_json::Map::new();
@@ -240,14 +246,13 @@ async fn connect(driver: &Driver, profile: &Path) -> anyhow::Result<Client> {
             ],
         }),
     );
-    let webdriver = format!("http://127.0.0.1:{}", driver.port);
     let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
     builder.capabilities(capabilities);
     // A connection that fails outright is tried once more; a refused session is not.
-    let client = match builder.connect(&webdriver).await {
+    let client = match builder.connect(webdriver).await {
         Err(
             NewSessionError::Failed(_) | NewSessionError::FailedC(_) | NewSessionError::Lost(_),
-        ) => builder.connect(&webdriver).await,
+        ) => builder.connect(webdriver).await,
         other => other,
     }
     .context("new WebDriver session")?;
@@ -260,9 +265,33 @@ pub struct Page {
     pub client: Client,
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    /// ChromeDriver's address, for [`Page::fresh_browser`].
+    webdriver: String,
+    /// This browser's profile folder; a fresh browser gets one beside it.
+    profile: PathBuf,
 }
 
 impl Page {
+    /// A second browser on the same server, with a profile of its own: no cookies, no storage,
+    /// nothing shared with this one (a partner opening a link). Close it with
+    /// [`Page::close_fresh`]; ChromeDriver's end takes it down in any case.
+    pub async fn fresh_browser(&self) -> anyhow::Result<Page> {
+        let profile = self.profile.with_extension("fresh");
+        let client = connect_to(&self.webdriver, &profile).await?;
+        Ok(Page {
+            client,
+            base: self.base.clone(),
+            webdriver: self.webdriver.clone(),
+            profile,
+        })
+    }
+
+    /// Ends a browser from [`Page::fresh_browser`] and removes its profile.
+    pub async fn close_fresh(self) {
+        let _ = self.client.close().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+
     /// Resizes the window until the page's viewport is `width` x `height` CSS pixels (the window
     /// is larger than its viewport by whatever the browser draws around it).
     pub async fn viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {

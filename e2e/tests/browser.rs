@@ -726,3 +726,236 @@ async fn the_start_screen_shows_each_templates_example_picture() {
     )
     .await;
 }
+
+/// A small, real PNG (a gradient) written to a temporary file, for the file input.
+fn reference_png(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let picture = image::RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([
+            u8::try_from(x * 2).unwrap_or(255),
+            u8::try_from(y * 3).unwrap_or(255),
+            160,
+        ])
+    });
+    let path = std::env::temp_dir().join(format!(
+        "prompt-refinery-e2e-{}-{name}.png",
+        std::process::id()
+    ));
+    picture.save_with_format(&path, image::ImageFormat::Png)?;
+    Ok(path)
+}
+
+/// Opens the enlarge dialog of the image on the stage by keyboard and returns its recipe's text.
+async fn enlarge(page: &Page) -> anyhow::Result<String> {
+    page.tab_to("enlarge").await?;
+    page.enter().await?;
+    page.wait_for_focus("enlarge-close").await?;
+    page.wait_until(
+        "the recipe in the dialog",
+        "document.querySelector('[data-testid=\"enlarge-dialog\"]').open && !!document.querySelector('[data-testid=\"enlarge-recipe\"]')",
+    )
+    .await?;
+    page.text("enlarge-recipe").await
+}
+
+/// Closes the enlarge dialog with Escape; focus goes back to its button.
+async fn close_enlarged(page: &Page) -> anyhow::Result<()> {
+    page.press(&[fantoccini::key::Key::Escape.into()]).await?;
+    page.wait_until(
+        "the dialog to close",
+        "!document.querySelector('[data-testid=\"enlarge-dialog\"]').open",
+    )
+    .await?;
+    page.wait_for_focus("enlarge").await
+}
+
+/// The pairs of the workspace's parts that overlap: the image, its caption, the actions, the
+/// gallery's thumbnails and its tools.
+const GALLERY_OVERLAPS: &str = r#"
+    const parts = ['result-image', 'summary', 'action-bar', 'strip', 'gallery-tools'];
+    const box = (id) => document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
+    const found = [];
+    for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
+        const a = box(parts[i]), b = box(parts[j]);
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+            found.push(`${parts[i]} / ${parts[j]}`);
+    }
+    if (document.documentElement.scrollWidth > window.innerWidth) found.push('the page scrolls sideways');
+    const tools = box('gallery-tools');
+    if (tools.left < 0 || tools.right > window.innerWidth + 0.5) found.push('the tools pass the window');
+    return found;
+"#;
+
+/// The workspace with its gallery at `width` x `height`: the image and its actions fit, nothing
+/// overlaps, the gallery is scrolled into view for the screenshot, and axe finds nothing serious.
+async fn gallery_fits(page: &Page, width: u32, height: u32) -> anyhow::Result<()> {
+    page.viewport(width, height).await?;
+    page.js("window.scrollTo(0, 0); return true;").await?;
+    // The image and its actions in view without scrolling, no sideways scroll (as check_fit).
+    page.wait_until(&format!("the workspace to fit {width}x{height}"), FITS)
+        .await?;
+    let _ = page
+        .wait_until(
+            "the gallery to settle",
+            &format!("(() => {{ {GALLERY_OVERLAPS} }})().length === 0"),
+        )
+        .await;
+    let overlaps = page.js(GALLERY_OVERLAPS).await?;
+    ensure!(
+        overlaps.as_array().is_some_and(Vec::is_empty),
+        "at {width}x{height}: {overlaps}"
+    );
+    page.js("document.querySelector('[data-testid=\"gallery\"]').scrollIntoView({block: 'end'}); return true;")
+        .await?;
+    page.screenshot(&format!("gallery-{width}x{height}"))
+        .await?;
+    page.js("window.scrollTo(0, 0); return true;").await?;
+    Ok(())
+}
+
+/// Issue 11 end to end, by keyboard: a reference uploaded, an image generated with it, the
+/// gallery opened, one image edited in words, a recipe link made and opened in a fresh browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reference_an_edit_in_words_and_a_recipe_link_by_keyboard() {
+    run(
+        "gallery",
+        |_| {},
+        |page| async move {
+            page.viewport(1280, 800).await?;
+            reach_result(&page).await?;
+
+            // A reference: the labelled file input reached with Tab (WebDriver types the file's
+            // path into it, as choosing one in the file dialog does), a note, Enter.
+            let png = reference_png("reference")?;
+            page.tab_to("reference-file").await?;
+            page.client
+                .find(fantoccini::Locator::Css("[data-testid=\"reference-file\"]"))
+                .await?
+                .send_keys(&png.display().to_string())
+                .await?;
+            page.tab_to("reference-note").await?;
+            page.type_text("our product").await?;
+            page.enter().await?;
+            page.wait_for("reference-0").await?;
+            let _ = std::fs::remove_file(&png);
+            ensure!(
+                page.text("reference-0").await?.contains("our product"),
+                "the reference is listed with its note"
+            );
+            page.wait_until(
+                "the reference's picture to load",
+                "(() => { const i = document.querySelector('[data-testid=\"reference-0\"] img'); return i && i.complete && i.naturalWidth === 96; })()",
+            )
+            .await?;
+            ensure!(
+                page.text("announcer").await?.contains("our product"),
+                "the live region says it was added"
+            );
+            page.check_accessibility("the brief with a reference").await?;
+
+            // Generate with it: a second image, and both are in the gallery as small thumbnails.
+            let first = image_src(&page).await?;
+            page.tab_to("rethink").await?;
+            page.enter().await?;
+            page.wait_for("thumb-1").await?;
+            wait_for_image(&page).await?;
+            ensure!(image_src(&page).await? != first, "a new image");
+            page.wait_until(
+                "thumbnails served small",
+                "[...document.querySelectorAll('[data-testid^=\"thumb-\"] img')].every(i => i.complete && i.naturalWidth > 0 && i.naturalWidth <= 256 && i.getAttribute('src').includes('?w='))",
+            )
+            .await?;
+
+            // The gallery: enlarge shows the full image and how it was made, never a prompt.
+            let recipe = enlarge(&page).await?;
+            ensure!(recipe.contains(IDEA), "the idea: {recipe}");
+            ensure!(recipe.contains("a rocky Atlantic island at dusk"), "the answers: {recipe}");
+            ensure!(!recipe.to_lowercase().contains("prompt"), "no prompt: {recipe}");
+            page.check_accessibility("the enlarged image").await?;
+            page.screenshot("gallery-enlarged").await?;
+            // The server records the references sent with a generation.
+            ensure!(
+                recipe.contains("Reference images"),
+                "the recipe names the reference sent: {recipe}"
+            );
+            close_enlarged(&page).await?;
+
+            // Edit in words: the short field, Enter, and the job followed like any other.
+            page.tab_to("edit-open").await?;
+            page.enter().await?;
+            page.wait_for_focus("edit-instruction").await?;
+            page.check_accessibility("the edit-in-words field").await?;
+            page.type_text("make it night, with rain").await?;
+            page.enter().await?;
+            page.wait_for("thumb-2").await?;
+            wait_for_image(&page).await?;
+            let recipe = enlarge(&page).await?;
+            // An edit in words: the recipe records the instruction.
+            ensure!(
+                page.text("recipe-edit").await.unwrap_or_default() == "make it night, with rain",
+                "the new image is an edit in words: {recipe}"
+            );
+            close_enlarged(&page).await?;
+
+            gallery_fits(&page, 1280, 800).await?;
+            gallery_fits(&page, 390, 844).await?;
+            page.viewport(1280, 800).await?;
+
+            // A recipe link of the edited image, shown selected in a field to copy.
+            page.tab_to("copy-recipe-link").await?;
+            page.enter().await?;
+            page.wait_for_focus("recipe-link").await?;
+            let link = page.value("recipe-link").await?;
+            ensure!(
+                link.starts_with(&format!("{}/r/", page.base)),
+                "a full link: {link}"
+            );
+
+            // Opened in a fresh browser: the brief and the thumbnail show; Make it by keyboard.
+            let partner = page.fresh_browser().await?;
+            let opened = async {
+                partner.client.goto(&link).await?;
+                partner.wait_for("recipe-brief").await?;
+                let brief = partner.text("recipe-brief").await?;
+                ensure!(brief.contains(IDEA), "the partner sees the idea: {brief}");
+                partner
+                    .wait_until(
+                        "the recipe's thumbnail",
+                        "(() => { const i = document.querySelector('[data-testid=\"recipe-thumbnail\"]'); return i && i.complete && i.naturalWidth > 0; })()",
+                    )
+                    .await?;
+                partner.check_accessibility("the recipe page in a fresh browser").await?;
+                partner.tab_to("make-it").await?;
+                partner.enter().await?;
+                partner
+                    .wait_until("the partner's workspace", "location.pathname === '/workspace'")
+                    .await?;
+                partner.wait_for("answers-idea").await?;
+                ensure!(partner.text("answers-idea").await?.contains(IDEA));
+                partner.screenshot("gallery-partner").await?;
+                Ok(())
+            }
+            .await;
+            partner.close_fresh().await;
+            opened?;
+
+            // Delete asks first, then the image goes and focus stays in the gallery.
+            page.tab_to("delete-image").await?;
+            page.enter().await?;
+            page.wait_for_focus("delete-cancel").await?;
+            page.tab_to("delete-confirm-button").await?;
+            page.enter().await?;
+            page.wait_until(
+                "two images left",
+                "document.querySelectorAll('[data-testid^=\"thumb-\"]').length === 2",
+            )
+            .await?;
+            page.wait_for_focus("thumb-0").await?;
+            ensure!(
+                page.text("announcer").await?.contains("Image deleted"),
+                "the live region says so"
+            );
+            Ok(())
+        },
+    )
+    .await;
+}

@@ -2,7 +2,8 @@
 //! `Result<T, ApiClientError>`. Same origin as the page, so the session cookie rides along.
 
 use contracts::{
-    AnswerRequest, ApiErrorBody, BackRequest, GenerateRequest, JobView, MetaResponse, RecipeView,
+    AnswerRequest, ApiErrorBody, BackRequest, CreateRecipeRequest, GalleryImage, GalleryResponse,
+    GenerateRequest, JobView, MetaResponse, RecipeCreated, RecipeView, ReferenceView,
     ResumeResponse, SessionView, StartSessionRequest, TemplatesResponse, paths,
 };
 use gloo_net::http::{Request, Response};
@@ -131,4 +132,75 @@ pub fn job_events(
         let data = message.data().as_string().unwrap_or_default();
         serde_json::from_str::<JobView>(&data).map_err(|e| ApiClientError::Decode(e.to_string()))
     }))
+}
+
+/// `GET /api/session/images`: every image of this session with its recipe, newest first.
+pub async fn gallery() -> Result<Vec<GalleryImage>> {
+    get::<GalleryResponse>(paths::SESSION_IMAGES)
+        .await
+        .map(|g| g.images)
+}
+
+/// `DELETE /api/images/{imageId}`.
+pub async fn delete_image(image_id: &str) -> Result<()> {
+    check(Request::delete(&paths::image(image_id)).send().await)
+        .await
+        .map(|_| ())
+}
+
+/// `POST /api/recipes {imageId}`: a shareable recipe of one image.
+pub async fn create_recipe(image_id: &str) -> Result<RecipeCreated> {
+    post(
+        paths::RECIPES,
+        &CreateRecipeRequest {
+            image_id: Some(image_id.to_owned()),
+        },
+    )
+    .await
+}
+
+/// `POST /api/session/references`: `file` (a `Blob`, or a `File` from the picker) and `note`,
+/// as `multipart/form-data` (the browser writes the boundary).
+pub async fn upload_reference(
+    file: &web_sys::Blob,
+    file_name: &str,
+    note: &str,
+) -> Result<ReferenceView> {
+    let failed = |e: wasm_bindgen::JsValue| ApiClientError::Network(format!("{e:?}"));
+    let form = web_sys::FormData::new().map_err(failed)?;
+    form.append_with_blob_and_filename("file", file, file_name)
+        .map_err(failed)?;
+    if !note.is_empty() {
+        form.append_with_str("note", note).map_err(failed)?;
+    }
+    let request = Request::post(paths::SESSION_REFERENCES)
+        .body(form)
+        .map_err(|e| ApiClientError::Decode(e.to_string()))?;
+    json(check(request.send().await).await?).await
+}
+
+/// `DELETE /api/session/references/{referenceId}`.
+pub async fn delete_reference(reference_id: &str) -> Result<()> {
+    check(
+        Request::delete(&paths::reference(reference_id))
+            .send()
+            .await,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The bytes of one of this session's images, as a `Blob` of its type (to send it back as a
+/// reference).
+pub async fn image_blob(url: &str, mime_type: &str) -> Result<web_sys::Blob> {
+    let bytes = check(Request::get(url).send().await)
+        .await?
+        .binary()
+        .await
+        .map_err(|e| ApiClientError::Network(e.to_string()))?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime_type);
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|e| ApiClientError::Decode(format!("{e:?}")))
 }

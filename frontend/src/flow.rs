@@ -7,7 +7,7 @@
 
 use contracts::{
     AnswerView, ApiErrorBody, ImageView, JobStatus, JobView, QUESTION_COUNT, QuestionView,
-    SessionStatus, SessionView,
+    ReferenceView, SessionStatus, SessionView,
 };
 
 /// A client route: what the address bar says.
@@ -20,7 +20,7 @@ pub enum Route {
     Question(u8),
     /// `/workspace`: the brief, the stage, the image's actions and the session's images.
     Workspace,
-    /// `/r/{recipeId}`: a recipe link (filled in by the gallery's issue).
+    /// `/r/{recipeId}`: a recipe link.
     Recipe(String),
     /// Anything else.
     NotFound,
@@ -299,6 +299,52 @@ impl Flow {
         session.job = Some(job);
     }
 
+    /// Records that an image was deleted: it leaves the session's images, the newest job's
+    /// batch and `lastImage`, so nothing on the page still points at its bytes.
+    pub fn on_image_deleted(&mut self, url: &str) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        session.images.retain(|i| i.url != url);
+        if session.last_image.as_ref().is_some_and(|i| i.url == url) {
+            session.last_image = session.images.first().cloned();
+        }
+        if let Some(job) = &mut session.job {
+            job.images.retain(|i| i.url != url);
+            if job.image.as_ref().is_some_and(|i| i.url == url) {
+                job.image = job.images.first().cloned();
+            }
+        }
+    }
+
+    /// Records a reference the server stored, after those already there (upload order).
+    pub fn on_reference_added(&mut self, reference: ReferenceView) {
+        if let Some(session) = &mut self.session
+            && !session
+                .references
+                .iter()
+                .any(|r| r.reference_id == reference.reference_id)
+        {
+            session.references.push(reference);
+        }
+    }
+
+    /// Records that a reference was removed.
+    pub fn on_reference_removed(&mut self, reference_id: &str) {
+        if let Some(session) = &mut self.session {
+            session
+                .references
+                .retain(|r| r.reference_id != reference_id);
+        }
+    }
+
+    /// The session's reference images, in upload order.
+    pub fn references(&self) -> &[ReferenceView] {
+        self.session
+            .as_ref()
+            .map_or(&[], |s| s.references.as_slice())
+    }
+
     /// The running job to keep polling, if any.
     pub fn running_job(&self) -> Option<&JobView> {
         self.session
@@ -336,6 +382,11 @@ impl Flow {
                 s.answers.clone(),
                 // Which job, not how far it got: this tab follows its progress itself.
                 s.job.as_ref().map(|j| j.job_id.clone()),
+                // References added or removed in another tab change what the next image gets.
+                s.references
+                    .iter()
+                    .map(|r| r.reference_id.clone())
+                    .collect::<Vec<_>>(),
             )
         };
         self.session.as_ref().map(key) != other.map(key)

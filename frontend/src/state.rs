@@ -42,7 +42,7 @@ pub struct AppState {
     pub following: RwSignal<Option<String>>,
     /// The last generate request, so a retry after a failed job asks for the same thing.
     pub last_generate: RwSignal<Option<GenerateRequest>>,
-    /// The image picked in the workspace's strip (its URL); `None` follows the newest.
+    /// The image picked in the workspace's gallery (its URL); `None` follows the newest.
     pub selected: RwSignal<Option<String>>,
     /// A short, polite note about the session changing under the page (another tab), if any.
     pub notice: RwSignal<Option<String>>,

@@ -5,7 +5,10 @@
 //! screens only place these words.
 
 use contracts::format::hours_minutes;
-use contracts::{AspectRatio, JobStatus, QuotaView};
+use contracts::{
+    AspectRatio, JobStatus, MAX_EDIT_INSTRUCTION_CHARS, QuotaView, REFERENCE_NOTE_MAX_CHARS,
+    REFERENCES_MAX,
+};
 
 /// The words for a job stage, as the Generating screen and the live region say them.
 pub fn stage_label(status: JobStatus) -> &'static str {
@@ -132,6 +135,54 @@ pub fn quota_line(quota: &QuotaView) -> Option<String> {
     })
 }
 
+/// Why an edit instruction cannot be sent yet, counted as the server counts (trimmed characters).
+pub fn edit_problem(instruction: &str) -> Option<String> {
+    let chars = instruction.trim().chars().count();
+    let max = MAX_EDIT_INSTRUCTION_CHARS as usize;
+    if chars == 0 {
+        Some("Say what should change, for example “make it night, with rain”.".to_owned())
+    } else if chars > max {
+        Some(format!(
+            "Your instruction is {chars} characters long; the limit is {max}. Shorten it by {}.",
+            chars - max
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why a reference note cannot be sent, counted as the server counts (trimmed characters).
+pub fn note_problem(note: &str) -> Option<String> {
+    let chars = note.trim().chars().count();
+    (chars > REFERENCE_NOTE_MAX_CHARS).then(|| {
+        format!(
+            "The note is {chars} characters long; the limit is {REFERENCE_NOTE_MAX_CHARS}. Shorten it by {}.",
+            chars - REFERENCE_NOTE_MAX_CHARS
+        )
+    })
+}
+
+/// How many references the session holds, and whether another fits.
+pub fn references_status(count: usize) -> String {
+    match count {
+        0 => format!("None yet; up to {REFERENCES_MAX}."),
+        n if n >= REFERENCES_MAX => {
+            format!("{n} of {REFERENCES_MAX}: the most a session holds. Remove one to add another.")
+        }
+        n => format!("{n} of {REFERENCES_MAX}."),
+    }
+}
+
+/// What the live region says once a reference is stored.
+pub fn reference_added(note: &str, count: usize) -> String {
+    let what = if note.is_empty() {
+        "Reference image added".to_owned()
+    } else {
+        format!("Reference image “{note}” added")
+    };
+    format!("{what}; {count} of {REFERENCES_MAX}. The next image uses it.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +300,34 @@ mod tests {
             "{three}"
         );
         assert_eq!(image_position(0, 4), "Image 1 of 4");
+    }
+
+    #[test]
+    fn edit_instructions_and_notes_are_counted_as_the_server_counts() {
+        assert!(edit_problem("   ").is_some_and(|p| p.contains("what should change")));
+        assert_eq!(edit_problem("  make it night  "), None);
+        let long = "é".repeat(301);
+        assert_eq!(
+            edit_problem(&long).as_deref(),
+            Some("Your instruction is 301 characters long; the limit is 300. Shorten it by 1.")
+        );
+        assert_eq!(
+            edit_problem(&"é".repeat(300)),
+            None,
+            "characters, not bytes"
+        );
+        assert_eq!(note_problem(&format!(" {} ", "ü".repeat(120))), None);
+        assert!(note_problem(&"a".repeat(121)).is_some_and(|p| p.contains("121 characters")));
+    }
+
+    #[test]
+    fn the_reference_count_says_when_the_session_is_full() {
+        assert_eq!(references_status(0), "None yet; up to 3.");
+        assert_eq!(references_status(2), "2 of 3.");
+        assert!(references_status(3).contains("Remove one to add another"));
+        assert_eq!(
+            reference_added("our product", 1),
+            "Reference image “our product” added; 1 of 3. The next image uses it."
+        );
     }
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use contracts::{
     AnswerView, ApiErrorBody, AspectRatio, GenerateRequest, ImageSize, ImageView, JobStatus,
-    JobView, QuestionView, QuotaView, SessionStatus, SessionView, TemplateSummary, codes,
+    JobView, QuestionView, QuotaView, ReferenceView, SessionStatus, SessionView, TemplateSummary,
+    codes,
 };
 use frontend::actions::Actions;
 use frontend::components::RatioChoice;
@@ -42,17 +43,39 @@ export function fake_api(routes) {
             status: 404,
             body: { error: 'No such route.', code: 'not_found' },
         };
-        return new Response(JSON.stringify(answer.body), {
+        // A 204 has no body (the Response constructor refuses one).
+        const body = answer.status === 204 ? null : JSON.stringify(answer.body);
+        return new Response(body, {
             status: answer.status,
             headers: { 'content-type': 'application/json' },
         });
     };
     return sent;
 }
+
+export function drop_file(selector, name, type, text) {
+    const files = new DataTransfer();
+    files.items.add(new File([text], name, { type }));
+    const target = document.querySelector(selector);
+    target.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: files }));
+    target.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: files }));
+}
+
+export function choose_file(selector, name, type, text) {
+    const input = document.querySelector(selector);
+    const files = new DataTransfer();
+    files.items.add(new File([text], name, { type }));
+    input.files = files.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+}
 "#)]
 extern "C" {
     /// Replaces `window.fetch`; returns the live list of requests sent (JSON strings).
     fn fake_api(routes: &str) -> js_sys::Array;
+    /// Drops a file named `name` holding `text` on the element, as dragging it there does.
+    fn drop_file(selector: &str, name: &str, mime_type: &str, text: &str);
+    /// Puts a file named `name` holding `text` in the file input, as choosing it there does.
+    fn choose_file(selector: &str, name: &str, mime_type: &str, text: &str);
 }
 
 /// The fake API: what each `METHOD /path` answers, and what the page sent.
@@ -65,6 +88,22 @@ impl FakeApi {
         FakeApi {
             sent: fake_api(&routes.to_string()),
         }
+    }
+
+    /// The raw bodies sent to `route`, in order (a multipart form is not JSON).
+    fn raw_bodies(&self, route: &str) -> Vec<String> {
+        self.sent
+            .iter()
+            .filter_map(|entry| entry.as_string())
+            .filter_map(|entry| serde_json::from_str::<Value>(&entry).ok())
+            .filter(|entry| entry["route"] == route)
+            .map(|entry| entry["body"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// How many requests went to `route`.
+    fn count(&self, route: &str) -> usize {
+        self.raw_bodies(route).len()
     }
 
     /// The bodies sent to `route` (e.g. `POST /api/session/answer`), parsed, in order.
@@ -576,4 +615,392 @@ async fn an_answer_changes_in_place_and_a_thin_one_is_refused_keeping_the_words(
         api.bodies("POST /api/session/back").is_empty(),
         "no walk back through the questions"
     );
+}
+
+/// One gallery entry as `GET /api/session/images` sends it: the image, its thumbnail and recipe.
+fn gallery_entry(n: u8, edit: Option<&str>) -> Value {
+    let mut entry = serde_json::to_value(image(n)).expect("json");
+    entry["thumbnailUrl"] = json!(format!("/api/images/img{n}?w=256"));
+    entry["recipe"] = json!({
+        "templateId": "general-cinematic",
+        "templateName": "General cinematic",
+        "idea": "a lighthouse",
+        "answers": [],
+        "aspectRatio": "16:9",
+        "imageSize": "1K",
+        "count": 1,
+        "referenceIds": [],
+        "editInstruction": edit,
+        "editOf": edit.map(|_| "img1"),
+    });
+    entry
+}
+
+fn with_images(mut session: SessionView, newest_first: &[u8]) -> SessionView {
+    session.quota = None;
+    session.images = newest_first.iter().map(|&n| image(n)).collect();
+    session.last_image = session.images.first().cloned();
+    session.can_reuse_prompt = true;
+    session
+}
+
+fn focused_id() -> String {
+    document()
+        .active_element()
+        .map(|e| e.id())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn the_gallery_shows_thumbnails_enlarges_edits_shares_and_deletes() {
+    // Arrange: two images, the newer an edit of the older.
+    let api = FakeApi::answering(json!({
+        "GET /api/session/images": { "status": 200, "body": { "images": [
+            gallery_entry(2, Some("make it night")),
+            gallery_entry(1, None),
+        ] } },
+        "POST /api/generate": envelope(429, codes::QUOTA_EXCEEDED, "Today's limit is reached."),
+        "POST /api/recipes": { "status": 201, "body": { "recipeId": "r1", "url": "/r/r1" } },
+        "DELETE /api/images/img2": { "status": 204, "body": null },
+        "GET /api/images/img2": { "status": 200, "body": "the image's bytes" },
+        "POST /api/session/references": { "status": 201, "body": reference("ref1", "an image from this session") },
+    }));
+    let _screen = mount_workspace(with_images(ready_session(), &[2, 1]), None);
+
+    // Thumbnails are the server's small versions, never the full image.
+    wait_until("the gallery's thumbnails", || {
+        find("[data-testid=thumb-1] img")
+            .and_then(|i| i.get_attribute("src"))
+            .is_some_and(|src| src == "/api/images/img1?w=256")
+    })
+    .await;
+    assert_eq!(
+        find("[data-testid=thumb-0] img").and_then(|i| i.get_attribute("src")),
+        Some("/api/images/img2?w=256".to_owned())
+    );
+
+    // Enlarge: a modal dialog with the full image and its recipe, edit included.
+    click("[data-testid=enlarge]");
+    let dialog_open = || {
+        find("[data-testid=enlarge-dialog]")
+            .and_then(|d| d.dyn_into::<web_sys::HtmlDialogElement>().ok())
+            .is_some_and(|d| d.open())
+    };
+    wait_until("the dialog", dialog_open).await;
+    wait_until("the recipe", || find("[data-testid=recipe-edit]").is_some()).await;
+    assert_eq!(text("[data-testid=recipe-edit]"), "make it night");
+    let recipe = text("[data-testid=enlarge-recipe]");
+    assert!(
+        recipe.contains("a lighthouse") && recipe.contains("16:9, 1K"),
+        "{recipe}"
+    );
+    assert_eq!(
+        find(".enlarged").and_then(|i| i.get_attribute("src")),
+        Some("/api/images/img2".to_owned()),
+        "the full image, not the thumbnail"
+    );
+    wait_until("focus on Close", || focused_id() == "enlarge-close").await;
+    click("[data-testid=enlarge-close]");
+    wait_until("the dialog to close", || !dialog_open()).await;
+    wait_until("focus back on Enlarge", || {
+        document()
+            .active_element()
+            .and_then(|e| e.get_attribute("data-testid"))
+            .as_deref()
+            == Some("enlarge")
+    })
+    .await;
+
+    // Edit in words: an empty instruction is refused here; one sent asks for an edit of img2.
+    click("[data-testid=edit-open]");
+    wait_until("the edit field", || focused_id() == "edit-instruction").await;
+    press_enter_in("[data-testid=edit-instruction]");
+    wait_until("the empty refusal", || {
+        find("[data-testid=edit-error]").is_some()
+    })
+    .await;
+    assert_eq!(api.count("POST /api/generate"), 0, "nothing sent");
+    type_into(
+        "[data-testid=edit-instruction]",
+        "  make it night, with rain ",
+    );
+    press_enter_in("[data-testid=edit-instruction]");
+    wait_until("the refusal", || {
+        find("[data-testid=request-error]").is_some()
+    })
+    .await;
+    assert_eq!(
+        api.bodies("POST /api/generate"),
+        vec![
+            json!({ "editOf": "img2", "instruction": "make it night, with rain", "reusePrompt": false })
+        ]
+    );
+
+    // Copy recipe link: a recipe of the image on the stage, its full link shown to copy.
+    click("[data-testid=copy-recipe-link]");
+    wait_until("the link", || find("[data-testid=recipe-link]").is_some()).await;
+    assert_eq!(
+        api.bodies("POST /api/recipes"),
+        vec![json!({ "imageId": "img2" })]
+    );
+    let link = field_value("[data-testid=recipe-link]");
+    assert_eq!(
+        link,
+        format!("{}/r/r1", window().location().origin().expect("origin"))
+    );
+
+    // Use as reference: the image's own bytes go up as a reference of the session.
+    click("[data-testid=use-as-reference]");
+    wait_until("the reference listed", || {
+        text("[data-testid=references-status]") == "1 of 3."
+    })
+    .await;
+    assert_eq!(api.count("GET /api/images/img2"), 1);
+    let sent = api.raw_bodies("POST /api/session/references");
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains("filename=\"prompt-refinery-img2.png\"")
+            && sent[0].contains("Content-Type: image/png")
+            && sent[0].contains("the image's bytes"),
+        "{}",
+        sent[0]
+    );
+
+    // Delete asks first; "Keep it" keeps it, "Delete it" deletes it and focus lands on the
+    // image that took its place.
+    click("[data-testid=delete-image]");
+    wait_until("the question", || focused_id() == "delete-cancel").await;
+    click("[data-testid=delete-cancel]");
+    assert_eq!(api.count("DELETE /api/images/img2"), 0);
+    click("[data-testid=delete-image]");
+    wait_until("the question", || focused_id() == "delete-cancel").await;
+    click("[data-testid=delete-confirm-button]");
+    wait_until("one thumbnail left", || {
+        find("[data-testid=thumb-1]").is_none() && find("[data-testid=thumb-0]").is_some()
+    })
+    .await;
+    assert_eq!(api.count("DELETE /api/images/img2"), 1);
+    wait_until("focus on the remaining thumbnail", || {
+        focused_id() == "thumb-0"
+    })
+    .await;
+    assert_eq!(
+        find("[data-testid=result-image]").and_then(|i| i.get_attribute("src")),
+        Some("/api/images/img1".to_owned()),
+        "the stage shows the image left"
+    );
+}
+
+fn reference(id: &str, note: &str) -> ReferenceView {
+    ReferenceView {
+        reference_id: id.into(),
+        mime_type: "image/png".into(),
+        width: 8,
+        height: 8,
+        note: note.into(),
+        url: format!("/api/session/references/{id}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_reference_is_uploaded_with_its_note_a_refusal_shows_beside_the_form_and_it_can_be_removed()
+ {
+    // Arrange: the server refuses the first upload as the wrong type.
+    let wrong_type = "That file is not a PNG, JPEG or WebP image.";
+    let api = FakeApi::answering(json!({
+        "POST /api/session/references": envelope(415, codes::REFERENCE_UNSUPPORTED_TYPE, wrong_type),
+    }));
+    let _screen = mount_workspace(with_images(ready_session(), &[1]), None);
+    wait_until("the form", || {
+        find("[data-testid=reference-file]").is_some()
+    })
+    .await;
+
+    // Sending without a file says so, and sends nothing.
+    click("[data-testid=reference-add]");
+    wait_until("the missing file", || {
+        text("[data-testid=reference-error]").contains("Choose an image file")
+    })
+    .await;
+    assert_eq!(api.count("POST /api/session/references"), 0);
+
+    // Act: a file and a note.
+    choose_file(
+        "[data-testid=reference-file]",
+        "product.png",
+        "image/png",
+        "not really a png",
+    );
+    type_into("[data-testid=reference-note]", "our product");
+    click("[data-testid=reference-add]");
+
+    // Assert: one multipart request with both fields; the server's words beside the form.
+    wait_until("the refusal", || {
+        text("[data-testid=reference-error]") == wrong_type
+    })
+    .await;
+    let sent = api.raw_bodies("POST /api/session/references");
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains("name=\"file\"; filename=\"product.png\"")
+            && sent[0].contains("name=\"note\"")
+            && sent[0].contains("our product"),
+        "{}",
+        sent[0]
+    );
+    assert_eq!(
+        field_value("[data-testid=reference-note]"),
+        "our product",
+        "the note is kept"
+    );
+
+    // The server takes the next one: it is listed with its note, and the form is cleared.
+    let api = FakeApi::answering(json!({
+        "POST /api/session/references": { "status": 201, "body": reference("ref1", "our product") },
+        "DELETE /api/session/references/ref1": { "status": 204, "body": null },
+    }));
+    click("[data-testid=reference-add]");
+    wait_until("the reference listed", || {
+        text("[data-testid=reference-0]").contains("our product")
+    })
+    .await;
+    assert!(
+        find("[data-testid=reference-error]").is_none(),
+        "the refusal is gone"
+    );
+    assert_eq!(field_value("[data-testid=reference-note]"), "");
+    assert_eq!(text("[data-testid=references-status]"), "1 of 3.");
+
+    // Remove: the row goes and focus moves to the file input.
+    click("[data-testid=reference-remove-0]");
+    wait_until("the row removed", || {
+        find("[data-testid=reference-0]").is_none()
+    })
+    .await;
+    assert_eq!(api.count("DELETE /api/session/references/ref1"), 1);
+    wait_until("focus on the file input", || {
+        focused_id() == "reference-file"
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn each_refused_upload_shows_its_own_message_beside_the_form() {
+    let _screen = mount_workspace(with_images(ready_session(), &[1]), None);
+    wait_until("the form", || {
+        find("[data-testid=reference-file]").is_some()
+    })
+    .await;
+    let cases = [
+        (
+            json!({ "status": 413, "body": { "error": "The file is 7.2 MiB; the limit is 7 MiB.", "code": codes::REFERENCE_TOO_LARGE } }),
+            "The file is 7.2 MiB; the limit is 7 MiB.",
+        ),
+        (
+            json!({ "status": 422, "body": { "error": "The image could not be read: it ends too early (truncated?).", "code": codes::REFERENCE_UNREADABLE } }),
+            "The image could not be read: it ends too early (truncated?).",
+        ),
+        (
+            json!({ "status": 409, "body": { "error": "A session holds at most 3 reference images. Delete one to add another.", "code": codes::TOO_MANY_REFERENCES } }),
+            "A session holds at most 3 reference images. Delete one to add another.",
+        ),
+        // A proxy's body limit answers without our envelope: the page says it in its own words.
+        (
+            json!({ "status": 413, "body": "Request Entity Too Large" }),
+            "That file is too large to send: a reference can be at most 7 MB.",
+        ),
+    ];
+    for (answer, shown) in cases {
+        let api = FakeApi::answering(json!({ "POST /api/session/references": answer }));
+        choose_file(
+            "[data-testid=reference-file]",
+            "big.jpg",
+            "image/jpeg",
+            "jpeg bytes",
+        );
+        click("[data-testid=reference-add]");
+        wait_until(shown, || text("[data-testid=reference-error]") == shown).await;
+        assert_eq!(api.count("POST /api/session/references"), 1);
+        assert!(
+            find("[data-testid=reference-0]").is_none(),
+            "nothing listed"
+        );
+        wait_until("focus on the message", || focused_id() == "reference-error").await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_session_with_three_references_takes_no_more() {
+    let _api = FakeApi::answering(json!({}));
+    let mut session = with_images(ready_session(), &[1]);
+    session.references = vec![
+        reference("a", "one"),
+        reference("b", ""),
+        reference("c", "three"),
+    ];
+    let _screen = mount_workspace(session, None);
+    wait_until("the list", || find("[data-testid=reference-2]").is_some()).await;
+    let disabled = |selector: &str| {
+        find(selector)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .is_some_and(|input| input.disabled())
+    };
+    assert!(disabled("[data-testid=reference-file]"));
+    assert!(text("[data-testid=references-status]").contains("Remove one to add another"));
+    assert!(text("[data-testid=reference-1]").contains("No note"));
+    assert!(
+        find("[data-testid=use-as-reference]")
+            .and_then(|b| b.dyn_into::<web_sys::HtmlButtonElement>().ok())
+            .is_some_and(|b| b.disabled()),
+        "the gallery cannot add a fourth"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_file_dropped_on_the_form_is_the_one_uploaded() {
+    let api = FakeApi::answering(json!({
+        "POST /api/session/references": { "status": 201, "body": reference("ref9", "") },
+    }));
+    let _screen = mount_workspace(with_images(ready_session(), &[1]), None);
+    wait_until("the form", || {
+        find("[data-testid=reference-form]").is_some()
+    })
+    .await;
+
+    drop_file(
+        "[data-testid=reference-form]",
+        "style.webp",
+        "image/webp",
+        "webp bytes",
+    );
+    let chosen = || {
+        find("[data-testid=reference-file]")
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0))
+            .map(|file| file.name())
+    };
+    wait_until("the dropped file in the input", || {
+        chosen().as_deref() == Some("style.webp")
+    })
+    .await;
+    wait_until("the chosen file named", || {
+        text("[data-testid=reference-form]").contains("Chosen: style.webp")
+    })
+    .await;
+    click("[data-testid=reference-add]");
+
+    wait_until("the reference listed", || {
+        find("[data-testid=reference-0]").is_some()
+    })
+    .await;
+    let sent = api.raw_bodies("POST /api/session/references");
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].contains("filename=\"style.webp\""), "{}", sent[0]);
+    assert!(
+        !sent[0].contains("name=\"note\""),
+        "no empty note: {}",
+        sent[0]
+    );
+    assert!(text("[data-testid=reference-0]").contains("No note"));
 }

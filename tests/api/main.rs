@@ -9,6 +9,7 @@ mod gallery;
 mod generate;
 mod helpers;
 mod live_providers;
+mod media;
 mod model_check;
 mod observability;
 mod openapi;

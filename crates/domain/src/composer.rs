@@ -47,8 +47,24 @@ pub fn compose(
     answers: &[Answer],
     cap_chars: usize,
 ) -> Composition {
+    compose_with_references(template, idea, answers, &[], cap_chars)
+}
+
+/// [`compose`] for an image model that also receives reference images (their notes in the order
+/// sent, empty when none was given): a sentence right after the opening names each by its
+/// position, so the prompt can lean on them and the cap never cuts it.
+pub fn compose_with_references(
+    template: &Template,
+    idea: &str,
+    answers: &[Answer],
+    reference_notes: &[String],
+    cap_chars: usize,
+) -> Composition {
     let idea = clause(idea);
     let mut sentences = vec![template.opening.replace("{idea}", &lower_first(&idea))];
+    if let Some(sentence) = references_sentence(reference_notes) {
+        sentences.push(sentence);
+    }
     for (question, answer) in template.questions.iter().zip(answers) {
         sentences.push(format!(
             "{} {}.",
@@ -77,6 +93,47 @@ pub fn compose(
     let alt_text =
         alt_line(template, &idea, answers).unwrap_or_else(|| format!("{}.", upper_first(&idea)));
     Composition::capped(&prompt, &summary, &alt_text, cap_chars)
+}
+
+/// "Work from the 2 reference images given before this text: the first image is our product;
+/// the second image is the style to match." `None` without references.
+fn references_sentence(notes: &[String]) -> Option<String> {
+    if notes.is_empty() {
+        return None;
+    }
+    let described: Vec<String> = notes
+        .iter()
+        .enumerate()
+        .map(|(i, note)| {
+            let note = clause(note);
+            let what = if note.is_empty() {
+                "a reference".to_owned()
+            } else {
+                lower_first(&note)
+            };
+            format!("the {} image is {what}", ordinal(i + 1))
+        })
+        .collect();
+    let count = match notes.len() {
+        1 => "the reference image".to_owned(),
+        n => format!("the {n} reference images"),
+    };
+    Some(format!(
+        "Work from {count} given before this text: {}.",
+        described.join("; ")
+    ))
+}
+
+/// "first", "second", ... for a position counted from 1 (a few, then "next").
+pub fn ordinal(position: usize) -> &'static str {
+    match position {
+        1 => "first",
+        2 => "second",
+        3 => "third",
+        4 => "fourth",
+        5 => "fifth",
+        _ => "next",
+    }
 }
 
 /// The template's `alt_text` pattern with the idea and answers filled in (default pattern:
@@ -393,6 +450,30 @@ mod tests {
             c.summary,
             "A chapel, as an architecture and interiors image."
         );
+    }
+
+    #[test]
+    fn references_are_named_by_position_right_after_the_opening() {
+        let (t, answers) = answered(["at dusk", "wide", "calm"]);
+        let notes = ["Our product.".to_owned(), String::new()];
+        let c = compose_with_references(&t, "a bottle on a beach", &answers, &notes, 1500);
+        assert!(
+            c.prompt.contains(
+                "Work from the 2 reference images given before this text: the first image is our product; the second image is a reference."
+            ),
+            "{}",
+            c.prompt
+        );
+        let opening_end = c.prompt.find("Work from").expect("the sentence");
+        assert!(opening_end > 0 && opening_end < 200, "{}", c.prompt);
+        assert_eq!(
+            compose_with_references(&t, "a bottle on a beach", &answers, &[], 1500),
+            compose(&t, "a bottle on a beach", &answers, 1500),
+            "no references, no sentence"
+        );
+        let one =
+            compose_with_references(&t, "a bottle", &answers, &["style to match".into()], 1500);
+        assert!(one.prompt.contains("Work from the reference image given before this text: the first image is style to match."), "{}", one.prompt);
     }
 
     #[test]

@@ -12,6 +12,6 @@ pub mod refinement;
 pub mod template;
 
 pub use answer::{has_content, is_content, is_sparse};
-pub use composer::{Composition, cap_at_boundary, compose};
+pub use composer::{Composition, cap_at_boundary, compose, compose_with_references, ordinal};
 pub use refinement::{Answer, AnswerInput, Refinement, StepError, StepOutcome};
 pub use template::{Catalog, Question, Template, TemplateError, UnknownTemplate};

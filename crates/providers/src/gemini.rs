@@ -2,9 +2,14 @@
 //! `POST {api_url}/v1beta/models/{model}:generateContent` with `x-goog-api-key`.
 //!
 //! Asks for `responseModalities: ["IMAGE"]` and sends the aspect ratio as `imageConfig.aspectRatio`
-//! (never as words in the prompt) and the size as `imageConfig.imageSize` where the model takes it. Reads the first non-thought `inlineData` part, decodes it with a
-//! size cap and checks the bytes. A 200 without an image is mapped from `promptFeedback.blockReason`
-//! and `finishReason` to `content_blocked` or `no_image` (the latter retried once).
+//! (never as words in the prompt) and the size as `imageConfig.imageSize` where the model takes
+//! it. Reference images go as `inlineData` parts before the prompt text in the one user turn. An
+//! edit sends the image back: as the model's own turn with its `thoughtSignature` followed by a
+//! user turn with the instruction when the model signed it (Google's thought-signature guide),
+//! otherwise as one user turn, image then instruction. Reads the first non-thought `inlineData`
+//! part (and its signature), decodes it with a size cap and checks the bytes. A 200 without an
+//! image is mapped from `promptFeedback.blockReason` and `finishReason` to `content_blocked` or
+//! `no_image` (the latter retried once).
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +22,10 @@ use serde_json::{Value, json};
 
 use crate::retry::{Attempt, RetryPolicy, Round, in_rounds, with_retries};
 use crate::{GeneratedImage, ImageGenerator, ImageRequest, ProviderError, ProviderInfo};
+
+/// Most bytes of inline images one request carries: Gemini takes requests up to 20 MB, and
+/// base64 makes 3 bytes 4 characters (14 MB → 18.7 MB), leaving room for the prompt and the JSON.
+pub const MAX_INLINE_IMAGE_BYTES: u64 = 14_000_000;
 
 /// Everything the adapter needs. `Debug` never shows the key.
 #[derive(Clone)]
@@ -78,7 +87,7 @@ impl GeminiImages {
             image_config["imageSize"] = json!(request.image_size.as_str());
         }
         json!({
-            "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
+            "contents": contents(request),
             "generationConfig": {
                 "responseModalities": ["IMAGE"],
                 "imageConfig": image_config
@@ -183,6 +192,39 @@ impl GeminiImages {
     }
 }
 
+/// An image as an `inlineData` part.
+fn inline_part(image: &crate::InputImage) -> Value {
+    json!({"inlineData": {
+        "mimeType": image.mime_type,
+        "data": base64::engine::general_purpose::STANDARD.encode(&image.bytes),
+    }})
+}
+
+/// The conversation sent: one user turn with the references and the prompt; or, for an edit,
+/// the signed image as the model's turn and the instruction as the user's, or (unsigned) one
+/// user turn with the image and the instruction.
+fn contents(request: &ImageRequest<'_>) -> Value {
+    let text = json!({"text": request.prompt});
+    match request.edit {
+        Some(edit) => match edit.thought_signature {
+            Some(signature) => {
+                let mut image = inline_part(edit.image);
+                image["thoughtSignature"] = json!(signature);
+                json!([
+                    {"role": "model", "parts": [image]},
+                    {"role": "user", "parts": [text]},
+                ])
+            }
+            None => json!([{"role": "user", "parts": [inline_part(edit.image), text]}]),
+        },
+        None => {
+            let mut parts: Vec<Value> = request.references.iter().map(inline_part).collect();
+            parts.push(text);
+            json!([{"role": "user", "parts": parts}])
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GenerateContentResponse {
@@ -214,6 +256,8 @@ struct Part {
     inline_data: Option<Blob>,
     #[serde(default)]
     thought: Option<bool>,
+    #[serde(default)]
+    thought_signature: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,13 +338,13 @@ fn extract_image(
         return Err(ProviderError::ContentBlocked { reason });
     }
     let candidate = body.candidates.first();
-    let image = candidate
+    let part = candidate
         .and_then(|c| c.content.as_ref())
         .into_iter()
         .flat_map(|c| &c.parts)
         .filter(|p| p.thought != Some(true))
-        .find_map(|p| p.inline_data.as_ref());
-    let Some(blob) = image else {
+        .find(|p| p.inline_data.is_some());
+    let Some(blob) = part.and_then(|p| p.inline_data.as_ref()) else {
         let reason = candidate
             .and_then(|c| c.finish_reason.clone())
             .unwrap_or_else(|| "NO_CANDIDATE".into());
@@ -324,11 +368,15 @@ fn extract_image(
         )));
     }
     let (mime, width, height) = crate::image_bytes::inspect(&bytes, &blob.mime_type)?;
+    let thought_signature = part
+        .and_then(|p| p.thought_signature.clone())
+        .filter(|s| !s.is_empty() && s.len() <= crate::MAX_THOUGHT_SIGNATURE_CHARS);
     Ok(GeneratedImage {
         bytes: Bytes::from(bytes),
         mime_type: mime.to_owned(),
         width,
         height,
+        thought_signature,
     })
 }
 
@@ -343,6 +391,10 @@ impl ImageGenerator for GeminiImages {
 
     fn capabilities(&self) -> crate::models::Capabilities {
         crate::models::capabilities(&self.config.model)
+    }
+
+    fn max_input_image_bytes(&self) -> Option<u64> {
+        Some(MAX_INLINE_IMAGE_BYTES)
     }
 
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {

@@ -28,12 +28,16 @@ pub mod openai;
 pub mod retry;
 pub mod task;
 
-/// What a prompt writer needs: the template, the idea and the three resolved answers.
+/// What a prompt writer needs: the template, the idea and the three resolved answers, and the
+/// notes of the reference images the image model will receive before the prompt (in order; an
+/// empty note when none was given), so the prompt can name them ("the bottle from the first
+/// image").
 #[derive(Debug, Clone, Copy)]
 pub struct SynthesisRequest<'a> {
     pub template: &'a Template,
     pub idea: &'a str,
     pub answers: &'a [Answer],
+    pub reference_notes: &'a [String],
 }
 
 /// The written prompt and the lines a person may see. Same shape as `domain::Composition`.
@@ -49,6 +53,39 @@ pub struct ImageRequest<'a> {
     /// Varies the picture where the provider takes no seed of its own (the offline renderer):
     /// each image of a job, and each job, gets a different one.
     pub seed: u64,
+    /// Reference images, sent before the prompt in this order. Only to a generator whose
+    /// [`ImageGenerator::takes_input_images`] is true.
+    pub references: &'a [InputImage],
+    /// For an edit in words: the image to change; `prompt` is then the instruction.
+    pub edit: Option<EditSource<'a>>,
+}
+
+/// An image sent to the image model with the text: a reference, or the image an edit changes.
+#[derive(Clone)]
+pub struct InputImage {
+    pub bytes: Bytes,
+    /// `image/png`, `image/jpeg` or `image/webp`.
+    pub mime_type: String,
+    /// What it is for ("our product"); empty when none was given. The offline renderer labels
+    /// its inset with it.
+    pub note: String,
+}
+
+impl std::fmt::Debug for InputImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputImage")
+            .field("mime_type", &self.mime_type)
+            .field("bytes", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The image an edit changes, and the thought signature the model returned with it (sent back
+/// as Google's thought-signature guide asks, so the model keeps its context).
+#[derive(Debug, Clone, Copy)]
+pub struct EditSource<'a> {
+    pub image: &'a InputImage,
+    pub thought_signature: Option<&'a str>,
 }
 
 impl<'a> ImageRequest<'a> {
@@ -59,6 +96,8 @@ impl<'a> ImageRequest<'a> {
             aspect_ratio,
             image_size: ImageSize::OneK,
             seed: 0,
+            references: &[],
+            edit: None,
         }
     }
 }
@@ -70,7 +109,14 @@ pub struct GeneratedImage {
     pub mime_type: String,
     pub width: u32,
     pub height: u32,
+    /// The `thoughtSignature` Gemini attached to the image part, if any: kept with the image and
+    /// sent back when it is edited. Opaque; never shown to anyone.
+    pub thought_signature: Option<String>,
 }
+
+/// Longest thought signature kept (base64 characters). A longer one is dropped: an edit then
+/// goes as a single turn, which needs none.
+pub const MAX_THOUGHT_SIGNATURE_CHARS: usize = 256 * 1024;
 
 /// Which of the two roles a model serves, so a failure can name the setting that picks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +150,16 @@ pub trait ImageGenerator: Send + Sync {
     /// The sizes and ratios it can make; by default the set every image model takes.
     fn capabilities(&self) -> models::Capabilities {
         models::Capabilities::CONSERVATIVE
+    }
+    /// True when it accepts images with the text (references, edits). The server refuses
+    /// those requests up front for a generator that takes none.
+    fn takes_input_images(&self) -> bool {
+        true
+    }
+    /// Most bytes of input images (references, an edited image) one request may carry, where the
+    /// API limits its request size; the server refuses more before any provider call.
+    fn max_input_image_bytes(&self) -> Option<u64> {
+        None
     }
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError>;
 }

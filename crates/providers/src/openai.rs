@@ -239,7 +239,9 @@ impl OpenAiSynthesizer {
 
 const STRICT_REMINDER: &str = "Your previous reply was not a valid JSON object for the required schema. Reply again with ONLY one JSON object with exactly the string keys final_nanobanana_prompt, summary and alt_text, all non-empty, and nothing else: no prose, no code fences.";
 
-/// The user message: the idea and the three answers, each marked when it is the template default.
+/// The user message: the idea and the three answers, each marked when it is the template
+/// default, and then the reference images the image model will see, counted and each with its
+/// note, so the prompt can point at them ("the bottle from the first image").
 pub fn brief(request: &SynthesisRequest<'_>) -> String {
     let mut text = format!("Idea: {}\n", request.idea.trim());
     for (i, (question, answer)) in request
@@ -260,6 +262,22 @@ pub fn brief(request: &SynthesisRequest<'_>) -> String {
             question.text.trim(),
             answer.text.trim()
         ));
+    }
+    let notes = request.reference_notes;
+    if !notes.is_empty() {
+        text.push_str(&format!(
+            "\nReference images: {} (the image model receives them before your prompt, in this order; refer to each by its position, e.g. \"the first image\")\n",
+            notes.len()
+        ));
+        for (i, note) in notes.iter().enumerate() {
+            let note = note.trim();
+            let note = if note.is_empty() { "(no note)" } else { note };
+            text.push_str(&format!(
+                "Image {} ({}): {note}\n",
+                i + 1,
+                domain::ordinal(i + 1)
+            ));
+        }
     }
     text
 }

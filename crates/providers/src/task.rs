@@ -1,7 +1,9 @@
 //! [`TaskImages`]: the asynchronous "Nano Banana API" resellers: submit → poll → download. The
 //! reference shape is kie.ai (`POST /api/v1/jobs/createTask`, `GET /api/v1/jobs/recordInfo?taskId=`,
 //! `data.state` `waiting|queuing|generating|success|fail`, `data.resultJson` a JSON *string* with
-//! `resultUrls`). Paths and the model name are configurable for look-alike services.
+//! `resultUrls`). Paths and the model name are configurable for look-alike services. They take
+//! input images only as public URLs, which a session's private references and images are not, so
+//! this adapter takes none ([`ImageGenerator::takes_input_images`]).
 //!
 //! The result URL is downloaded at once with a size cap, a content-type and magic-byte check, at
 //! most [`MAX_REDIRECTS`] redirects (each hop checked) and a timeout, and without our API key.
@@ -266,6 +268,7 @@ impl TaskImages {
                 mime_type: mime.to_owned(),
                 width,
                 height,
+                thought_signature: None,
             });
         }
         Err(ProviderError::BadResponse(format!(
@@ -459,7 +462,19 @@ impl ImageGenerator for TaskImages {
         }
     }
 
+    /// The task services take input images only as public URLs (`image_urls`), and the
+    /// session's images are private to it: none is sent.
+    fn takes_input_images(&self) -> bool {
+        false
+    }
+
     async fn generate(&self, request: ImageRequest<'_>) -> Result<GeneratedImage, ProviderError> {
+        if !request.references.is_empty() || request.edit.is_some() {
+            // The server refuses these before calling (`takes_input_images`).
+            return Err(ProviderError::BadResponse(
+                "the task service takes no input images".into(),
+            ));
+        }
         let started = Instant::now();
         let work = async {
             let task_id = self.submit(&request).await?;

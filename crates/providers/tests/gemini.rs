@@ -354,6 +354,7 @@ async fn image_config_sent_for(id: &str) -> Value {
             aspect_ratio: AspectRatio::Tall1x4,
             image_size: contracts::ImageSize::FourK,
             seed: 7,
+            ..ImageRequest::new("", AspectRatio::Square)
         })
         .await
         .expect("an image");
@@ -372,5 +373,112 @@ async fn the_image_size_reaches_gemini_with_an_upper_case_k_where_the_model_take
     assert_eq!(
         image_config_sent_for("gemini-2.5-flash-image").await,
         json!({"aspectRatio": "1:4"})
+    );
+}
+
+fn input(bytes: &'static [u8], mime: &str) -> providers::InputImage {
+    providers::InputImage {
+        bytes: bytes::Bytes::from_static(bytes),
+        mime_type: mime.to_owned(),
+        note: "a note that stays on the server".to_owned(),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn references_go_as_inline_parts_before_the_prompt_in_order() {
+    let server = MockServer::start().await;
+    let images = GeminiImages::new(config(&server)).expect("client");
+    let references = [
+        input(b"first-bytes", "image/png"),
+        input(b"second-bytes", "image/jpeg"),
+    ];
+    let body = images.request_body(&ImageRequest {
+        prompt: "The bottle from the first image on a beach.",
+        references: &references,
+        ..ImageRequest::new("", AspectRatio::Square)
+    });
+    assert_eq!(
+        body["contents"],
+        json!([{"role": "user", "parts": [
+            {"inlineData": {"mimeType": "image/png", "data": b64(b"first-bytes")}},
+            {"inlineData": {"mimeType": "image/jpeg", "data": b64(b"second-bytes")}},
+            {"text": "The bottle from the first image on a beach."},
+        ]}])
+    );
+    assert!(
+        !body.to_string().contains("a note that stays"),
+        "notes are for the prompt writer, not sent as such"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_sends_the_signed_image_as_the_models_turn_or_one_user_turn_unsigned() {
+    let server = MockServer::start().await;
+    let images = GeminiImages::new(config(&server)).expect("client");
+    let edited = input(b"edited-bytes", "image/png");
+    let signed = images.request_body(&ImageRequest {
+        prompt: "make it night",
+        edit: Some(providers::EditSource {
+            image: &edited,
+            thought_signature: Some("c2lnLTE="),
+        }),
+        ..ImageRequest::new("", AspectRatio::Square)
+    });
+    assert_eq!(
+        signed["contents"],
+        json!([
+            {"role": "model", "parts": [{
+                "inlineData": {"mimeType": "image/png", "data": b64(b"edited-bytes")},
+                "thoughtSignature": "c2lnLTE=",
+            }]},
+            {"role": "user", "parts": [{"text": "make it night"}]},
+        ])
+    );
+    let unsigned = images.request_body(&ImageRequest {
+        prompt: "make it night",
+        edit: Some(providers::EditSource {
+            image: &edited,
+            thought_signature: None,
+        }),
+        ..ImageRequest::new("", AspectRatio::Square)
+    });
+    assert_eq!(
+        unsigned["contents"],
+        json!([{"role": "user", "parts": [
+            {"inlineData": {"mimeType": "image/png", "data": b64(b"edited-bytes")}},
+            {"text": "make it night"},
+        ]}])
+    );
+}
+
+#[tokio::test]
+async fn the_image_parts_thought_signature_is_kept_and_a_thoughts_is_not() {
+    let server = MockServer::start().await;
+    mount(&server, raw(200, THOUGHTS), 1).await;
+    let image = generate(&server).await.expect("an image");
+    assert_eq!(
+        image.thought_signature.as_deref(),
+        Some("c2lnbmF0dXJlLXBsYWNlaG9sZGVy")
+    );
+    let server = MockServer::start().await;
+    mount(&server, raw(200, SUCCESS), 1).await;
+    assert_eq!(
+        generate(&server).await.expect("an image").thought_signature,
+        None
+    );
+    let server = MockServer::start().await;
+    let mut huge: Value = serde_json::from_str(THOUGHTS).expect("json");
+    huge["candidates"][0]["content"]["parts"][2]["thoughtSignature"] =
+        json!("A".repeat(providers::MAX_THOUGHT_SIGNATURE_CHARS + 4));
+    mount(&server, raw(200, &huge.to_string()), 1).await;
+    assert_eq!(
+        generate(&server).await.expect("an image").thought_signature,
+        None,
+        "an oversized signature is dropped, the image kept"
     );
 }

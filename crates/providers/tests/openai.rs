@@ -75,6 +75,7 @@ async fn synthesize(
             template: &template,
             idea: "a lighthouse keeper feeding a stray cat",
             answers: &answers,
+            reference_notes: &[],
         })
         .await
 }
@@ -235,6 +236,7 @@ fn every_reasoning_effort_is_sent_as_openai_spells_it() {
         template: &template,
         idea: "a lighthouse keeper",
         answers: &answers,
+        reference_notes: &[],
     };
     for name in ReasoningEffort::NAMES {
         let effort = ReasoningEffort::parse(&name.to_uppercase()).expect(name);

@@ -90,6 +90,7 @@ async fn prompts_and_keys_never_reach_the_logs() {
         template: &template,
         idea: "a lighthouse keeper feeding a stray cat",
         answers: &answers,
+        reference_notes: &[],
     };
     // malformed → ok: the live prompt.
     let first = writer.synthesize(request).await.expect("synthesized");
@@ -195,6 +196,7 @@ async fn serde_errors_quoting_model_output_never_reach_an_info_log() {
             template: &template,
             idea: "an idea",
             answers: &answers,
+            reference_notes: &[],
         })
         .await
         .expect_err("malformed twice");

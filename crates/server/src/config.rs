@@ -390,7 +390,8 @@ impl Settings {
     }
 
     /// Settings for tests and tools: loopback, OS-picked port, offline providers, a fixed secret,
-    /// and storage in this process's memory (tests point `storage` at files or servers).
+    /// and throwaway storage: a database in a temporary folder, image bytes in memory (tests point
+    /// `storage` at files or servers).
     pub fn for_tests() -> Settings {
         let mut settings = Settings::from_lookup(|name| match name {
             "BIND" => Some("127.0.0.1:0".to_owned()),

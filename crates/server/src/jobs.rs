@@ -7,6 +7,11 @@
 //! job it runs; a job whose instance died is ended `generation_interrupted` by whichever instance
 //! notices (its quota units come back).
 //!
+//! The session's reference images (in upload order) go to the image model with each image, and
+//! the prompt writer is told their count and notes. An edit in words is a job of one image with no
+//! prompt writer: the edited image (with the thought signature the model returned for it) and the
+//! instruction go to the image model.
+//!
 //! A task stops quietly when its job is gone (start over anywhere). A task that panics, or whose
 //! last write fails, still ends its job (a drop guard), so no job is left looking alive.
 
@@ -16,14 +21,18 @@ use std::time::Duration;
 
 use contracts::{
     ApiErrorBody, AspectRatio, FailedImages, ImageRecipe, ImageSize, ImageView, JobStatus, JobView,
-    MAX_IMAGES_PER_JOB, codes,
+    MAX_EDIT_INSTRUCTION_CHARS, MAX_IMAGES_PER_JOB, codes,
 };
 use domain::Catalog;
-use providers::{ImageGenerator, ImageRequest, PromptSynthesizer, ProviderError, SynthesisRequest};
+use providers::{
+    EditSource, ImageGenerator, ImageRequest, InputImage, PromptSynthesizer, ProviderError,
+    SynthesisRequest,
+};
 use store::ids::now_ms;
 use store::images::NewImage;
 use store::jobs::{Inserted, JobRow, NewJob, Outcome};
 use store::quotas::{QuotaExceeded, Spender, Taken};
+use store::references::ReferenceRow;
 use store::{SessionId, Store, StoreError};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -47,6 +56,9 @@ pub enum JobError {
     TemplateNotFound(String),
     #[error("daily quota reached")]
     QuotaExceeded(QuotaExceeded),
+    /// The image to edit is not one of this session's.
+    #[error("no such image")]
+    ImageNotFound,
     /// The request asks for something the configured model cannot make; the message says what.
     #[error("{0}")]
     Unsupported(String),
@@ -55,7 +67,7 @@ pub enum JobError {
 }
 
 /// What a `POST /api/generate` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRequest {
     /// `None`: the template's ratio.
     pub aspect_ratio: Option<AspectRatio>,
@@ -63,6 +75,39 @@ pub struct JobRequest {
     /// 1 to [`MAX_IMAGES_PER_JOB`].
     pub count: u8,
     pub reuse_prompt: bool,
+    /// An edit in words instead of a generation from the brief.
+    pub edit: Option<EditRequest>,
+}
+
+/// An edit in words: one of the session's images and what to change in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditRequest {
+    pub image_id: String,
+    /// Trimmed, 1 to [`MAX_EDIT_INSTRUCTION_CHARS`] characters.
+    pub instruction: String,
+}
+
+impl EditRequest {
+    /// Checks the instruction (trimmed: 1 to 300 characters).
+    pub fn new(image_id: String, instruction: &str) -> Result<EditRequest, JobError> {
+        let instruction = instruction.trim();
+        let chars = instruction.chars().count();
+        if chars == 0 {
+            return Err(JobError::Unsupported(
+                "`instruction` is empty: say what to change, e.g. \"make it night, with rain\"."
+                    .into(),
+            ));
+        }
+        if chars > MAX_EDIT_INSTRUCTION_CHARS as usize {
+            return Err(JobError::Unsupported(format!(
+                "`instruction` is {chars} characters; at most {MAX_EDIT_INSTRUCTION_CHARS}."
+            )));
+        }
+        Ok(EditRequest {
+            image_id,
+            instruction: instruction.to_owned(),
+        })
+    }
 }
 
 impl Default for JobRequest {
@@ -72,6 +117,7 @@ impl Default for JobRequest {
             image_size: ImageSize::OneK,
             count: 1,
             reuse_prompt: false,
+            edit: None,
         }
     }
 }
@@ -126,6 +172,7 @@ impl From<JobError> for ApiError {
             JobError::RefinementIncomplete => ApiError::RefinementIncomplete,
             JobError::TemplateNotFound(id) => ApiError::TemplateNotFound(id),
             JobError::QuotaExceeded(q) => ApiError::QuotaExceeded(q),
+            JobError::ImageNotFound => ApiError::ImageNotFound,
             JobError::Unsupported(message) => ApiError::Validation(message),
             JobError::Store(e) => ApiError::Internal(e.into()),
         }
@@ -195,6 +242,16 @@ impl Jobs {
                 "count must be 1 to {MAX_IMAGES_PER_JOB} images."
             )));
         }
+        if request.edit.is_some() {
+            if !self.renderer.takes_input_images() {
+                return Err(JobError::Unsupported(format!(
+                    "The configured image service ({}) takes no images with a request, so it cannot edit one.",
+                    self.renderer.info().label
+                )));
+            }
+            // An edit keeps the edited image's ratio and size; it has no prompt to reuse.
+            return Ok(());
+        }
         let caps = self.renderer.capabilities();
         if !caps.sizes.contains(&request.image_size) {
             return Err(JobError::Unsupported(format!(
@@ -223,6 +280,10 @@ impl Jobs {
         request: JobRequest,
     ) -> Result<Started, JobError> {
         self.check(&request)?;
+        if let Some(edit) = &request.edit {
+            // Another session's image is not found, as an unknown one.
+            self.edited_image(&session, &edit.image_id).await?;
+        }
         // Count a live generation (one unit per image) before starting it, and give it back if
         // no new job started (one was already running, or the session is not ready).
         let spender = Spender {
@@ -241,7 +302,10 @@ impl Jobs {
             None
         };
         let counted = taken.map(|t| (t, client.to_owned()));
-        let started = self.queue(session, request, counted).await;
+        let started = match request.edit.clone() {
+            Some(edit) => self.queue_edit(session, edit, counted).await,
+            None => self.queue(session, request, counted).await,
+        };
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
             && let Err(e) = self.store.quotas.refund(spender, taken).await
@@ -280,8 +344,9 @@ impl Jobs {
             .unwrap_or(template.default_aspect_ratio);
         self.check(&JobRequest {
             aspect_ratio: Some(aspect_ratio),
-            ..request
+            ..request.clone()
         })?;
+        self.check_references(&session).await?;
         let job = NewJob {
             id: store::ids::random_id(),
             session,
@@ -292,10 +357,84 @@ impl Jobs {
             quota_day: counted.as_ref().map(|(t, _)| t.day),
             quota_client: counted.map(|(_, client)| client),
         };
+        self.insert(job, None).await
+    }
+
+    /// Refuses a generation whose reference images the image model cannot take: none at all
+    /// (task services), or more bytes than its request limit allows.
+    async fn check_references(&self, session: &SessionId) -> Result<(), JobError> {
+        let references = self.store.references.list(session).await?;
+        if references.is_empty() {
+            return Ok(());
+        }
+        if !self.renderer.takes_input_images() {
+            return Err(JobError::Unsupported(format!(
+                "The configured image service ({}) takes no reference images. Delete the session's references to generate.",
+                self.renderer.info().label
+            )));
+        }
+        let total: u64 = references.iter().map(|r| r.byte_size).sum();
+        if let Some(max) = self.renderer.max_input_image_bytes()
+            && total > max
+        {
+            let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
+            return Err(JobError::Unsupported(format!(
+                "The reference images come to {:.1} MB; the image model takes at most {:.1} MB of images with one request. Delete one to generate.",
+                mb(total),
+                mb(max)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Queues an edit of one of the session's images: one image, at the edited image's ratio and
+    /// size, whatever stage the brief is at (the brief is not used).
+    async fn queue_edit(
+        self: &Arc<Self>,
+        session: SessionId,
+        edit: EditRequest,
+        counted: Option<(Taken, String)>,
+    ) -> Result<Started, JobError> {
+        if let Some(job) = self.running_job(&session).await? {
+            return Ok(Started::Existing(job.view()));
+        }
+        let edited = self.edited_image(&session, &edit.image_id).await?;
+        let job = NewJob {
+            id: store::ids::random_id(),
+            session,
+            aspect_ratio: edited.view.aspect_ratio,
+            image_size: edited.view.image_size,
+            reuse_prompt: false,
+            image_count: 1,
+            quota_day: counted.as_ref().map(|(t, _)| t.day),
+            quota_client: counted.map(|(_, client)| client),
+        };
+        self.insert(job, Some(edit)).await
+    }
+
+    /// Image `image_id` when it is one of `session`'s.
+    async fn edited_image(
+        &self,
+        session: &SessionId,
+        image_id: &str,
+    ) -> Result<store::images::ImageRecord, JobError> {
+        self.store
+            .images
+            .record(image_id)
+            .await?
+            .filter(|record| record.session == *session)
+            .ok_or(JobError::ImageNotFound)
+    }
+
+    async fn insert(
+        self: &Arc<Self>,
+        job: NewJob,
+        edit: Option<EditRequest>,
+    ) -> Result<Started, JobError> {
         match self.store.jobs.insert(job).await? {
             Inserted::New(row) => {
                 let view = row.view();
-                self.spawn(row);
+                self.spawn(row, edit);
                 Ok(Started::New(view))
             }
             Inserted::Existing(row) => Ok(Started::Existing(row.view())),
@@ -464,7 +603,9 @@ impl Jobs {
         }
     }
 
-    fn spawn(self: &Arc<Self>, job: JobRow) {
+    /// Runs `job` in a task of its own. An edit's instruction is held here, not in the job's
+    /// row: a job never outlives its instance (a restart ends it interrupted).
+    fn spawn(self: &Arc<Self>, job: JobRow, edit: Option<EditRequest>) {
         let quiet = CancellationToken::new();
         self.tasks().insert(
             job.id.clone(),
@@ -486,7 +627,7 @@ impl Jobs {
                 () = gone.gone() => Ending::Quiet,
                 () = quiet.cancelled() => Ending::Quiet,
                 () = jobs.interrupting.cancelled() => Ending::Interrupted,
-                result = jobs.run(&job) => Ending::Ran(result),
+                result = jobs.run(&job, edit.as_ref()) => Ending::Ran(result),
             };
             guard.unfinished = !jobs.conclude(&job, ending, started).await;
         });
@@ -527,6 +668,7 @@ impl Jobs {
                 }
             }
             Ending::Ran(Err(Failure::Provider(e))) => Outcome::Failed(provider_failure(&e)),
+            Ending::Ran(Err(Failure::Ended(error))) => Outcome::Failed(error),
         };
         let (status, code) = match &outcome {
             Outcome::Succeeded { .. } => (JobStatus::Succeeded, ""),
@@ -576,8 +718,11 @@ impl Jobs {
     }
 
     /// The job's work: prompt (unless reused), then its images side by side, each stored as it
-    /// comes. Succeeds when any image came out.
-    async fn run(&self, job: &JobRow) -> Result<Made, Failure> {
+    /// comes, each sent with the session's references. Succeeds when any image came out.
+    async fn run(&self, job: &JobRow, edit: Option<&EditRequest>) -> Result<Made, Failure> {
+        if let Some(edit) = edit {
+            return self.run_edit(job, edit).await;
+        }
         let data = self
             .store
             .sessions
@@ -589,18 +734,29 @@ impl Jobs {
             .catalog
             .find(&data.template_id)
             .map_err(|_| Failure::Gone)?;
+        let (rows, references) = self.references(&job.session).await?;
         let mut recipe = data.recipe(&template, job.aspect_ratio);
         recipe.image_size = Some(job.image_size.as_str().to_owned());
         recipe.count = Some(job.image_count);
+        recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
             (Some(existing), true) => existing.clone(),
-            _ => self.synthesize(job, &data).await?,
+            _ => self.synthesize(job, &data, &rows).await?,
         };
 
         self.advance(job, JobStatus::Rendering).await?;
         let seed = seed_of(&job.id);
-        let renders = (0..job.image_count.max(1))
-            .map(|n| self.render_one(job, &synthesis, &recipe, seed.wrapping_add(u64::from(n))));
+        let renders = (0..job.image_count.max(1)).map(|n| {
+            let request = ImageRequest {
+                prompt: &synthesis.prompt,
+                aspect_ratio: job.aspect_ratio,
+                image_size: job.image_size,
+                seed: seed.wrapping_add(u64::from(n)),
+                references: &references,
+                edit: None,
+            };
+            self.render_one(job, request, &synthesis, &recipe)
+        });
         let mut images = Vec::new();
         let mut failures = Vec::new();
         for result in futures::future::join_all(renders).await {
@@ -627,24 +783,127 @@ impl Jobs {
         }
     }
 
+    /// The session's references in upload order, with their bytes (one deleted meanwhile is
+    /// left out of both).
+    async fn references(
+        &self,
+        session: &SessionId,
+    ) -> Result<(Vec<ReferenceRow>, Vec<InputImage>), Failure> {
+        let mut rows = Vec::new();
+        let mut images = Vec::new();
+        for row in self.store.references.list(session).await? {
+            if let Some(stored) = self.store.references.get(session, &row.id).await? {
+                images.push(InputImage {
+                    bytes: stored.bytes,
+                    mime_type: stored.mime_type,
+                    note: row.note.clone(),
+                });
+                rows.push(row);
+            }
+        }
+        Ok((rows, images))
+    }
+
+    /// An edit in words: the edited image and the instruction to the image model (no prompt
+    /// writer), one image kept with the edited image's recipe and the instruction.
+    async fn run_edit(&self, job: &JobRow, edit: &EditRequest) -> Result<Made, Failure> {
+        let gone = || {
+            Failure::Ended(ApiErrorBody {
+                error: "The image to edit was deleted before the edit began.".into(),
+                code: codes::IMAGE_NOT_FOUND.into(),
+            })
+        };
+        let edited = self
+            .store
+            .images
+            .record(&edit.image_id)
+            .await?
+            .filter(|record| record.session == job.session)
+            .ok_or_else(gone)?;
+        let source = self
+            .store
+            .images
+            .get(&edit.image_id)
+            .await?
+            .ok_or_else(gone)?;
+        let signature = self.store.images.thought_signature(&edit.image_id).await?;
+        let recipe = match edited.recipe {
+            Some(recipe) => recipe,
+            // An image from before recipes were kept: the session's brief stands in.
+            None => {
+                let data = self
+                    .store
+                    .sessions
+                    .get::<SessionData>(&job.session)
+                    .await?
+                    .ok_or(Failure::Gone)?
+                    .value;
+                let template = self
+                    .catalog
+                    .find(&data.template_id)
+                    .map_err(|_| Failure::Gone)?;
+                data.recipe(&template, job.aspect_ratio)
+            }
+        };
+        let recipe = ImageRecipe {
+            image_size: Some(job.image_size.as_str().to_owned()),
+            count: Some(1),
+            reference_ids: Vec::new(),
+            edit_instruction: Some(edit.instruction.clone()),
+            edit_of: Some(edit.image_id.clone()),
+            ..recipe
+        };
+        let alt = edited
+            .view
+            .alt
+            .strip_prefix(OFFLINE_ALT_PREFIX)
+            .unwrap_or(&edited.view.alt)
+            .trim_end_matches('.');
+        let lines = StoredSynthesis {
+            prompt: edit.instruction.clone(),
+            summary: domain::cap_at_boundary(
+                &format!("Edited: {}", edit.instruction),
+                domain::composer::SUMMARY_MAX_CHARS,
+            ),
+            alt_text: domain::cap_at_boundary(
+                &format!("{alt}, edited: {}", edit.instruction),
+                domain::composer::ALT_MAX_CHARS,
+            ),
+        };
+        self.advance(job, JobStatus::Rendering).await?;
+        let image = InputImage {
+            bytes: source.bytes,
+            mime_type: source.mime_type,
+            note: String::new(),
+        };
+        let request = ImageRequest {
+            prompt: &edit.instruction,
+            aspect_ratio: job.aspect_ratio,
+            image_size: job.image_size,
+            seed: seed_of(&job.id),
+            references: &[],
+            edit: Some(EditSource {
+                image: &image,
+                thought_signature: signature.as_deref(),
+            }),
+        };
+        let made = self.render_one(job, request, &lines, &recipe).await?;
+        Ok(Made {
+            images: vec![made],
+            failed: None,
+        })
+    }
+
     /// One image of a job: one provider call, the bytes stored, the job's progress counted.
     async fn render_one(
         &self,
         job: &JobRow,
+        request: ImageRequest<'_>,
         synthesis: &StoredSynthesis,
         recipe: &ImageRecipe,
-        seed: u64,
     ) -> Result<ImageView, Failure> {
         let started = std::time::Instant::now();
-        let generated = self
-            .renderer
-            .generate(ImageRequest {
-                prompt: &synthesis.prompt,
-                aspect_ratio: job.aspect_ratio,
-                image_size: job.image_size,
-                seed,
-            })
-            .await;
+        let generated = self.renderer.generate(request).await;
         let outcome = outcome_code(&generated);
         observability::provider_call("image", &self.renderer.info().label, outcome, started);
         tracing::info!(
@@ -676,11 +935,12 @@ impl Jobs {
     ) -> Result<ImageView, Failure> {
         let offline = self.renderer.info().offline;
         let alt = if offline {
-            format!("Offline preview sketch for: {}", synthesis.alt_text)
+            format!("{OFFLINE_ALT_PREFIX}{}", synthesis.alt_text)
         } else {
             synthesis.alt_text.clone()
         };
         let (width, height, mime_type) = (generated.width, generated.height, generated.mime_type);
+        let thought_signature = generated.thought_signature;
         // Variations are stored one by one while the others still render: the job stays
         // `rendering` and its progress counts them; a single image has a storing stage of its own.
         if job.image_count <= 1 {
@@ -702,6 +962,7 @@ impl Jobs {
                 image_size: job.image_size,
                 offline_preview: offline,
                 recipe: Some(recipe.clone()),
+                thought_signature,
             })
             .await?;
         Ok(ImageView {
@@ -722,9 +983,10 @@ impl Jobs {
         &self,
         job: &JobRow,
         data: &SessionData,
+        references: &[ReferenceRow],
     ) -> Result<StoredSynthesis, Failure> {
         self.advance(job, JobStatus::Synthesizing).await?;
-        if let Some(written) = self.speculator.take(&job.session, data).await? {
+        if let Some(written) = self.speculator.take(&job.session, data, references).await? {
             return Ok(written);
         }
         let template = self
@@ -732,6 +994,7 @@ impl Jobs {
             .find(&data.template_id)
             .map_err(|_| Failure::Gone)?;
         observability::funnel("synthesis_started");
+        let notes: Vec<String> = references.iter().map(|r| r.note.clone()).collect();
         let started = std::time::Instant::now();
         let result = self
             .synthesizer
@@ -739,6 +1002,7 @@ impl Jobs {
                 template: &template,
                 idea: &data.idea,
                 answers: data.refinement.answers(),
+                reference_notes: &notes,
             })
             .await;
         let outcome = outcome_code(&result);
@@ -785,6 +1049,9 @@ impl Jobs {
     }
 }
 
+/// What the alt text of an offline preview starts with.
+const OFFLINE_ALT_PREFIX: &str = "Offline preview sketch for: ";
+
 /// The images a job made, in order, and what became of the rest.
 struct Made {
     images: Vec<ImageView>,
@@ -816,6 +1083,8 @@ enum Failure {
     Gone,
     /// The store failed; the job ends interrupted (through the guard, or its lease).
     Store(StoreError),
+    /// The job cannot go on (the image to edit was deleted meanwhile): it fails with this.
+    Ended(ApiErrorBody),
 }
 
 impl From<ProviderError> for Failure {

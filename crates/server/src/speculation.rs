@@ -5,7 +5,8 @@
 //! same, waits for it while it is being written, and never writes it twice. A newer brief
 //! supersedes the write: its writer, on whichever instance, is woken through the store's
 //! wake-ups and drops the provider call. Nothing is sent to the image provider ahead of time,
-//! and the prompt never leaves the server.
+//! and the prompt never leaves the server. The session's reference images are part of the brief
+//! (the prompt names them by position and note): adding or deleting one re-plans the write.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use domain::Catalog;
 use providers::{PromptSynthesizer, SynthesisRequest};
 use sha2::{Digest, Sha256};
 use store::ids::now_ms;
+use store::references::ReferenceRow;
 use store::{SessionId, Store};
 
 use crate::observability;
@@ -49,13 +51,19 @@ pub struct Planned {
     superseded: Option<String>,
 }
 
-/// The fingerprint of a brief: what the prompt is written from (template, idea, answers) and
-/// which writer writes it. Equal fingerprints get the same prompt.
-pub fn fingerprint(data: &SessionData, writer: &str) -> String {
+/// The fingerprint of a brief: what the prompt is written from (template, idea, answers, the
+/// reference images in order with their notes) and which writer writes it. Equal fingerprints
+/// get the same prompt.
+pub fn fingerprint(data: &SessionData, references: &[ReferenceRow], writer: &str) -> String {
+    let references: Vec<[&str; 2]> = references
+        .iter()
+        .map(|r| [r.id.as_str(), r.note.as_str()])
+        .collect();
     let brief = serde_json::json!([
         data.template_id,
         data.idea,
         data.refinement.answers(),
+        references,
         writer
     ]);
     hex::encode(Sha256::digest(brief.to_string().as_bytes()))
@@ -86,10 +94,11 @@ impl Speculator {
         }
     }
 
-    /// Inside a session change: records a new write when the brief is complete and differs from
-    /// the one written for, and drops the speculation when the brief is no longer complete.
-    pub fn plan(&self, data: &mut SessionData) -> Planned {
-        let brief = fingerprint(data, &self.synthesizer.info().label);
+    /// Inside a session change: records a new write when the brief (with the session's
+    /// `references`, in upload order) is complete and differs from the one written for, and drops
+    /// the speculation when the brief is no longer complete.
+    pub fn plan(&self, data: &mut SessionData, references: &[ReferenceRow]) -> Planned {
+        let brief = fingerprint(data, references, &self.synthesizer.info().label);
         let had = data.speculation.as_ref().map(|s| s.attempt.clone());
         let allowed = self.limit.is_some() && data.speculative_writes < MAX_WRITES;
         let (true, true) = (allowed, data.refinement.is_ready()) else {
@@ -120,6 +129,25 @@ impl Speculator {
         }
     }
 
+    /// After a reference image was added or deleted: plans (and starts) the write for the brief
+    /// with the references as they are now. Best effort: should it fail, a Generate finds no
+    /// speculation for its brief and writes the prompt itself.
+    pub async fn replan(self: &Arc<Self>, session: SessionId) {
+        let planned = async {
+            let references = self.store.references.list(&session).await?;
+            let (planned, _) = update(&self.store.sessions, &session, |d| {
+                Ok::<_, SessionError>(self.plan(d, &references))
+            })
+            .await?;
+            Ok::<_, SessionError>(planned)
+        }
+        .await;
+        match planned {
+            Ok(planned) => self.start(session, planned).await,
+            Err(e) => tracing::debug!(error = %e, "speculative prompt not re-planned"),
+        }
+    }
+
     /// After the change is saved: tells a superseded writer to stop, and starts the new write.
     pub async fn start(self: &Arc<Self>, session: SessionId, planned: Planned) {
         if let Some(old) = planned.superseded {
@@ -144,11 +172,16 @@ impl Speculator {
         let Ok(template) = self.catalog.find(&data.template_id) else {
             return;
         };
+        let Ok(references) = self.store.references.list(&session).await else {
+            return;
+        };
+        let notes: Vec<String> = references.into_iter().map(|r| r.note).collect();
         let started = std::time::Instant::now();
         let writing = self.synthesizer.synthesize(SynthesisRequest {
             template: &template,
             idea: &data.idea,
             answers: data.refinement.answers(),
+            reference_notes: &notes,
         });
         tokio::pin!(writing);
         observability::funnel("synthesis_started");
@@ -258,15 +291,16 @@ impl Speculator {
         current.then_some(data)
     }
 
-    /// For a job about to write the prompt for `data`'s brief: the speculative prompt for that
-    /// brief, waited for while it is being written, and taken (a later re-think writes anew).
-    /// `None` when there is none for this brief, it failed, or its writer gave up.
+    /// For a job about to write the prompt for `data`'s brief with `references`: the speculative
+    /// prompt for that brief, waited for while it is being written, and taken (a later re-think
+    /// writes anew). `None` when there is none for this brief, it failed, or its writer gave up.
     pub async fn take(
         &self,
         session: &SessionId,
         data: &SessionData,
+        references: &[ReferenceRow],
     ) -> Result<Option<StoredSynthesis>, SessionError> {
-        let brief = fingerprint(data, &self.synthesizer.info().label);
+        let brief = fingerprint(data, references, &self.synthesizer.info().label);
         // Set once the write is known: watched before the next read, so a write that lands in
         // between is not missed.
         let mut watch: Option<(String, store::wakeups::JobWatch)> = None;
@@ -372,16 +406,16 @@ mod tests {
     async fn a_write_is_planned_once_per_brief_and_at_most_max_writes_per_session() {
         let (speculator, catalog) = speculator(Some(Duration::from_secs(10))).await;
         let mut data = ready(&catalog, "a fox");
-        let first = speculator.plan(&mut data);
+        let first = speculator.plan(&mut data, &[]);
         assert!(first.attempt.is_some() && first.superseded.is_none());
-        let same = speculator.plan(&mut data);
+        let same = speculator.plan(&mut data, &[]);
         assert!(
             same.attempt.is_none(),
             "the same brief is not written twice"
         );
 
         data.idea = "a heron".into();
-        let changed = speculator.plan(&mut data);
+        let changed = speculator.plan(&mut data, &[]);
         assert!(changed.attempt.is_some());
         assert_eq!(
             changed.superseded, first.attempt,
@@ -390,23 +424,61 @@ mod tests {
 
         for n in 0..20 {
             data.idea = format!("a heron, take {n}");
-            let _ = speculator.plan(&mut data);
+            let _ = speculator.plan(&mut data, &[]);
         }
         assert_eq!(data.speculative_writes, MAX_WRITES);
+    }
+
+    #[test]
+    fn adding_or_removing_a_reference_changes_the_brief() {
+        let catalog = Catalog::built_in().expect("templates");
+        let data = ready(&catalog, "a bottle on a beach");
+        let product = ReferenceRow {
+            id: "a".repeat(32),
+            mime_type: "image/png".into(),
+            width: 10,
+            height: 10,
+            note: "our product".into(),
+            byte_size: 100,
+        };
+        let style = ReferenceRow {
+            id: "b".repeat(32),
+            note: "style to match".into(),
+            ..product.clone()
+        };
+        let none = fingerprint(&data, &[], "writer");
+        let one = fingerprint(&data, std::slice::from_ref(&product), "writer");
+        let two = fingerprint(&data, &[product.clone(), style.clone()], "writer");
+        let swapped = fingerprint(&data, &[style, product.clone()], "writer");
+        let renoted = fingerprint(
+            &data,
+            &[ReferenceRow {
+                note: "a rival's product".into(),
+                ..product
+            }],
+            "writer",
+        );
+        let all = [&none, &one, &two, &swapped, &renoted];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(none, fingerprint(&data, &[], "writer"));
     }
 
     #[tokio::test]
     async fn nothing_is_planned_when_turned_off_or_the_brief_is_incomplete() {
         let (off, catalog) = speculator(None).await;
         let mut data = ready(&catalog, "a fox");
-        assert!(off.plan(&mut data).attempt.is_none());
+        assert!(off.plan(&mut data, &[]).attempt.is_none());
         assert!(data.speculation.is_none());
 
         let (on, _) = speculator(Some(Duration::from_secs(10))).await;
-        let planned = on.plan(&mut data);
+        let planned = on.plan(&mut data, &[]);
         assert!(planned.attempt.is_some());
         data.refinement.back_to(2).expect("back to question 2");
-        let reopened = on.plan(&mut data);
+        let reopened = on.plan(&mut data, &[]);
         assert!(reopened.attempt.is_none());
         assert_eq!(reopened.superseded, planned.attempt);
         assert!(data.speculation.is_none());

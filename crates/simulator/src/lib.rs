@@ -6,6 +6,11 @@
 //! - kie.ai-style tasks: `POST /api/v1/jobs/createTask`, `GET /api/v1/jobs/recordInfo?taskId=`,
 //!   and the result files under `/files/`.
 //!
+//! Every request is recorded as received ([`Handle::received`]; [`Received::turns`] decodes a
+//! Gemini conversation, inline images and thought signatures included), and each image answered
+//! carries a thought signature of its own ([`thought_signature`]), as Gemini 3 image models sign
+//! theirs.
+//!
 //! Each API has a fault script: comma-separated outcomes consumed one per call, then `ok` for
 //! ever, in the vocabulary the offline stand-ins share ([`contracts::faults`]; docs/providers.md
 //! says what each word sends). Every model exists except those in [`Config::missing_models`], which
@@ -73,6 +78,12 @@ pub fn numbered_png(n: u64) -> Vec<u8> {
     png.extend_from_slice(&crc32(&chunk).to_be_bytes());
     png.extend_from_slice(&PNG_1X1[iend..]);
     png
+}
+
+/// The `thoughtSignature` the simulator attaches to image `n` (counted from 0): opaque base64,
+/// different for each image, so a test can tell which one came back.
+pub fn thought_signature(n: u64) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("simulated-signature-{n}"))
 }
 
 /// The PNG chunk checksum (CRC-32, polynomial 0xEDB88320).
@@ -160,6 +171,56 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Value,
+}
+
+/// One part of a Gemini `contents[]` turn, as received and decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceivedPart {
+    Text(String),
+    /// An `inlineData` part: its type, its decoded bytes, and its `thoughtSignature` if any.
+    Image {
+        mime_type: String,
+        bytes: Vec<u8>,
+        thought_signature: Option<String>,
+    },
+    /// Anything else (or base64 that did not decode), as sent.
+    Other(Value),
+}
+
+impl Received {
+    /// A `generateContent` request's turns in order: each turn's role and its parts, decoded.
+    pub fn turns(&self) -> Vec<(String, Vec<ReceivedPart>)> {
+        let empty = Vec::new();
+        let turns = self.body["contents"].as_array().unwrap_or(&empty);
+        turns
+            .iter()
+            .map(|turn| {
+                let role = turn["role"].as_str().unwrap_or_default().to_owned();
+                let parts = turn["parts"].as_array().unwrap_or(&empty);
+                (role, parts.iter().map(ReceivedPart::of).collect())
+            })
+            .collect()
+    }
+}
+
+impl ReceivedPart {
+    fn of(part: &Value) -> ReceivedPart {
+        if let Some(text) = part["text"].as_str() {
+            return ReceivedPart::Text(text.to_owned());
+        }
+        let blob = &part["inlineData"];
+        let decoded = blob["data"]
+            .as_str()
+            .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok());
+        match (blob["mimeType"].as_str(), decoded) {
+            (Some(mime_type), Some(bytes)) => ReceivedPart::Image {
+                mime_type: mime_type.to_owned(),
+                bytes,
+                thought_signature: part["thoughtSignature"].as_str().map(str::to_owned),
+            },
+            _ => ReceivedPart::Other(part.clone()),
+        }
+    }
 }
 
 struct Shared {
@@ -269,6 +330,9 @@ pub async fn spawn(config: Config) -> std::io::Result<(SocketAddr, Handle)> {
         .route("/api/v1/jobs/createTask", post(create_task))
         .route("/api/v1/jobs/recordInfo", get(record_info))
         .route("/files/{name}", get(file))
+        // Reference images and edits arrive inline (base64): room for three 7 MB images, above
+        // Gemini's own 20 MB request limit.
+        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .with_state(shared.clone());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -445,6 +509,8 @@ async fn gemini(
             v["modelVersion"] = json!(model);
             v["candidates"][0]["content"]["parts"][2]["inlineData"]["data"] =
                 json!(base64::engine::general_purpose::STANDARD.encode(numbered_png(n)));
+            v["candidates"][0]["content"]["parts"][2]["thoughtSignature"] =
+                json!(thought_signature(n));
             json_response(StatusCode::OK, &v.to_string())
         }
         Fault::ImageSafety => json_response(StatusCode::OK, GEMINI_SAFETY),

@@ -37,6 +37,8 @@ pub struct NewImage {
     pub offline_preview: bool,
     /// How it was made (the gallery and recipe links show it).
     pub recipe: Option<ImageRecipe>,
+    /// The model's `thoughtSignature` for it, sent back when it is edited. Never shown.
+    pub thought_signature: Option<String>,
 }
 
 /// An image's row as the gallery shows it.
@@ -154,8 +156,9 @@ impl ImageStore {
         let recorded = on_db!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO images (id, session_id, job_id, mime_type, byte_size, width, height, \
-                 alt, created_at, summary, aspect_ratio, offline_preview, recipe, image_size) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 alt, created_at, summary, aspect_ratio, offline_preview, recipe, image_size, \
+                 thought_signature) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&id)
             .bind(image.session.to_hex())
@@ -171,6 +174,7 @@ impl ImageStore {
             .bind(image.offline_preview)
             .bind(&recipe)
             .bind(image.image_size.as_str())
+            .bind(&image.thought_signature)
             .execute(pool)
             .await
             .map(|_| ())
@@ -213,6 +217,17 @@ impl ImageStore {
             sqlx::query_as(&sql).bind(session.to_hex()).fetch_all(pool).await?
         });
         rows.into_iter().map(record).collect()
+    }
+
+    /// The thought signature stored with image `id` (an edit sends it back), if any.
+    pub async fn thought_signature(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let signature: Option<Option<String>> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT thought_signature FROM images WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(signature.flatten())
     }
 
     /// Image `id`, whoever owns it.

@@ -182,7 +182,7 @@ impl Store {
             db::Db::Postgres(pool) => Wakeups::postgres(pool.clone())
                 .await
                 .map_err(OpenError::Database)?,
-            db::Db::Sqlite(_) => Wakeups::local(),
+            db::Db::Sqlite(..) => Wakeups::local(),
         };
         let objects = open_objects(&config.images, &config.s3).await?;
         let instance = ids::random_id()[..12].to_owned();

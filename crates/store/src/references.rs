@@ -37,6 +37,8 @@ pub struct ReferenceRow {
     pub width: u32,
     pub height: u32,
     pub note: String,
+    /// Size of the stored bytes (what goes to the image model).
+    pub byte_size: u64,
 }
 
 /// Why [`ReferenceStore::insert`] stored nothing.
@@ -59,14 +61,15 @@ fn key(id: &str) -> Path {
     Path::from(format!("references/{id}"))
 }
 
-type Columns = (String, String, i64, i64, String);
+type Columns = (String, String, i64, i64, String, i64);
 
 fn row(columns: Columns) -> Result<ReferenceRow, StoreError> {
-    let (id, mime_type, width, height, note) = columns;
+    let (id, mime_type, width, height, note, byte_size) = columns;
     let corrupt = |what: &str| StoreError::Corrupt(format!("reference {id}: {what}"));
     Ok(ReferenceRow {
         width: u32::try_from(width).map_err(|_| corrupt("width"))?,
         height: u32::try_from(height).map_err(|_| corrupt("height"))?,
+        byte_size: u64::try_from(byte_size).map_err(|_| corrupt("byte size"))?,
         id,
         mime_type,
         note,
@@ -82,7 +85,7 @@ impl ReferenceStore {
     pub async fn list(&self, session: &SessionId) -> Result<Vec<ReferenceRow>, StoreError> {
         let rows: Vec<Columns> = on_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT id, mime_type, width, height, note FROM reference_images \
+                "SELECT id, mime_type, width, height, note, byte_size FROM reference_images \
                  WHERE session_id = $1 ORDER BY created_at, id",
             )
             .bind(session.to_hex())
@@ -116,6 +119,7 @@ impl ReferenceStore {
                     width: reference.width,
                     height: reference.height,
                     note: reference.note,
+                    byte_size: u64::try_from(size).unwrap_or(u64::MAX),
                 }));
             }
             // The last slot went to a concurrent upload, or the session went meanwhile.

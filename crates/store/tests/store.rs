@@ -129,6 +129,7 @@ on_both_backends!(
     a_take_of_several_units_is_granted_whole_or_refused_whole,
     a_client_address_is_limited_across_its_sessions,
     image_bytes_round_trip_and_survive_reopening,
+    a_thought_signature_is_kept_with_its_image,
     the_oldest_images_go_first_when_over_the_cap,
     old_images_are_swept_after_the_retention,
     a_session_holds_three_references_however_many_arrive_at_once,
@@ -864,6 +865,7 @@ fn new_image(session: SessionId, bytes: Bytes) -> NewImage {
         image_size: ImageSize::OneK,
         offline_preview: true,
         recipe: None,
+        thought_signature: None,
     }
 }
 
@@ -896,6 +898,37 @@ async fn image_bytes_round_trip_and_survive_reopening(kind: Kind) {
         (1, bytes.len() as u64)
     );
     assert!(again.images.get("not-an-id").await.expect("read").is_none());
+}
+
+async fn a_thought_signature_is_kept_with_its_image(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let session = SessionId::random();
+    let signed = f
+        .store
+        .images
+        .insert(NewImage {
+            thought_signature: Some("c2lnbmVk".into()),
+            ..new_image(session, png(100))
+        })
+        .await
+        .expect("stored");
+    let unsigned = f
+        .store
+        .images
+        .insert(new_image(session, png(100)))
+        .await
+        .expect("stored");
+    let images = &f.store.images;
+    assert_eq!(
+        images
+            .thought_signature(&signed)
+            .await
+            .expect("db")
+            .as_deref(),
+        Some("c2lnbmVk")
+    );
+    assert_eq!(images.thought_signature(&unsigned).await.expect("db"), None);
+    assert_eq!(images.thought_signature("unknown").await.expect("db"), None);
 }
 
 async fn the_oldest_images_go_first_when_over_the_cap(kind: Kind) {

@@ -23,6 +23,8 @@ pub fn Brief(
     keep_idea: RwSignal<bool>,
     answer_max: Signal<usize>,
     actions: Actions,
+    /// What the next image is made with besides the words (the reference images).
+    children: Children,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
     // Only the answers: a job moving along must not redraw a row someone is typing in.
@@ -68,6 +70,7 @@ pub fn Brief(
                     />
                 </dl>
                 <RatioPicker choice=ratio/>
+                {children()}
                 <Show when=move || brief_changed.get()>
                     <p class="note" data-testid="brief-changed">
                         "Your brief changed since the last image: the next one follows it."

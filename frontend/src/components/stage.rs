@@ -1,8 +1,8 @@
 //! The stage: the current job on a dark surface. While it runs, a placeholder in the chosen ratio
 //! with the stage and the seconds; when done, the selected image as large as the window allows
 //! (never past its own pixels), its actions right under it, the newest job's variations as a grid
-//! when it made more than one, and every image of the session in a strip below. A failure shows
-//! as an alert above the images, which stay.
+//! when it made more than one, and every image of the session in the gallery below. A failure
+//! shows as an alert above the images, which stay.
 
 use contracts::{GenerateRequest, ImageView, JobStatus};
 use leptos::prelude::*;
@@ -10,15 +10,15 @@ use wasm_bindgen::JsCast;
 
 use crate::actions::{Actions, Kind};
 use crate::announce::focus_soon;
+use crate::components::gallery::Gallery;
 use crate::components::icons::{AlertIcon, DownloadIcon};
-use crate::components::strip::Strip;
 use crate::components::{RatioChoice, RequestError};
 use crate::errors::{Recovery, answers_kept_note, describe_job_failure};
 use crate::flow::{Flow, Stage as StageNow};
 use crate::state::AppState;
 use crate::words::{image_position, stage_announcement, stage_label};
 
-/// The kind of stage, plus what makes a change worth announcing (a new image, another failure).
+/// The kind of stage, plus what makes a change worth announcing (another job's images or failure).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {
     Empty,
@@ -43,9 +43,9 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
         StageNow::Empty => Key::Empty,
         StageNow::Working(_) => Key::Working,
         StageNow::Failed(_) => Key::Failed(job_id.get().unwrap_or_default()),
-        StageNow::Done => {
-            Key::Done(images.with(|i| i.first().map(|i| i.url.clone()).unwrap_or_default()))
-        }
+        // Which job made the images, not which image is first: deleting the newest image from
+        // the gallery is no new image to announce (and must not take the focus from the gallery).
+        StageNow::Done => Key::Done(job_id.get().unwrap_or_default()),
     });
     // Focus and the live region follow the stage (entering the workspace is `announce`'s job).
     Effect::new(move |previous: Option<Key>| {
@@ -69,7 +69,7 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
         }
         now
     });
-    // The image the stage shows: the one picked in the strip, else the newest.
+    // The image the stage shows: the one picked in the gallery, else the newest.
     let shown = Memo::new(move |_| {
         let picked = app.selected.get();
         images.with(|list| {
@@ -85,9 +85,16 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
         _ => last.copied().unwrap_or(JobStatus::Queued),
     });
     let placeholder_ratio = Signal::derive(move || {
-        app.last_generate
-            .get()
-            .and_then(|r| r.aspect_ratio)
+        let last = app.last_generate.get();
+        // An edit keeps the shape of the image it edits.
+        let edited = last
+            .as_ref()
+            .and_then(|r| r.edit_of.as_deref())
+            .and_then(|id| {
+                images.with(|list| list.iter().find(|i| i.id() == id).map(|i| i.aspect_ratio))
+            });
+        last.and_then(|r| r.aspect_ratio)
+            .or(edited)
             .or_else(|| ratio.current())
             .unwrap_or(contracts::AspectRatio::Square)
     });
@@ -200,7 +207,7 @@ pub fn Stage(app: AppState, ratio: RatioChoice, actions: Actions) -> impl IntoVi
                 </button>
             </div>
             <RequestError actions only=&[Kind::Generate, Kind::Follow, Kind::Load]/>
-            <Strip app images working shown=Signal::derive(move || shown.get().map(|(at, _, _)| at))/>
+            <Gallery app images working shown=Signal::derive(move || shown.get().map(|(at, _, _)| at)) actions/>
         </section>
     }
 }
@@ -422,7 +429,7 @@ fn Placeholder(
                 <p class="stage-sub">
                     {move || match status.get() {
                         JobStatus::Queued | JobStatus::Synthesizing => "Then the image is rendered.",
-                        _ => "Your earlier images stay in the strip below.",
+                        _ => "Your earlier images stay in the gallery below.",
                     }}
                 </p>
             </div>

@@ -273,3 +273,62 @@ fn stage_changes_keep_the_workspace_while_new_questions_and_reasks_replace_it() 
         Screen::Question(question(2)).key()
     );
 }
+
+#[test]
+fn a_deleted_image_leaves_the_list_the_batch_and_the_newest_image() {
+    let mut f = flow(Some(ready()));
+    f.on_job(job(JobStatus::Succeeded, 1));
+    f.on_job(job(JobStatus::Succeeded, 2));
+    assert_eq!(f.images().len(), 2);
+
+    f.on_image_deleted(&image(2).url);
+
+    assert_eq!(f.images(), &[image(1)]);
+    let session = f.session.as_ref().expect("a session");
+    assert_eq!(
+        session.last_image,
+        Some(image(1)),
+        "the newest left is the last image"
+    );
+    let batch = session.job.as_ref().expect("the job");
+    assert!(
+        batch.images.is_empty() && batch.image.is_none(),
+        "no dangling variation"
+    );
+    assert_eq!(f.stage(), Stage::Done, "an image is still there");
+
+    f.on_image_deleted(&image(1).url);
+    assert!(f.images().is_empty());
+    assert_eq!(f.stage(), Stage::Empty);
+}
+
+#[test]
+fn references_keep_upload_order_and_a_removed_one_goes() {
+    let reference = |id: &str| ReferenceView {
+        reference_id: id.into(),
+        mime_type: "image/png".into(),
+        width: 8,
+        height: 8,
+        note: format!("note {id}"),
+        url: format!("/api/session/references/{id}"),
+    };
+    let mut f = flow(Some(ready()));
+    f.on_reference_added(reference("a"));
+    f.on_reference_added(reference("b"));
+    f.on_reference_added(reference("a"));
+    let ids = |f: &Flow| {
+        f.references()
+            .iter()
+            .map(|r| r.reference_id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&f), ["a", "b"], "upload order, each once");
+    f.on_reference_removed("a");
+    assert_eq!(ids(&f), ["b"]);
+
+    // Another tab's reference is a difference worth redrawing for.
+    let mut theirs = f.session.clone().expect("a session");
+    theirs.references.push(reference("c"));
+    assert!(f.differs_from(Some(&theirs)));
+    assert!(!f.differs_from(f.session.as_ref()));
+}

@@ -1,9 +1,10 @@
-//! The workspace, once all answers are in: the brief beside (on a phone, above) the stage.
+//! The workspace, once all answers are in: the brief (with its reference images) beside (on a
+//! phone, above) the stage and its gallery.
 
 use leptos::prelude::*;
 
 use crate::actions::Actions;
-use crate::components::{Brief, RatioChoice, Stage};
+use crate::components::{Brief, RatioChoice, References, Stage};
 use crate::flow::Flow;
 use crate::state::AppState;
 
@@ -24,7 +25,9 @@ pub fn WorkspaceScreen(app: AppState, ratio: RatioChoice, actions: Actions) -> i
                 keep_idea=app.draft.keep_idea
                 answer_max=Signal::derive(move || app.answer_max())
                 actions
-            />
+            >
+                <References app/>
+            </Brief>
             <Stage app ratio actions/>
         </div>
     }

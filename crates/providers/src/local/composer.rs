@@ -1,4 +1,5 @@
-//! [`LocalComposer`]: the prompt writer with no network, wrapping `domain::compose`.
+//! [`LocalComposer`]: the prompt writer with no network, wrapping `domain::compose` (which names
+//! the reference images in prose when there are any).
 
 use std::time::Duration;
 
@@ -40,10 +41,11 @@ impl PromptSynthesizer for LocalComposer {
             tokio::time::sleep(self.latency).await;
         }
         self.faults.next(crate::ModelRole::PromptWriter)?;
-        Ok(domain::compose(
+        Ok(domain::compose_with_references(
             request.template,
             request.idea,
             request.answers,
+            request.reference_notes,
             self.cap_chars,
         ))
     }

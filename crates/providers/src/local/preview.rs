@@ -2,7 +2,11 @@
 //! from time-of-day and mood words, the composition from framing words, the size from the aspect
 //! ratio and size tier, the details (where the light and the subject stand, the hills, the stars)
 //! from the request's seed, so variations and new takes differ; and every image says
-//! "OFFLINE PREVIEW" in its corner so nobody mistakes it for a render.
+//! "OFFLINE PREVIEW" in its corner so nobody mistakes it for a render. Reference images are drawn
+//! as numbered insets along the top with a legend ("REFERENCE 1: OUR PRODUCT"), so a test or a
+//! demo can see them used. An edit redraws the edited image with the instruction's time-of-day
+//! and mood words applied to its palette (rain and snow words add streaks or flakes), labelled
+//! "OFFLINE EDIT" with the instruction.
 
 use std::time::Duration;
 
@@ -15,7 +19,9 @@ use tiny_skia::{
 };
 
 use crate::faults::FaultScript;
-use crate::{GeneratedImage, ImageGenerator, ImageRequest, ProviderError, ProviderInfo};
+use crate::{
+    GeneratedImage, ImageGenerator, ImageRequest, InputImage, ProviderError, ProviderInfo,
+};
 
 /// Renders offline previews.
 #[derive(Debug)]
@@ -51,10 +57,15 @@ impl ImageGenerator for LocalPreview {
         self.faults.next(crate::ModelRole::Images)?;
         let prompt = request.prompt.to_owned();
         let (ratio, size, seed) = (request.aspect_ratio, request.image_size, request.seed);
+        let references = request.references.to_vec();
+        let edited = request.edit.map(|edit| edit.image.clone());
         // Drawing is CPU work: keep it off the async workers.
-        tokio::task::spawn_blocking(move || render(&prompt, ratio, size, seed))
-            .await
-            .map_err(|_| ProviderError::BadResponse("the preview renderer stopped".into()))?
+        tokio::task::spawn_blocking(move || match edited {
+            Some(source) => render_edit(&source, &prompt),
+            None => render_with(&prompt, ratio, size, seed, &references),
+        })
+        .await
+        .map_err(|_| ProviderError::BadResponse("the preview renderer stopped".into()))?
     }
 }
 
@@ -253,11 +264,22 @@ impl Fnv {
     }
 }
 
+#[cfg(test)]
 fn render(
     prompt: &str,
     ratio: AspectRatio,
     tier: ImageSize,
     seed: u64,
+) -> Result<GeneratedImage, ProviderError> {
+    render_with(prompt, ratio, tier, seed, &[])
+}
+
+fn render_with(
+    prompt: &str,
+    ratio: AspectRatio,
+    tier: ImageSize,
+    seed: u64,
+    references: &[InputImage],
 ) -> Result<GeneratedImage, ProviderError> {
     let (width, height) = dimensions(ratio, tier);
     let fail = || ProviderError::BadResponse("the preview renderer could not draw".into());
@@ -412,18 +434,231 @@ fn render(
         pixmap.fill_rect(all, &shader_paint(vignette), Transform::identity(), None);
     }
 
+    draw_references(&mut pixmap, references);
     label(
         &mut pixmap,
         &format!("OFFLINE PREVIEW {} {}", ratio.as_str(), tier.as_str()),
     );
+    finish(pixmap)
+}
 
-    let png = pixmap.encode_png().map_err(|_| fail())?;
+fn finish(pixmap: Pixmap) -> Result<GeneratedImage, ProviderError> {
+    let png = pixmap
+        .encode_png()
+        .map_err(|_| ProviderError::BadResponse("the preview renderer could not encode".into()))?;
     Ok(GeneratedImage {
         bytes: Bytes::from(png),
         mime_type: "image/png".to_owned(),
-        width,
-        height,
+        width: pixmap.width(),
+        height: pixmap.height(),
+        thought_signature: None,
     })
+}
+
+/// Widest and tallest input image the renderer decodes (references and edited images).
+const MAX_INPUT_SIDE: u32 = 8192;
+
+/// An input image (PNG, JPEG or WebP) as premultiplied pixels; `None` when it does not decode.
+fn decode_input(image: &InputImage) -> Option<Pixmap> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&image.bytes))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_INPUT_SIDE);
+    limits.max_image_height = Some(MAX_INPUT_SIDE);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let rgba = reader.decode().ok()?.to_rgba8();
+    let (width, height) = rgba.dimensions();
+    let mut data = rgba.into_raw();
+    for px in data.chunks_exact_mut(4) {
+        let a = u16::from(px[3]);
+        for c in &mut px[..3] {
+            *c = ((u16::from(*c) * a + 127) / 255) as u8;
+        }
+    }
+    Pixmap::from_vec(data, tiny_skia::IntSize::from_wh(width, height)?)
+}
+
+/// The inset edge and the margin between insets on a `width` × `height` picture.
+fn inset_geometry(width: u32, height: u32) -> (f32, f32) {
+    let (w, h) = (width as f32, height as f32);
+    let edge = (w * 0.2).min(h * 0.28).max(8.0);
+    (edge, (edge * 0.08).max(2.0))
+}
+
+/// Each reference scaled into a framed, numbered square in a row at the top right (in order,
+/// left to right), and a legend line each below the row: "REFERENCE 1: OUR PRODUCT".
+fn draw_references(pixmap: &mut Pixmap, references: &[InputImage]) {
+    if references.is_empty() {
+        return;
+    }
+    let (width, height) = (pixmap.width(), pixmap.height());
+    let (edge, gap) = inset_geometry(width, height);
+    let count = references.len() as f32;
+    let row_x = width as f32 - gap - count * (edge + gap);
+    let frame = solid(Color::WHITE);
+    for (i, reference) in references.iter().enumerate() {
+        let x = row_x + i as f32 * (edge + gap);
+        let y = gap;
+        if let Some(r) = Rect::from_xywh(x - 2.0, y - 2.0, edge + 4.0, edge + 4.0) {
+            pixmap.fill_rect(r, &frame, Transform::identity(), None);
+        }
+        match decode_input(reference) {
+            Some(source) => {
+                // Cover the square (centre crop), so a solid reference fills its inset.
+                let scale = (edge / source.width() as f32).max(edge / source.height() as f32);
+                let (sw, sh) = (
+                    source.width() as f32 * scale,
+                    source.height() as f32 * scale,
+                );
+                let transform = Transform::from_scale(scale, scale)
+                    .post_translate(x + (edge - sw) / 2.0, y + (edge - sh) / 2.0);
+                let clip = Rect::from_xywh(x, y, edge, edge).and_then(|r| {
+                    let mut mask = tiny_skia::Mask::new(width, height)?;
+                    mask.fill_path(
+                        &PathBuilder::from_rect(r),
+                        FillRule::Winding,
+                        false,
+                        Transform::identity(),
+                    );
+                    Some(mask)
+                });
+                let paint = tiny_skia::PixmapPaint {
+                    quality: tiny_skia::FilterQuality::Bilinear,
+                    ..tiny_skia::PixmapPaint::default()
+                };
+                pixmap.draw_pixmap(0, 0, source.as_ref(), &paint, transform, clip.as_ref());
+            }
+            None => {
+                if let Some(r) = Rect::from_xywh(x, y, edge, edge) {
+                    pixmap.fill_rect(
+                        r,
+                        &solid(Color::from_rgba8(90, 90, 90, 255)),
+                        Transform::identity(),
+                        None,
+                    );
+                }
+            }
+        }
+        let tag_scale = (edge / 40.0).floor().max(1.0);
+        text_box(pixmap, &format!("{}", i + 1), x, y, tag_scale);
+    }
+    let scale = (height as f32 / 300.0).round().max(1.0);
+    let line = scale * 7.0 + scale * 6.0 + 2.0;
+    for (i, reference) in references.iter().enumerate() {
+        let note = reference
+            .note
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = if note.is_empty() {
+            format!("REFERENCE {}", i + 1)
+        } else {
+            format!("REFERENCE {}: {}", i + 1, note.to_uppercase())
+        };
+        let room = ((width as f32 - scale * 14.0) / (scale * 6.0))
+            .floor()
+            .max(1.0) as usize;
+        let text: String = text.chars().take(room).collect();
+        let y = gap * 2.0 + edge + 4.0 + i as f32 * line;
+        text_box(pixmap, &text, scale * 4.0, y, scale);
+    }
+}
+
+/// The words that change an edited image's palette: (multiply, then blend toward, how far).
+fn grade_for(instruction: &str) -> ([f32; 3], [f32; 3], f32) {
+    let p = instruction.to_lowercase();
+    let (mut multiply, mut toward, mut k) = ([1.0, 1.0, 1.0], [0.0, 0.0, 0.0], 0.0);
+    if has(&p, &["night", "midnight", "moonlit", "starry", "dark sky"]) {
+        (multiply, toward, k) = ([0.32, 0.36, 0.62], [0.05, 0.07, 0.2], 0.25);
+    } else if has(
+        &p,
+        &["sunset", "golden hour", "dusk", "evening", "twilight"],
+    ) {
+        (multiply, toward, k) = ([1.0, 0.78, 0.6], [1.0, 0.55, 0.26], 0.3);
+    } else if has(&p, &["dawn", "sunrise", "morning", "daybreak"]) {
+        (multiply, toward, k) = ([1.0, 0.95, 0.95], [1.0, 0.82, 0.86], 0.25);
+    } else if has(&p, &["noon", "midday", "daylight", "sunny", "bright"]) {
+        (multiply, toward, k) = ([1.1, 1.1, 1.05], [1.0, 1.0, 0.9], 0.2);
+    }
+    if has(
+        &p,
+        &[
+            "noir", "gloom", "moody", "dark", "tense", "ominous", "storm",
+        ],
+    ) {
+        multiply = multiply.map(|m| m * 0.65);
+    }
+    let mut tint = |t: [f32; 3], amount: f32| {
+        for i in 0..3 {
+            toward[i] = toward[i] * k / (k + amount) + t[i] * amount / (k + amount);
+        }
+        k += amount;
+    };
+    if has(&p, &["warm", "amber", "orange", "gold"]) {
+        tint([1.0, 0.6, 0.2], 0.2);
+    }
+    if has(&p, &["cold", "icy", "blue", "teal", "winter"]) {
+        tint([0.3, 0.55, 0.85], 0.2);
+    }
+    if has(&p, &["pastel", "soft", "dreamy", "wistful"]) {
+        tint([0.95, 0.9, 0.95], 0.3);
+    }
+    (multiply, toward, k.min(0.8))
+}
+
+/// An edit drawn offline: the edited image with the instruction's palette, weather and a label.
+fn render_edit(source: &InputImage, instruction: &str) -> Result<GeneratedImage, ProviderError> {
+    let mut pixmap = decode_input(source).ok_or_else(|| {
+        ProviderError::BadResponse("the preview renderer could not read the image to edit".into())
+    })?;
+    let (multiply, toward, k) = grade_for(instruction);
+    for px in pixmap.data_mut().chunks_exact_mut(4) {
+        let a = f32::from(px[3]) / 255.0;
+        for c in 0..3 {
+            // Premultiplied: grade the colour, keep the alpha.
+            let v = f32::from(px[c]) / 255.0 * multiply[c];
+            let v = v * (1.0 - k) + toward[c] * a * k;
+            px[c] = (v.clamp(0.0, a) * 255.0).round() as u8;
+        }
+    }
+    let p = instruction.to_lowercase();
+    let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
+    let mut rng = Fnv::new(instruction, 0);
+    if has(&p, &["rain", "drizzle", "downpour", "shower"]) {
+        let streak = solid(Color::from_rgba8(200, 210, 235, 130));
+        let stroke = tiny_skia::Stroke {
+            width: (h / 600.0).max(1.0),
+            ..tiny_skia::Stroke::default()
+        };
+        for _ in 0..160 {
+            let (x, y) = (rng.unit() * w, rng.unit() * h);
+            let mut line = PathBuilder::new();
+            line.move_to(x, y);
+            line.line_to(x - h * 0.015, y + h * 0.05);
+            if let Some(path) = line.finish() {
+                pixmap.stroke_path(&path, &streak, &stroke, Transform::identity(), None);
+            }
+        }
+    }
+    if has(&p, &["snow", "blizzard", "flurr"]) {
+        let flake = solid(Color::from_rgba8(255, 255, 255, 210));
+        for _ in 0..180 {
+            let (x, y) = (rng.unit() * w, rng.unit() * h);
+            fill_circle(&mut pixmap, x, y, (h / 400.0).max(1.5), flake.clone());
+        }
+    }
+    let words = instruction.split_whitespace().collect::<Vec<_>>().join(" ");
+    let scale = (h / 150.0).max(2.0).round();
+    let room = ((w - scale * 13.0) / (scale * 6.0)).floor().max(1.0) as usize;
+    let text: String = format!("OFFLINE EDIT: {}", words.to_uppercase())
+        .chars()
+        .take(room)
+        .collect();
+    // Below the top-left corner, where the SPA lays its "Offline preview" badge over the image.
+    text_box(&mut pixmap, &text, scale * 4.0, scale * 12.0, scale);
+    finish(pixmap)
 }
 
 fn solid(c: Color) -> Paint<'static> {
@@ -453,20 +688,36 @@ fn fill_circle(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, paint: Paint<'_>) {
     }
 }
 
-/// 5x7 bitmap glyphs for the label: just the characters it uses.
+/// 5x7 bitmap glyphs for labels: A to Z, digits and common punctuation; anything else draws
+/// as a blank (a space) or a middle dot.
 fn glyph(c: char) -> [u8; 7] {
-    match c {
-        'O' | '0' => [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
-        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
-        'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        'N' => [0x11, 0x19, 0x15, 0x13, 0x11, 0x11, 0x11],
+    match c.to_ascii_uppercase() {
+        'A' => [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
+        'B' => [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
+        'C' => [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E],
+        'D' => [0x1E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1E],
         'E' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F],
+        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
+        'G' => [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F],
+        'H' => [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
+        'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
+        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
+        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
+        'M' => [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11],
+        'N' => [0x11, 0x19, 0x15, 0x13, 0x11, 0x11, 0x11],
+        'O' | '0' => [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
         'P' => [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
+        'Q' => [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D],
         'R' => [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
+        'S' => [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E],
+        'T' => [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
+        'U' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
         'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
         'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A],
-        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
+        'X' => [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
+        'Y' => [0x11, 0x11, 0x0A, 0x04, 0x04, 0x04, 0x04],
+        'Z' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
         '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
         '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
         '3' => [0x1E, 0x01, 0x01, 0x0E, 0x01, 0x01, 0x1E],
@@ -477,11 +728,21 @@ fn glyph(c: char) -> [u8; 7] {
         '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
         '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
         ':' => [0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00],
-        _ => [0; 7],
+        '-' => [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00],
+        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
+        ',' => [0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08],
+        '\'' => [0x04, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00],
+        '!' => [0x04, 0x04, 0x04, 0x04, 0x04, 0x00, 0x04],
+        '?' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04],
+        '/' => [0x01, 0x01, 0x02, 0x04, 0x08, 0x10, 0x10],
+        '(' => [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02],
+        ')' => [0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08],
+        '&' => [0x0C, 0x12, 0x14, 0x08, 0x15, 0x12, 0x0D],
+        c if c.is_whitespace() => [0; 7],
+        _ => [0x00, 0x00, 0x00, 0x0C, 0x0C, 0x00, 0x00],
     }
 }
 
-/// Writes `text` in white on a dark box in the bottom-left corner.
 /// The label's box (x, y, width, height) and its pixel scale on a `width` × `height` image.
 fn label_box(width: u32, height: u32, text: &str) -> ([f32; 4], f32) {
     // Sized by the height, but never wider than the image: a tall 9:16 or 1:4 preview keeps
@@ -496,8 +757,15 @@ fn label_box(width: u32, height: u32, text: &str) -> ([f32; 4], f32) {
 }
 
 fn label(pixmap: &mut Pixmap, text: &str) {
-    let ([x0, y0, box_w, box_h], scale) = label_box(pixmap.width(), pixmap.height(), text);
+    let ([x0, y0, _, _], scale) = label_box(pixmap.width(), pixmap.height(), text);
+    text_box(pixmap, text, x0, y0, scale);
+}
+
+/// Writes `text` in white on a dark box whose top-left corner is (`x0`, `y0`).
+fn text_box(pixmap: &mut Pixmap, text: &str, x0: f32, y0: f32, scale: f32) {
     let (pad, advance) = (scale * 3.0, scale * 6.0);
+    let box_w = advance * text.chars().count() as f32 + pad * 2.0 - scale;
+    let box_h = scale * 7.0 + pad * 2.0;
     if let Some(r) = Rect::from_xywh(x0, y0, box_w, box_h) {
         pixmap.fill_rect(
             r,
@@ -681,6 +949,130 @@ mod tests {
                 image.width
             );
         }
+    }
+
+    fn solid_png(width: u32, height: u32, rgb: [u8; 3]) -> InputImage {
+        let mut pixmap = Pixmap::new(width, height).expect("size");
+        pixmap.fill(Color::from_rgba8(rgb[0], rgb[1], rgb[2], 255));
+        InputImage {
+            bytes: Bytes::from(pixmap.encode_png().expect("png")),
+            mime_type: "image/png".into(),
+            note: "our product".into(),
+        }
+    }
+
+    fn count_exact(pixmap: &Pixmap, rgb: [u8; 3]) -> usize {
+        pixmap
+            .pixels()
+            .iter()
+            .filter(|p| p.red() == rgb[0] && p.green() == rgb[1] && p.blue() == rgb[2])
+            .count()
+    }
+
+    #[test]
+    fn each_reference_is_drawn_as_an_inset_in_order() {
+        let red = solid_png(300, 200, [250, 0, 10]);
+        let green = solid_png(64, 64, [0, 240, 20]);
+        for ratio in AspectRatio::ALL {
+            let image = decode(
+                &render_with(
+                    "a bottle",
+                    ratio,
+                    ImageSize::OneK,
+                    0,
+                    &[red.clone(), green.clone()],
+                )
+                .expect("renders"),
+            );
+            let (edge, _) = inset_geometry(image.width(), image.height());
+            let least = (edge * edge * 0.6) as usize;
+            let (reds, greens) = (
+                count_exact(&image, [250, 0, 10]),
+                count_exact(&image, [0, 240, 20]),
+            );
+            assert!(
+                reds > least && greens > least,
+                "{ratio:?}: {reds} red, {greens} green pixels"
+            );
+            // In order: the first reference left of the second.
+            let first_x = |rgb: [u8; 3]| {
+                (0..image.width())
+                    .find(|&x| {
+                        (0..image.height()).any(|y| {
+                            image
+                                .pixel(x, y)
+                                .is_some_and(|p| [p.red(), p.green(), p.blue()] == rgb)
+                        })
+                    })
+                    .expect("drawn")
+            };
+            assert!(first_x([250, 0, 10]) < first_x([0, 240, 20]), "{ratio:?}");
+        }
+        let plain =
+            decode(&render("a bottle", AspectRatio::Square, ImageSize::OneK, 0).expect("renders"));
+        assert_eq!(
+            count_exact(&plain, [250, 0, 10]),
+            0,
+            "no reference, no inset"
+        );
+    }
+
+    #[test]
+    fn a_reference_that_does_not_decode_is_a_grey_square_not_a_failure() {
+        let broken = InputImage {
+            bytes: Bytes::from_static(b"\x89PNG\r\n\x1a\nnot really"),
+            mime_type: "image/png".into(),
+            note: String::new(),
+        };
+        let image = render_with(
+            "a bottle",
+            AspectRatio::Square,
+            ImageSize::OneK,
+            0,
+            &[broken],
+        );
+        assert!(image.is_ok());
+    }
+
+    #[test]
+    fn an_offline_edit_applies_the_instructions_palette_and_keeps_the_size() {
+        let day = render(
+            "a harbour at noon",
+            AspectRatio::Landscape16x9,
+            ImageSize::OneK,
+            0,
+        )
+        .expect("renders");
+        let source = InputImage {
+            bytes: day.bytes.clone(),
+            mime_type: day.mime_type.clone(),
+            note: String::new(),
+        };
+        let night = render_edit(&source, "make it night, with rain").expect("edits");
+        assert_eq!((night.width, night.height), (day.width, day.height));
+        let (before, after) = (decode(&day), decode(&night));
+        let all = |p: &Pixmap| mean_luma(p, 0, p.height());
+        assert!(
+            all(&after) + 40.0 < all(&before),
+            "night {} day {}",
+            all(&after),
+            all(&before)
+        );
+        let warm = decode(&render_edit(&source, "golden hour, warm light").expect("edits"));
+        let red_share = |p: &Pixmap| {
+            let (mut r, mut b) = (0u64, 0u64);
+            for px in p.pixels() {
+                r += u64::from(px.red());
+                b += u64::from(px.blue());
+            }
+            r as f64 / b.max(1) as f64
+        };
+        assert!(red_share(&warm) > red_share(&before) * 1.2);
+        assert_ne!(
+            render_edit(&source, "add a red kite").expect("edits").bytes,
+            day.bytes,
+            "even a word without a palette is labelled as an edit"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn thumbnail(image: &GeneratedImage, long_edge: u32) -> Result<GeneratedImag
     Ok(GeneratedImage {
         bytes: Bytes::from(png),
         mime_type: "image/png".to_owned(),
+        thought_signature: None,
         width,
         height,
     })
@@ -55,6 +56,7 @@ mod tests {
             mime_type: "image/png".into(),
             width,
             height,
+            thought_signature: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! `POST /api/generate` queues a job; `GET /api/generate/{jobId}` reports it, optionally waiting.
+//! `POST /api/generate` queues a job (a generation from the brief, or an edit in words of one of
+//! the session's images); `GET /api/generate/{jobId}` reports it, optionally waiting.
 
 use std::time::Duration;
 
@@ -13,9 +14,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::describe::Describe;
-use crate::error::{AppJson, Result};
+use crate::error::{ApiError, AppJson, Result};
 use crate::extract::{Client, CurrentSession, SessionCookie};
-use crate::jobs::{JobRequest, Started};
+use crate::jobs::{EditRequest, JobRequest, Started};
 use crate::state::AppState;
 
 /// Longest a `?wait=` request may hold the connection.
@@ -29,13 +30,23 @@ pub fn router() -> ApiRouter<AppState> {
 
 fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("generateImage")
-        .summary("Queue 1 to 4 images from one prompt (or return the running job)")
+        .summary("Queue 1 to 4 images from one prompt, or an edit in words of one image (or return the running job)")
+        .description(
+            "From the brief: the prompt is written (or reused), and the session's reference images go to the image model before it, in upload order. \
+             An edit (`editOf` + `instruction`): the image and the instruction go to the image model, with the thought signature the model returned for the image when it returned one; \
+             no prompt is written, one image is made at the edited image's ratio and size, one unit of quota. An edit takes no `count` other than 1, no `reusePrompt`, `aspectRatio` or `imageSize`.",
+        )
         .answers_json::<JobView>(202, "the queued job, or the one already running")
         .errors(&[
             (
                 400,
                 codes::INVALID_REQUEST,
-                "`count` is not 1 to 4, or the image model cannot make that size or ratio (the message names what it can)",
+                "`count` is not 1 to 4, or the image model cannot make that size or ratio (the message names what it can); or `editOf` without `instruction` (or the reverse), an instruction empty or over 300 characters, an edit with `count` > 1, `reusePrompt`, `aspectRatio` or `imageSize`; or the configured image service takes no images (task mode) and the session has references or this is an edit",
+            ),
+            (
+                404,
+                codes::IMAGE_NOT_FOUND,
+                "`editOf` names no image of this session (another session's is not found either)",
             ),
             (
                 409,
@@ -67,16 +78,13 @@ async fn generate(
     Client(client): Client,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
-    let request = JobRequest {
-        aspect_ratio: request.aspect_ratio,
-        image_size: request.image_size.unwrap_or_default(),
-        count: request.count.unwrap_or(1),
-        reuse_prompt: request.reuse_prompt,
-    };
-    let started = state.jobs.start(id, &client, request).await?;
+    let request = job_request(request)?;
+    let started = state.jobs.start(id, &client, request.clone()).await?;
     let view = match started {
         Started::New(view) => {
-            let mode = if request.reuse_prompt {
+            let mode = if request.edit.is_some() {
+                "edit"
+            } else if request.reuse_prompt {
                 "new_take"
             } else {
                 "rethink"
@@ -97,6 +105,59 @@ async fn generate(
         Started::Existing(view) => view,
     };
     Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
+/// The job a request asks for, with the edit rules: `editOf` and `instruction` come together,
+/// and an edit is one image at the edited image's ratio and size, from no prompt.
+fn job_request(request: GenerateRequest) -> Result<JobRequest> {
+    let GenerateRequest {
+        aspect_ratio,
+        reuse_prompt,
+        count,
+        image_size,
+        edit_of,
+        instruction,
+    } = request;
+    let edit = match (edit_of, instruction) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ApiError::Validation(
+                "`editOf` needs an `instruction`: say what to change.".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::Validation(
+                "`instruction` needs `editOf`: the id of the image to change.".into(),
+            ));
+        }
+        (Some(image_id), Some(instruction)) => {
+            let refused = |field: &str| {
+                ApiError::Validation(format!(
+                    "An edit makes one image at the edited image's ratio and size from no prompt: leave out `{field}`."
+                ))
+            };
+            if count.is_some_and(|n| n != 1) {
+                return Err(refused("count"));
+            }
+            if reuse_prompt {
+                return Err(refused("reusePrompt"));
+            }
+            if aspect_ratio.is_some() {
+                return Err(refused("aspectRatio"));
+            }
+            if image_size.is_some() {
+                return Err(refused("imageSize"));
+            }
+            Some(EditRequest::new(image_id, &instruction)?)
+        }
+    };
+    Ok(JobRequest {
+        aspect_ratio,
+        image_size: image_size.unwrap_or_default(),
+        count: count.unwrap_or(1),
+        reuse_prompt,
+        edit,
+    })
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -269,6 +269,8 @@ async fn upload(
         note_chars = row.note.chars().count(),
         "reference image added"
     );
+    // The references are part of the brief the prompt is written from.
+    state.speculator.replan(session.id).await;
     Ok((StatusCode::CREATED, Json(view(row))))
 }
 
@@ -335,5 +337,6 @@ async fn delete(
         return Err(ApiError::ReferenceNotFound);
     }
     tracing::info!(event = "reference_deleted", session = %id.log_label(), "reference image deleted");
+    state.speculator.replan(id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -97,7 +97,8 @@ async fn start(
         None => from_idea(&state, &request)?,
     };
     // A recipe's brief is complete at once: its prompt is written ahead, as after a third answer.
-    let planned = state.speculator.plan(&mut data);
+    // A new session has no reference images yet.
+    let planned = state.speculator.plan(&mut data, &[]);
     // A new start replaces any earlier session (stopping its job wherever it runs), and always
     // gets a fresh id.
     if let Some(SessionCookie(old)) = old {
@@ -271,6 +272,7 @@ async fn revise(
     let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
     let speculator = state.speculator.clone();
+    let references = state.references.list(&id).await?;
     let ((changed, planned), data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let changed = match data.refinement.revise(&template, question, input) {
@@ -287,7 +289,7 @@ async fn revise(
         // A changed brief drops the written prompt and starts writing the new one.
         let planned = if changed {
             data.synthesis = None;
-            Some(speculator.plan(data))
+            Some(speculator.plan(data, &references))
         } else {
             None
         };
@@ -359,11 +361,12 @@ async fn answer(
     let input = text.as_deref().map_or(AnswerInput::Skip, AnswerInput::Text);
     let catalog = state.catalog.clone();
     let speculator = state.speculator.clone();
+    let references = state.references.list(&id).await?;
     let ((outcome, question, planned), data) = update(&state.sessions, &id, |data| {
         let template = catalog.find(&data.template_id)?;
         let question = data.refinement.current_question();
         let outcome = data.refinement.answer(&template, input)?;
-        Ok::<_, ApiError>((outcome, question, speculator.plan(data)))
+        Ok::<_, ApiError>((outcome, question, speculator.plan(data, &references)))
     })
     .await?;
     state.speculator.start(id, planned).await;
@@ -419,9 +422,10 @@ async fn back(
     AppJson(request): AppJson<BackRequest>,
 ) -> Result<Json<SessionView>> {
     let speculator = state.speculator.clone();
+    let references = state.references.list(&id).await?;
     let (planned, data) = update(&state.sessions, &id, |data| {
         data.refinement.back_to(request.question)?;
-        Ok::<_, ApiError>(speculator.plan(data))
+        Ok::<_, ApiError>(speculator.plan(data, &references))
     })
     .await?;
     state.speculator.start(id, planned).await;
