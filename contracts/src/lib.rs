@@ -349,9 +349,17 @@ pub struct MetaResponse {
     pub image_sizes: Vec<ImageSize>,
     /// Most images one generate request may ask for (`count`).
     pub max_images_per_job: u8,
+    /// Whether the image service takes images with a request: reference images and edits in
+    /// words. False for a task-mode reseller, which takes only public URLs.
+    #[serde(default = "yes")]
+    pub takes_images: bool,
     pub idea_max_chars: usize,
     pub answer_max_chars: usize,
     pub version: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `POST /api/session/start`.

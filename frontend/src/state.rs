@@ -209,6 +209,12 @@ impl AppState {
         self.meta_or(vec![ImageSize::OneK], |m| m.image_sizes.clone())
     }
 
+    /// Whether the image service takes images with a request (references, edits in words);
+    /// assumed until `/api/meta` says otherwise, since the server refuses them clearly anyway.
+    pub fn takes_images(&self) -> bool {
+        self.meta_or(true, |m| m.takes_images)
+    }
+
     fn meta_or<T>(&self, default: T, read: impl FnOnce(&MetaResponse) -> T) -> T {
         self.meta.with(|m| match m {
             Some(Some(meta)) => read(meta),

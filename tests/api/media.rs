@@ -8,7 +8,7 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use contracts::{GalleryResponse, ImageView, JobStatus, ReferenceView, codes, paths};
+use contracts::{GalleryResponse, ImageView, JobStatus, MetaResponse, ReferenceView, codes, paths};
 use image::{ImageFormat, Rgb, RgbImage, RgbaImage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -462,6 +462,11 @@ async fn task_mode_says_it_takes_no_reference_images_and_no_edits() {
         s.nanobanana.allow_private_result_urls = true;
     })
     .await;
+    let meta: MetaResponse = app.get(paths::META).await.json().await.expect("meta");
+    assert!(
+        !meta.takes_images,
+        "the browser app hides uploads and edits"
+    );
     app.ready_session("a lighthouse").await;
     let image = app.made(json!({})).await;
     let (status, error) = error_of(

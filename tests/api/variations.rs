@@ -284,6 +284,7 @@ async fn a_size_or_ratio_the_model_cannot_make_is_refused_naming_what_it_can() {
     assert_eq!(meta.aspect_ratios.len(), 10);
     assert!(!meta.aspect_ratios.iter().any(|r| r.as_str() == "8:1"));
     assert_eq!(meta.max_images_per_job, 4);
+    assert!(meta.takes_images, "Gemini takes references and edits");
 
     app.ready_session("a fox").await;
     let (status, error) = error_of(

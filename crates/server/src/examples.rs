@@ -11,10 +11,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use domain::{Answer, Catalog, Template};
 use providers::faults::FaultScript;
-use providers::local::{LocalPreview, thumbnail};
+use providers::local::LocalPreview;
 use providers::{ImageGenerator, ImageRequest, ProviderError};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
+
+use crate::imaging;
 
 /// Long edge of an example, in pixels: twice a card's width on a phone, for sharp screens.
 pub const EXAMPLE_LONG_EDGE: u32 = 480;
@@ -22,8 +24,10 @@ pub const EXAMPLE_LONG_EDGE: u32 = 480;
 /// One drawn example.
 #[derive(Debug, Clone)]
 pub struct Example {
-    pub png: Bytes,
-    /// A strong validator: the PNG's hash.
+    pub bytes: Bytes,
+    /// `image/jpeg` (scaled down), or the renderer's own type when the drawing was already small.
+    pub mime_type: String,
+    /// A strong validator: the bytes' hash.
     pub etag: String,
 }
 
@@ -93,12 +97,21 @@ impl TemplateExamples {
                 template.default_aspect_ratio,
             ))
             .await?;
-        let small = tokio::task::spawn_blocking(move || thumbnail(&image, EXAMPLE_LONG_EDGE))
-            .await
-            .map_err(|_| ProviderError::BadResponse("the thumbnail stopped".into()))??;
-        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&small.bytes)[..16]));
+        let drawn = image.bytes.clone();
+        let small = imaging::off_thread(move || {
+            imaging::thumbnail_within(&drawn, EXAMPLE_LONG_EDGE, EXAMPLE_LONG_EDGE)
+        })
+        .await
+        .map_err(|_| ProviderError::BadResponse("the thumbnail stopped".into()))?
+        .map_err(|e| ProviderError::BadResponse(format!("thumbnail: {e}")))?;
+        let (bytes, mime_type) = match small {
+            Some(jpeg) => (Bytes::from(jpeg), "image/jpeg".to_owned()),
+            None => (image.bytes, image.mime_type),
+        };
+        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
         Ok(Example {
-            png: small.bytes,
+            bytes,
+            mime_type,
             etag,
         })
     }

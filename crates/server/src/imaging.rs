@@ -137,13 +137,23 @@ pub fn too_many_bytes(size: usize) -> Refusal {
 
 /// A JPEG at most `width` pixels wide (the ratio kept), or `None` when the image is no wider.
 pub fn thumbnail(bytes: &[u8], width: u32) -> Result<Option<Vec<u8>>, ImageError> {
+    thumbnail_within(bytes, width, u32::MAX)
+}
+
+/// A JPEG that fits in `width` × `height` (the ratio kept), or `None` when the image already
+/// fits. One maker for every small picture: gallery thumbnails and template examples.
+pub fn thumbnail_within(
+    bytes: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<Option<Vec<u8>>, ImageError> {
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     reader.limits(limits());
     let image = reader.decode()?;
-    if image.width() <= width {
+    if image.width() <= width && image.height() <= height {
         return Ok(None);
     }
-    let small = image.thumbnail(width, u32::MAX);
+    let small = image.thumbnail(width, height);
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, THUMBNAIL_JPEG_QUALITY)
         .encode_image(&DynamicImage::ImageRgb8(small.to_rgb8()))?;
@@ -250,5 +260,20 @@ mod tests {
         let decoded = image::load_from_memory(&thumb).expect("a JPEG");
         assert_eq!((decoded.width(), decoded.height()), (256, 128));
         assert_eq!(thumbnail(&png(100, 50), 256).expect("decodes"), None);
+    }
+
+    #[test]
+    fn a_bounded_thumbnail_fits_its_long_edge_either_way_round() {
+        for ((w, h), expected) in [((960, 540), (480, 270)), ((540, 960), (270, 480))] {
+            let thumb = thumbnail_within(&png(w, h), 480, 480)
+                .expect("decodes")
+                .expect("smaller");
+            let decoded = image::load_from_memory(&thumb).expect("a JPEG");
+            assert_eq!((decoded.width(), decoded.height()), expected);
+        }
+        assert_eq!(
+            thumbnail_within(&png(480, 270), 480, 480).expect("decodes"),
+            None
+        );
     }
 }

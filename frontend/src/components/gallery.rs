@@ -201,36 +201,40 @@ pub(crate) fn Gallery(
             let for_delete = image.clone();
             let for_share = image.clone();
             let for_reuse = image.clone();
+            let takes_images = app.takes_images();
             view! {
                 <div class="gallery-tools" role="group" aria-label=format!("{label}: actions") data-testid="gallery-tools">
                     <button type="button" class="small" id="enlarge" data-testid="enlarge" aria-haspopup="dialog" on:click=enlarge>
                         "Enlarge"
                     </button>
-                    <button
-                        type="button"
-                        class="small"
-                        id="edit-open"
-                        data-testid="edit-open"
-                        aria-expanded=move || if panel.get() == Panel::Edit { "true" } else { "false" }
-                        aria-controls="gallery-panel"
-                        disabled=move || busy() || working.get()
-                        on:click=open_edit
-                    >
-                        "Edit in words"
-                    </button>
-                    <button
-                        type="button"
-                        class="small"
-                        data-testid="use-as-reference"
-                        title=move || if full() { "A session holds at most 3 references" } else { "Send this image with the next one" }
-                        disabled=move || busy() || full()
-                        on:click=move |_| {
-                            error.set(None);
-                            reuse.dispatch_local(for_reuse.clone());
-                        }
-                    >
-                        {move || if reuse.pending().get() { "Adding…" } else { "Use as reference" }}
-                    </button>
+                    // A service that takes no images (task mode) can neither edit nor use one.
+                    {takes_images.then(|| view! {
+                        <button
+                            type="button"
+                            class="small"
+                            id="edit-open"
+                            data-testid="edit-open"
+                            aria-expanded=move || if panel.get() == Panel::Edit { "true" } else { "false" }
+                            aria-controls="gallery-panel"
+                            disabled=move || busy() || working.get()
+                            on:click=open_edit
+                        >
+                            "Edit in words"
+                        </button>
+                        <button
+                            type="button"
+                            class="small"
+                            data-testid="use-as-reference"
+                            title=move || if full() { "A session holds at most 3 references" } else { "Send this image with the next one" }
+                            disabled=move || busy() || full()
+                            on:click=move |_| {
+                                error.set(None);
+                                reuse.dispatch_local(for_reuse.clone());
+                            }
+                        >
+                            {move || if reuse.pending().get() { "Adding…" } else { "Use as reference" }}
+                        </button>
+                    })}
                     <button
                         type="button"
                         class="small"

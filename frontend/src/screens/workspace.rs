@@ -26,7 +26,9 @@ pub fn WorkspaceScreen(app: AppState, ratio: RatioChoice, actions: Actions) -> i
                 answer_max=Signal::derive(move || app.answer_max())
                 actions
             >
-                <References app/>
+                <Show when=move || app.takes_images()>
+                    <References app/>
+                </Show>
             </Brief>
             <Stage app ratio actions/>
         </div>

@@ -88,6 +88,7 @@ async fn meta(State(state): State<AppState>) -> Json<MetaResponse> {
         aspect_ratios: caps.ratios.to_vec(),
         image_sizes: caps.sizes.to_vec(),
         max_images_per_job: MAX_IMAGES_PER_JOB,
+        takes_images: state.renderer.takes_input_images(),
         idea_max_chars: IDEA_MAX_CHARS,
         answer_max_chars: ANSWER_MAX_CHARS,
         version: env!("CARGO_PKG_VERSION").to_owned(),

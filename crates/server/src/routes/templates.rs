@@ -57,8 +57,8 @@ struct TemplatePath {
 
 fn example_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("getTemplateExample")
-        .summary("A template's example picture: a small PNG the offline renderer draws from the template's defaults, once, then served from memory")
-        .answers(200, &["image/png"], "the picture (with an ETag; 304 when If-None-Match matches)")
+        .summary("A template's example picture: a small JPEG the offline renderer draws from the template's defaults, once, then served from memory")
+        .answers(200, &["image/jpeg"], "the picture (with an ETag; 304 when If-None-Match matches)")
         .errors(&[(404, codes::TEMPLATE_NOT_FOUND, "no such template")])
 }
 
@@ -91,8 +91,12 @@ async fn example(
     }
     Ok((
         cache,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("image/png"))],
-        example.png,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&example.mime_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        )],
+        example.bytes,
     )
         .into_response())
 }
