@@ -15,6 +15,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use api_tests::bench::{env_u64, ready_session};
 use api_tests::storage::{Backend, TestStorage};
 use contracts::{JobStatus, JobView, paths};
 use futures::future::join_all;
@@ -22,13 +23,6 @@ use reqwest::Client;
 use serde_json::json;
 use server::config::{Settings, SynthesisFallback};
 use server::startup::Application;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// `refinery` on the live adapters at the simulator, prompts written at Generate (so the
 /// time-to-image histogram spans prompt writing and the image, both timed by the provider
@@ -52,41 +46,6 @@ async fn refinery(storage: &TestStorage, sim: SocketAddr) -> String {
     let base = format!("http://{}", app.address());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     base
-}
-
-/// A session with its three answers; returns its cookie (`name=value`).
-async fn ready_session(client: &Client, base: &str) -> String {
-    let started = client
-        .post(format!("{base}{}", paths::SESSION_START))
-        .json(&json!({"templateId": "general-cinematic", "initialInput": "a lighthouse keeper feeding a stray cat"}))
-        .send()
-        .await
-        .expect("start");
-    assert!(started.status().is_success(), "{}", started.status());
-    let cookie = started
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("refinery_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    for answer in [
-        "a storm-lashed island at dusk",
-        "tense, cold blue light",
-        "wide shot, low angle",
-    ] {
-        let r = client
-            .post(format!("{base}{}", paths::SESSION_ANSWER))
-            .header(reqwest::header::COOKIE, &cookie)
-            .json(&json!({"answer": answer}))
-            .send()
-            .await
-            .expect("answer");
-        assert!(r.status().is_success(), "{}", r.status());
-    }
-    cookie
 }
 
 /// Generate → image for one person: the job's final status and the client's time.

@@ -20,6 +20,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use api_tests::bench::{env_u64, ready_session};
 use api_tests::storage::{Backend, TestStorage};
 use axum::Router;
 use axum::routing::get;
@@ -35,13 +36,6 @@ use reqwest::Client;
 use serde_json::json;
 use server::config::Settings;
 use server::startup::Application;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Pins the calling thread (and every thread it starts later) to `cpus`.
 fn pin(cpus: &[usize]) -> bool {
@@ -87,36 +81,7 @@ async fn refinery(storage: &TestStorage) -> SocketAddr {
 /// One person's whole flow (start, three answers, an image), so the session view has a job
 /// and an image to read; returns the session cookie (`name=value`).
 async fn prepared_session(client: &Client, base: &str) -> String {
-    let started = client
-        .post(format!("{base}{}", paths::SESSION_START))
-        .json(&json!({"templateId": "general-cinematic", "initialInput": "a lighthouse keeper feeding a stray cat"}))
-        .send()
-        .await
-        .expect("start");
-    assert!(started.status().is_success(), "{}", started.status());
-    let cookie = started
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("refinery_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    for answer in [
-        "a storm-lashed island at dusk",
-        "tense, cold blue light",
-        "wide shot, low angle",
-    ] {
-        let r = client
-            .post(format!("{base}{}", paths::SESSION_ANSWER))
-            .header(reqwest::header::COOKIE, &cookie)
-            .json(&json!({"answer": answer}))
-            .send()
-            .await
-            .expect("answer");
-        assert!(r.status().is_success(), "{}", r.status());
-    }
+    let cookie = ready_session(client, base).await;
     let job: JobView = client
         .post(format!("{base}{}", paths::GENERATE))
         .header(reqwest::header::COOKIE, &cookie)

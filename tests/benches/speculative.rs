@@ -9,19 +9,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use api_tests::bench::env_u64;
 use contracts::{JobStatus, JobView, paths};
 use futures::future::join_all;
 use reqwest::Client;
 use serde_json::json;
 use server::config::{Settings, SynthesisFallback};
 use server::startup::Application;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A server on the live adapters at the simulator, speculating or not.
 async fn server(sim: SocketAddr, speculative: bool) -> String {
