@@ -656,8 +656,15 @@ fn render_edit(source: &InputImage, instruction: &str) -> Result<GeneratedImage,
         .chars()
         .take(room)
         .collect();
-    // Below the top-left corner, where the SPA lays its "Offline preview" badge over the image.
-    text_box(&mut pixmap, &text, scale * 4.0, scale * 12.0, scale);
+    // A fifth of the way down: clear of the "Offline preview" badge the SPA lays over the top-left
+    // corner, however small the image is shown (the badge keeps its size on a phone).
+    text_box(
+        &mut pixmap,
+        &text,
+        scale * 4.0,
+        (h * 0.2).max(scale * 12.0),
+        scale,
+    );
     finish(pixmap)
 }
 
