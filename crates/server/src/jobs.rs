@@ -723,19 +723,8 @@ impl Jobs {
         if let Some(edit) = edit {
             return self.run_edit(job, edit).await;
         }
-        let data = self
-            .store
-            .sessions
-            .get::<SessionData>(&job.session)
-            .await?
-            .ok_or(Failure::Gone)?
-            .value;
-        let template = self
-            .catalog
-            .find(&data.template_id)
-            .map_err(|_| Failure::Gone)?;
+        let (data, mut recipe) = self.brief(job).await?;
         let (rows, references) = self.references(&job.session).await?;
-        let mut recipe = data.recipe(&template, job.aspect_ratio);
         recipe.image_size = Some(job.image_size.as_str().to_owned());
         recipe.count = Some(job.image_count);
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
@@ -781,6 +770,24 @@ impl Jobs {
                 failed: None,
             }),
         }
+    }
+
+    /// The job's session and the recipe it gives (template, idea, answers, ratio); `Gone` once
+    /// the session or its template is.
+    async fn brief(&self, job: &JobRow) -> Result<(SessionData, ImageRecipe), Failure> {
+        let data = self
+            .store
+            .sessions
+            .get::<SessionData>(&job.session)
+            .await?
+            .ok_or(Failure::Gone)?
+            .value;
+        let template = self
+            .catalog
+            .find(&data.template_id)
+            .map_err(|_| Failure::Gone)?;
+        let recipe = data.recipe(&template, job.aspect_ratio);
+        Ok((data, recipe))
     }
 
     /// The session's references in upload order, with their bytes (one deleted meanwhile is
@@ -830,20 +837,7 @@ impl Jobs {
         let recipe = match edited.recipe {
             Some(recipe) => recipe,
             // An image from before recipes were kept: the session's brief stands in.
-            None => {
-                let data = self
-                    .store
-                    .sessions
-                    .get::<SessionData>(&job.session)
-                    .await?
-                    .ok_or(Failure::Gone)?
-                    .value;
-                let template = self
-                    .catalog
-                    .find(&data.template_id)
-                    .map_err(|_| Failure::Gone)?;
-                data.recipe(&template, job.aspect_ratio)
-            }
+            None => self.brief(job).await?.1,
         };
         let recipe = ImageRecipe {
             image_size: Some(job.image_size.as_str().to_owned()),
