@@ -562,14 +562,19 @@ async fn a_recipe_link_opens_in_a_fresh_browser_and_makes_it() {
 
 /// Fails when the stage's parts overlap: the image, its caption, the grid and the actions.
 async fn check_no_overlap(page: &Page, at: &str) -> anyhow::Result<()> {
-    // As in check_fit: let the layout settle after a resize (bounded), then measure.
+    no_overlaps(page, OVERLAPS, at).await
+}
+
+/// Fails when `script` (which returns the overlapping pairs) finds any, once the layout has had
+/// its bounded chance to settle after a resize (as in check_fit).
+async fn no_overlaps(page: &Page, script: &str, at: &str) -> anyhow::Result<()> {
     let _ = page
         .wait_until(
-            "the stage to settle",
-            &format!("(() => {{ {OVERLAPS} }})().length === 0"),
+            "the layout to settle",
+            &format!("(() => {{ {script} }})().length === 0"),
         )
         .await;
-    let overlaps = page.js(OVERLAPS).await?;
+    let overlaps = page.js(script).await?;
     ensure!(
         overlaps.as_array().is_some_and(Vec::is_empty),
         "at {at}: {overlaps}"
@@ -793,17 +798,7 @@ async fn gallery_fits(page: &Page, width: u32, height: u32) -> anyhow::Result<()
     // The image and its actions in view without scrolling, no sideways scroll (as check_fit).
     page.wait_until(&format!("the workspace to fit {width}x{height}"), FITS)
         .await?;
-    let _ = page
-        .wait_until(
-            "the gallery to settle",
-            &format!("(() => {{ {GALLERY_OVERLAPS} }})().length === 0"),
-        )
-        .await;
-    let overlaps = page.js(GALLERY_OVERLAPS).await?;
-    ensure!(
-        overlaps.as_array().is_some_and(Vec::is_empty),
-        "at {width}x{height}: {overlaps}"
-    );
+    no_overlaps(page, GALLERY_OVERLAPS, &format!("{width}x{height}")).await?;
     page.js("document.querySelector('[data-testid=\"gallery\"]').scrollIntoView({block: 'end'}); return true;")
         .await?;
     page.screenshot(&format!("gallery-{width}x{height}"))
