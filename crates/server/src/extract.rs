@@ -1,13 +1,15 @@
 //! Request extractors for the session: the verified cookie ([`SessionCookie`], or
 //! `Option<SessionCookie>` where a missing or forged cookie is not an error), the loaded
 //! session ([`CurrentSession`]) and the client address the quotas count ([`Client`]). Each
-//! takes only the sub-state it needs (`FromRef`).
+//! takes only the sub-state it needs (`FromRef`). The cookie's signature is checked once per
+//! request ([`verified_cookie`]), by whichever comes first: the rate limiter or an extractor.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::Extensions;
 use axum::http::request::Parts;
 use store::SessionId;
 use store::sessions::SessionStore;
@@ -28,6 +30,28 @@ pub struct CurrentSession {
     pub data: SessionData,
 }
 
+/// A request's session cookie as read and verified the first time something asked for it.
+#[derive(Clone, Copy)]
+struct VerifiedCookie(Result<SessionId, CookieProblem>);
+
+/// The request's session cookie, verified: on the first call it is read from the cookie jar
+/// (`CookieManagerLayer`) and its HMAC checked, and the outcome kept in the request's
+/// extensions, so later calls (the handler's extractor after the rate limiter) only look it up.
+pub fn verified_cookie(
+    extensions: &mut Extensions,
+    cookies: &SessionCookies,
+) -> Result<Result<SessionId, CookieProblem>, ApiError> {
+    if let Some(&VerifiedCookie(found)) = extensions.get::<VerifiedCookie>() {
+        return Ok(found);
+    }
+    let jar = extensions
+        .get::<Cookies>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the cookie layer is missing")))?;
+    let found = cookies.read(jar);
+    extensions.insert(VerifiedCookie(found));
+    Ok(found)
+}
+
 async fn read<S: Send + Sync>(
     parts: &mut Parts,
     state: &S,
@@ -35,10 +59,10 @@ async fn read<S: Send + Sync>(
 where
     SessionCookies: FromRef<S>,
 {
-    let jar = Cookies::from_request_parts(parts, state)
-        .await
-        .map_err(|(_, msg)| ApiError::Internal(anyhow::anyhow!(msg)))?;
-    Ok(SessionCookies::from_ref(state).read(&jar))
+    if let Some(&VerifiedCookie(found)) = parts.extensions.get::<VerifiedCookie>() {
+        return Ok(found);
+    }
+    verified_cookie(&mut parts.extensions, &SessionCookies::from_ref(state))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for SessionCookie

@@ -21,7 +21,8 @@ use store::SessionId;
 
 use crate::client_addr::{TrustedProxies, client_ip, limit_key};
 use crate::error::ApiError;
-use crate::extract::SessionCookie;
+use crate::extract::verified_cookie;
+use crate::session::cookie::SessionCookies;
 
 /// Keys the `/api` limiters track at most (a few MiB). Past it, see [`KeyedLimit::check`].
 const MAX_TRACKED_KEYS: usize = 100_000;
@@ -122,11 +123,11 @@ impl RateLimits {
     }
 }
 
-/// Middleware for `/api` routes.
+/// Middleware for `/api` routes. The session cookie it verifies for the per-session limit stays
+/// with the request, so the handler's extractor does not verify it again.
 pub async fn limit(
-    State(limits): State<Arc<RateLimits>>,
-    session: Option<SessionCookie>,
-    request: Request,
+    State((limits, cookies)): State<(Arc<RateLimits>, SessionCookies)>,
+    mut request: Request,
     next: Next,
 ) -> Response {
     if !request.uri().path().starts_with("/api") {
@@ -137,7 +138,14 @@ pub async fn limit(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
     let ip = client_ip(request.headers(), peer, &limits.trusted_proxies);
-    match limits.check(ip, session.map(|SessionCookie(id)| id)) {
+    // A missing or forged cookie counts against the client's limit only; the handler refuses it.
+    let session = match limits.per_session {
+        Some(_) => verified_cookie(request.extensions_mut(), &cookies)
+            .ok()
+            .and_then(Result::ok),
+        None => None,
+    };
+    match limits.check(ip, session) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::info!(%ip, "request rate-limited");

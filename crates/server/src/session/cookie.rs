@@ -19,7 +19,9 @@ const COOKIE_MAX_AGE_DAYS: i64 = 30;
 /// Signs and verifies cookie values.
 #[derive(Clone)]
 pub struct CookieSigner {
-    key: SecretString,
+    /// HMAC keyed once with `SESSION_SECRET` (the key's inner and outer pads already hashed):
+    /// each cookie then costs a copy of this state and two hash blocks, not a fresh key setup.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for CookieSigner {
@@ -34,13 +36,14 @@ pub struct BadSignature;
 
 impl CookieSigner {
     pub fn new(secret: SecretString) -> CookieSigner {
-        CookieSigner { key: secret }
+        // HMAC accepts keys of any length, so this cannot fail.
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        CookieSigner { keyed }
     }
 
     fn mac(&self) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+        self.keyed.clone()
     }
 
     /// The cookie value for `id`.
