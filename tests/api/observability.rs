@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::helpers::{captured_logs, expected_prompt, spawn_app_with};
+use crate::helpers::{captured_logs, expected_prompt, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn logs_of_a_full_flow_hold_no_idea_answer_prompt_or_secret() {
@@ -61,6 +61,44 @@ async fn logs_of_a_full_flow_hold_no_idea_answer_prompt_or_secret() {
             "{forbidden:?} appears in the logs"
         );
     }
+}
+
+/// The per-request line at INFO is for requests an operator should look at: every refused or
+/// failed one carries its status and request id; a quick success is DEBUG (`RUST_LOG`).
+#[tokio::test]
+async fn a_refused_request_is_logged_with_its_request_id_and_a_quick_success_is_not() {
+    let captured = captured_logs();
+    let app = spawn_app().await;
+    let send = |path: &'static str, request_id: &'static str| {
+        app.client
+            .get(app.url(path))
+            .header("x-request-id", request_id)
+            .send()
+    };
+    let refused = send("/api/no-such-route", "log-test-refused-5e1d")
+        .await
+        .expect("answered");
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let fine = send(paths::HEALTHZ, "log-test-quick-5e1d")
+        .await
+        .expect("answered");
+    assert_eq!(fine.status(), StatusCode::OK);
+
+    let logs = captured.text();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("request_id=log-test-refused-5e1d"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" INFO ") && l.contains("status=404") && l.contains("latency=")),
+        "the 404 and its request id at INFO:\n{logs}"
+    );
+    assert!(
+        !logs.contains("log-test-quick-5e1d"),
+        "a quick 200 is not an INFO line:\n{logs}"
+    );
 }
 
 #[tokio::test]

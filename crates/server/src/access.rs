@@ -124,17 +124,15 @@ impl AccessGate {
     }
 }
 
-/// Middleware: lets a request through when no password is configured, the path is open, or the
-/// access cookie is valid. Otherwise API calls get 401 `access_required` and pages go to /login.
+/// Middleware (only when a password is configured): lets a request through when the path is
+/// open or the access cookie is valid. Otherwise API calls get 401 `access_required` and pages
+/// go to /login.
 pub async fn require_access(
-    State(gate): State<Option<Arc<AccessGate>>>,
+    State(gate): State<Arc<AccessGate>>,
     cookies: Cookies,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(gate) = &gate else {
-        return next.run(request).await;
-    };
     let path = request.uri().path();
     if OPEN_PATHS.contains(&path) || gate.admits(&cookies) {
         return next.run(request).await;

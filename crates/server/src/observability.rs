@@ -1,15 +1,65 @@
-//! Prometheus metrics (the `metrics` crate, rendered at `GET /metrics`) and the funnel: counters
-//! an operator reads to see how many people started, finished, and how long they waited.
-//! docs/operations.md lists every series. Labels carry routes, codes and provider names only.
+//! What an operator sees of each request and of the product: the request id and the one log
+//! line per request (at INFO only when it deserves a look, see [`log_response`]), Prometheus
+//! metrics (the `metrics` crate, rendered at `GET /metrics`) and the funnel: counters an operator
+//! reads to see how many people started, finished, and how long they waited. docs/operations.md
+//! lists every series and log line. Labels carry routes, codes and provider names only.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::request_id::{MakeRequestId, RequestId};
+use tracing::Span;
+
+/// The `x-request-id` of a request that came without one: a random (version 4) UUID, as
+/// tower-http's `MakeRequestUuid` makes, but drawn from the thread's cryptographic generator
+/// (`rand`, seeded from the OS) rather than one `getrandom` call to the kernel per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
+}
+
+/// A successful request slower than this is logged at INFO.
+pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
+
+/// The target of the per-request line, so `RUST_LOG=info,refinery::http=debug` shows every one.
+pub const HTTP_LOG_TARGET: &str = "refinery::http";
+
+/// How loud the per-request line is: INFO for a refusal or failure (4xx, 5xx) and for a slow
+/// request, the ones an operator looks for; DEBUG for the quick successes that are nearly all
+/// of them (one INFO line each cost more than the rest of the request's layers together).
+pub fn response_level(status: StatusCode, latency: Duration) -> tracing::Level {
+    if status.is_client_error() || status.is_server_error() || latency >= SLOW_REQUEST {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::DEBUG
+    }
+}
+
+/// tower-http's `on_response`: the request's line, in its span (method, route, path, request id),
+/// with the status and the latency in milliseconds.
+pub fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    if response_level(response.status(), latency) == tracing::Level::INFO {
+        tracing::info!(target: HTTP_LOG_TARGET, parent: span, status, latency_ms, "finished processing request");
+    } else {
+        tracing::debug!(target: HTTP_LOG_TARGET, parent: span, status, latency_ms, "finished processing request");
+    }
+}
 
 /// Histogram buckets in seconds: from a fast API call to a slow image.
 const BUCKETS: &[f64] = &[
@@ -58,21 +108,57 @@ pub fn provider_call(role: &'static str, provider: &str, outcome: &str, started:
 pub async fn track_http(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    // The request's span opened before routing; from here on its lines carry the route too.
+    Span::current().record("route", route);
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route),
-        ("status", status),
-    ];
-    metrics::counter!("refinery_http_requests_total", &labels).increment(1);
-    metrics::histogram!("refinery_http_request_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    let series = HttpSeries::of(method, route, response.status().as_u16());
+    series.requests.increment(1);
+    series.seconds.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// One (method, route, status)'s handles into the recorder. Looked up once and kept: asking the
+/// recorder by labels costs three owned label strings and a registry search per request.
+#[derive(Clone)]
+struct HttpSeries {
+    requests: Counter,
+    seconds: Histogram,
+}
+
+/// The handles by route, then by method and status. Bounded like the labels themselves.
+type SeriesByRoute = HashMap<String, HashMap<(&'static str, u16), HttpSeries>>;
+
+impl HttpSeries {
+    fn of(method: &'static str, route: &str, status: u16) -> HttpSeries {
+        static KNOWN: OnceLock<RwLock<SeriesByRoute>> = OnceLock::new();
+        let known = KNOWN.get_or_init(RwLock::default);
+        let found = known.read().ok().and_then(|by_route| {
+            by_route
+                .get(route)
+                .and_then(|by_status| by_status.get(&(method, status)).cloned())
+        });
+        if let Some(series) = found {
+            return series;
+        }
+        let labels = [
+            ("method", method.to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        let series = HttpSeries {
+            requests: metrics::counter!("refinery_http_requests_total", &labels),
+            seconds: metrics::histogram!("refinery_http_request_seconds", &labels),
+        };
+        if let Ok(mut by_route) = known.write() {
+            by_route
+                .entry(route.to_owned())
+                .or_default()
+                .insert((method, status), series.clone());
+        }
+        series
+    }
 }
 
 /// The method as a metric label: one of the methods HTTP defines for our routes, else `other`.

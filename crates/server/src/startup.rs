@@ -14,15 +14,14 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tower::ServiceExt;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -48,58 +47,70 @@ pub fn build_router(state: AppState) -> Router {
         api.fallback(spa_not_built)
     };
 
-    // Outermost last: a request id first, then tracing, headers, panics, cookies, the origin
-    // rule, rate limits and the access gate, then the routes.
+    // Two layers need the matched route (`/api/generate/{job_id}`), so they run per route,
+    // after routing: the metrics' route label and the request deadline (which exempts the
+    // long-poll and the event stream).
     let app = app
         .layer(from_fn_with_state(
             state.settings.request_timeout,
             middleware::request_deadline,
         ))
         .layer(from_fn(observability::track_http))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(from_fn_with_state(
-            state.access.clone(),
-            access::require_access,
+        .with_state(state.clone());
+    // The rest wrap the whole router once, outermost first: a request id, tracing, the security
+    // headers (unless a handler set its own, e.g. a stricter policy), panics, cookies, the origin
+    // rule, rate limits, the access gate (only with ACCESS_PASSWORD), the body limit. Applied
+    // per route instead, each request would clone every layer once more for each route layer
+    // below it (axum boxes each `Router::layer`).
+    let [csp, nosniff, referrer, frame, opener] = middleware::security_headers()
+        .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value));
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(
+            observability::RandomRequestId,
         ))
-        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
-        .layer(from_fn(middleware::same_origin_only))
-        .layer(CookieManagerLayer::new())
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }));
-    // Unless a handler set its own (e.g. a stricter policy), every response gets these.
-    let app = middleware::security_headers()
-        .into_iter()
-        .fold(app, |app, (name, value)| {
-            app.layer(SetResponseHeaderLayer::if_not_present(name, value))
-        });
-    app.layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(observability::log_response),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(csp)
+        .layer(nosniff)
+        .layer(referrer)
+        .layer(frame)
+        .layer(opener)
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
+        .layer(CookieManagerLayer::new())
+        .layer(from_fn(middleware::same_origin_only))
+        .layer(from_fn_with_state(
+            (state.rate_limits.clone(), state.cookies.clone()),
+            rate_limit::limit,
+        ))
+        .option_layer(
+            state
+                .access
+                .clone()
+                .map(|gate| from_fn_with_state(gate, access::require_access)),
+        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    Router::new().fallback_service(layers.service(app))
 }
 
-/// The span every request's log lines carry: method, path and request id (never headers, which
-/// hold cookies, nor bodies, which hold ideas and answers).
+/// The span every request's log lines carry: method, matched route, path and request id (never
+/// headers, which hold cookies, nor bodies, which hold ideas and answers). The span opens before
+/// routing, so `observability::track_http` records the route once it is known.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    // Layers run after routing, so the matched pattern (`/api/generate/{job_id}`) is known.
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or("unmatched", |p| p.as_str());
     tracing::info_span!(
         "request",
         method = %request.method(),
-        route,
+        route = tracing::field::Empty,
         path = %request.uri().path(),
         request_id,
     )

@@ -4,7 +4,7 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-const DEFAULT_FILTER: &str = "info,tower_http=info,hyper=warn,reqwest=warn";
+const DEFAULT_FILTER: &str = "info,hyper=warn,reqwest=warn";
 
 /// Installs the global subscriber (once; later calls are no-ops), writing to stdout.
 pub fn init() {
