@@ -205,6 +205,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refusals_failures_and_slow_requests_are_info_quick_successes_debug() {
+        use tracing::Level;
+        let quick = Duration::from_millis(3);
+        for status in [StatusCode::OK, StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
+            assert_eq!(response_level(status, quick), Level::DEBUG, "{status}");
+            assert_eq!(response_level(status, SLOW_REQUEST), Level::INFO, "{status}");
+        }
+        for status in [
+            StatusCode::BAD_REQUEST,
+            StatusCode::NOT_FOUND,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
+        ] {
+            assert_eq!(response_level(status, quick), Level::INFO, "{status}");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_fresh_version_4_uuids() {
+        let request = axum::http::Request::new(());
+        let mut make = RandomRequestId;
+        let mut id = || {
+            let id = make.make_request_id(&request).expect("an id");
+            let text = id.header_value().to_str().expect("ascii").to_owned();
+            uuid::Uuid::parse_str(&text).expect("a UUID")
+        };
+        let (a, b) = (id(), id());
+        assert_ne!(a, b);
+        assert_eq!(a.get_version(), Some(uuid::Version::Random));
+    }
+
+    #[test]
     fn only_known_methods_become_labels() {
         assert_eq!(method_label(&Method::GET), "GET");
         assert_eq!(method_label(&Method::PATCH), "PATCH");
