@@ -87,12 +87,12 @@ async fn a_refused_request_is_logged_with_its_request_id_and_a_quick_success_is_
     let logs = captured.text();
     let lines: Vec<&str> = logs
         .lines()
-        .filter(|l| l.contains("request_id=log-test-refused-5e1d"))
+        .filter(|l| l.contains(r#"request_id="log-test-refused-5e1d""#))
         .collect();
     assert!(
         lines
             .iter()
-            .any(|l| l.contains(" INFO ") && l.contains("status=404") && l.contains("latency=")),
+            .any(|l| l.contains(" INFO ") && l.contains("status=404") && l.contains("latency_ms=")),
         "the 404 and its request id at INFO:\n{logs}"
     );
     assert!(
