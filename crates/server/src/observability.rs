@@ -208,9 +208,17 @@ mod tests {
     fn refusals_failures_and_slow_requests_are_info_quick_successes_debug() {
         use tracing::Level;
         let quick = Duration::from_millis(3);
-        for status in [StatusCode::OK, StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
+        for status in [
+            StatusCode::OK,
+            StatusCode::NO_CONTENT,
+            StatusCode::NOT_MODIFIED,
+        ] {
             assert_eq!(response_level(status, quick), Level::DEBUG, "{status}");
-            assert_eq!(response_level(status, SLOW_REQUEST), Level::INFO, "{status}");
+            assert_eq!(
+                response_level(status, SLOW_REQUEST),
+                Level::INFO,
+                "{status}"
+            );
         }
         for status in [
             StatusCode::BAD_REQUEST,
