@@ -24,8 +24,8 @@ use quick_cache::sync::Cache;
 use store::SessionId;
 use store::changes::{Changes, Stamp};
 
-/// View JSON kept at most (each view's bytes plus [`ENTRY_OVERHEAD`]): a session's view is about
-/// 2 KiB with one image, 40 KiB with the hundred a view lists at most.
+/// View JSON kept at most (each view's bytes plus [`ENTRY_OVERHEAD`]): a session's view is
+/// a few KiB with one image, about 40 KiB with the hundred a view lists at most.
 pub const VIEW_BYTES: u64 = 64 * 1024 * 1024;
 /// What one kept view costs besides its JSON (the key, the entry, the job id), counted against
 /// [`VIEW_BYTES`].
