@@ -40,7 +40,7 @@ pub const HTTP_LOG_TARGET: &str = "refinery::http";
 
 /// How loud the per-request line is: INFO for a refusal or failure (4xx, 5xx) and for a slow
 /// request, the ones an operator looks for; DEBUG for the quick successes that are nearly all
-/// of them (a formatted line and a write to stdout each, for lines nobody reads; ADR 0006).
+/// of them (a formatted line and a write to stdout each, for lines nobody reads; ADR 0007).
 pub fn response_level(status: StatusCode, latency: Duration) -> tracing::Level {
     if status.is_client_error() || status.is_server_error() || latency >= SLOW_REQUEST {
         tracing::Level::INFO
