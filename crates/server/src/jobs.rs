@@ -324,16 +324,16 @@ impl Jobs {
         counted: Option<(Taken, String)>,
         accepted: std::time::Instant,
     ) -> Result<Started, JobError> {
-        let data = self
+        let read = self
             .store
             .sessions
             .get::<SessionData>(&session)
             .await?
-            .ok_or(JobError::SessionNotFound)?
-            .value;
+            .ok_or(JobError::SessionNotFound)?;
         if let Some(job) = self.running_job(&session).await? {
             return Ok(Started::Existing(job.view()));
         }
+        let (data, version) = (read.value, read.version);
         if !data.refinement.is_ready() {
             return Err(JobError::RefinementIncomplete);
         }
@@ -362,7 +362,11 @@ impl Jobs {
         };
         // The brief as read here goes to the task: reading it again there would only cost
         // a round trip to the store on every job.
-        let work = Work::Generate { data, references };
+        let work = Work::Generate {
+            data,
+            version,
+            references,
+        };
         self.insert(job, work, accepted).await
     }
 
@@ -741,9 +745,13 @@ impl Jobs {
     /// The job's work: prompt (unless reused), then its images side by side, each stored as it
     /// comes, each sent with the session's references. Succeeds when any image came out.
     async fn run(&self, job: &JobRow, work: Work) -> Result<Made, Failure> {
-        let (data, rows) = match work {
+        let ((data, version), rows) = match work {
             Work::Edit(edit) => return self.run_edit(job, &edit).await,
-            Work::Generate { data, references } => (data, references),
+            Work::Generate {
+                data,
+                version,
+                references,
+            } => ((data, version), references),
         };
         let mut recipe = self.recipe(job, &data)?;
         let (rows, references) = self.references(&job.session, rows).await?;
@@ -752,7 +760,7 @@ impl Jobs {
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
             (Some(existing), true) => existing.clone(),
-            _ => self.synthesize(job, &data, &rows).await?,
+            _ => self.synthesize(job, &data, version, &rows).await?,
         };
 
         self.advance(job, JobStatus::Rendering).await?;
@@ -1009,6 +1017,7 @@ impl Jobs {
         &self,
         job: &JobRow,
         data: &SessionData,
+        version: i64,
         references: &[ReferenceRow],
     ) -> Result<StoredSynthesis, Failure> {
         self.advance(job, JobStatus::Synthesizing).await?;
@@ -1061,11 +1070,25 @@ impl Jobs {
             summary: synthesis.summary,
             alt_text: synthesis.alt_text,
         };
-        update(&self.store.sessions, &job.session, |d| {
-            d.synthesis = Some(stored.clone());
-            Ok::<_, SessionError>(())
-        })
-        .await?;
+        // Written over the session as read at the request when nothing changed it since (one
+        // write instead of a read and a write); otherwise onto what it is now.
+        let written = SessionData {
+            synthesis: Some(stored.clone()),
+            ..data.clone()
+        };
+        if self
+            .store
+            .sessions
+            .replace(&job.session, &written, version)
+            .await?
+            .is_err()
+        {
+            update(&self.store.sessions, &job.session, |d| {
+                d.synthesis = Some(stored.clone());
+                Ok::<_, SessionError>(())
+            })
+            .await?;
+        }
         Ok(stored)
     }
 
@@ -1102,6 +1125,8 @@ enum Work {
     /// job was requested.
     Generate {
         data: SessionData,
+        /// The session's version `data` was read at.
+        version: i64,
         references: Vec<ReferenceRow>,
     },
     /// An edit in words of one of the session's images.
