@@ -363,7 +363,7 @@ impl Jobs {
         // The brief as read here goes to the task: reading it again there would only cost
         // a round trip to the store on every job.
         let work = Work::Generate {
-            data,
+            data: Box::new(data),
             version,
             references,
         };
@@ -751,7 +751,7 @@ impl Jobs {
                 data,
                 version,
                 references,
-            } => ((data, version), references),
+            } => ((*data, version), references),
         };
         let mut recipe = self.recipe(job, &data)?;
         let (rows, references) = self.references(&job.session, rows).await?;
@@ -1124,7 +1124,8 @@ enum Work {
     /// Images from the session's brief and its references (without bytes), as read when the
     /// job was requested.
     Generate {
-        data: SessionData,
+        // Boxed: a session's data is large beside an edit's two strings.
+        data: Box<SessionData>,
         /// The session's version `data` was read at.
         version: i64,
         references: Vec<ReferenceRow>,
