@@ -20,6 +20,7 @@ mod refinement;
 mod restart;
 mod secrecy;
 mod security;
+mod session_view;
 mod spa;
 mod speculation;
 mod templates;

@@ -32,6 +32,7 @@ use crate::model_check::ModelCheck;
 use crate::rate_limit::RateLimits;
 use crate::session::cookie::{CookieSigner, SessionCookies};
 use crate::speculation::Speculator;
+use crate::views::SessionViews;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -53,6 +54,8 @@ pub struct AppState {
     /// The access password's gate; `None` when `ACCESS_PASSWORD` is unset.
     pub access: Option<Arc<AccessGate>>,
     pub rate_limits: Arc<RateLimits>,
+    /// Session views kept in memory (the embedded store only).
+    pub views: Arc<SessionViews>,
     /// The start-up lookup of the configured models (running in the background).
     #[from_ref(skip)]
     pub model_check: ModelCheck,
@@ -112,6 +115,7 @@ impl AppState {
         Ok(AppState {
             access,
             rate_limits,
+            views: Arc::new(SessionViews::new(store.changes.clone())),
             model_check,
             cookies: SessionCookies::new(
                 CookieSigner::new(secret),

@@ -310,6 +310,7 @@ impl JobStore {
             });
             if inserted == 1 {
                 self.prune(&session).await?;
+                self.wakeups.changes().session(&job.session);
                 return Ok(Inserted::New(JobRow {
                     id: job.id,
                     session: job.session,
@@ -580,6 +581,9 @@ impl JobStore {
             tx.commit().await?;
             ended
         });
+        if ended.iter().any(|(_, _, day, _, _)| day.is_some()) {
+            self.wakeups.changes().quotas();
+        }
         let mut interrupted = Vec::with_capacity(ended.len());
         for (id, session, day, _, _) in ended {
             self.wakeups.publish_changed(&id).await;

@@ -10,6 +10,7 @@
 //! holds an API key. The session rows hold the written prompt (needed for "new take, same
 //! prompt"); the server never serves it.
 
+pub mod changes;
 mod db;
 pub mod ids;
 pub mod images;
@@ -25,6 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use changes::Changes;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -159,6 +161,8 @@ pub struct Store {
     pub recipes: RecipeStore,
     pub quotas: QuotaStore,
     pub wakeups: Wakeups,
+    /// What this instance wrote when, for the session-view cache (tracked on SQLite only).
+    pub changes: Changes,
     db: db::Db,
 }
 
@@ -182,8 +186,10 @@ impl Store {
             db::Db::Postgres(pool) => Wakeups::postgres(pool.clone())
                 .await
                 .map_err(OpenError::Database)?,
-            db::Db::Sqlite(..) => Wakeups::local(),
+            // One SQLite file serves one instance: every write passes here and can be tracked.
+            db::Db::Sqlite(..) => Wakeups::local(Changes::tracked()),
         };
+        let changes = wakeups.changes().clone();
         let objects = open_objects(&config.images, &config.s3).await?;
         let instance = ids::random_id()[..12].to_owned();
         Ok(Store {
@@ -194,7 +200,7 @@ impl Store {
                 config.max_sessions,
             ),
             jobs: JobStore::new(db.clone(), wakeups.clone(), instance, config.job_lease),
-            references: ReferenceStore::new(db.clone(), objects.clone()),
+            references: ReferenceStore::new(db.clone(), objects.clone(), changes.clone()),
             recipes: RecipeStore::new(db.clone(), config.image_retention),
             images: ImageStore::new(
                 db.clone(),
@@ -204,11 +210,13 @@ impl Store {
             ),
             quotas: QuotaStore::new(
                 db.clone(),
+                changes.clone(),
                 config.quota_per_session,
                 config.quota_per_client,
                 config.quota_global,
             ),
             wakeups,
+            changes,
             db,
         })
     }

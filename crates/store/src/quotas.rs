@@ -11,6 +11,7 @@ use std::time::Duration;
 use contracts::QuotaView;
 
 use crate::StoreError;
+use crate::changes::Changes;
 use crate::db::{Db, on_db};
 use crate::ids::{SessionId, now_ms};
 
@@ -52,6 +53,7 @@ pub struct Spender<'a> {
 #[derive(Clone, Debug)]
 pub struct QuotaStore {
     db: Db,
+    changes: Changes,
     per_session: Option<u32>,
     per_client: Option<u32>,
     global: Option<u32>,
@@ -75,6 +77,17 @@ fn resets_in(now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(DAY_MS - now_ms.rem_euclid(DAY_MS)).unwrap_or(0))
 }
 
+/// The UTC day the counters of `now_ms` are kept under (a copy of [`QuotaStore::left`] is true
+/// for that day only).
+pub fn day_of(now_ms: i64) -> i64 {
+    now_ms.div_euclid(DAY_MS)
+}
+
+/// Seconds from `now_ms` until the counters start again (`QuotaView::resets_in_secs`).
+pub fn resets_in_secs(now_ms: i64) -> u64 {
+    resets_in(now_ms).as_secs()
+}
+
 /// `$4` units against limit `$3`. A first row is inserted unchecked, so the caller refuses
 /// `units > limit` before it runs.
 const TAKE: &str = "INSERT INTO quota_usage (day, subject, used) VALUES ($1, $2, $4) \
@@ -91,12 +104,14 @@ impl QuotaStore {
     /// `None` means no limit of that kind (the counters still count, for the metrics).
     pub(crate) fn new(
         db: Db,
+        changes: Changes,
         per_session: Option<u32>,
         per_client: Option<u32>,
         global: Option<u32>,
     ) -> QuotaStore {
         QuotaStore {
             db,
+            changes,
             per_session,
             per_client,
             global,
@@ -179,6 +194,9 @@ impl QuotaStore {
                 }
             }
         });
+        if outcome.is_ok() {
+            self.changes.quotas();
+        }
         Ok(outcome)
     }
 
@@ -193,6 +211,7 @@ impl QuotaStore {
                 .execute(pool)
                 .await?;
         });
+        self.changes.quotas();
         Ok(())
     }
 

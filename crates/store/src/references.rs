@@ -11,6 +11,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::StoreError;
+use crate::changes::Changes;
 use crate::db::{Db, on_db};
 use crate::ids::{SessionId, now_us, random_id};
 use crate::images::StoredImage;
@@ -55,6 +56,7 @@ pub enum NotStored {
 pub struct ReferenceStore {
     db: Db,
     objects: Arc<dyn ObjectStore>,
+    changes: Changes,
 }
 
 fn key(id: &str) -> Path {
@@ -77,8 +79,12 @@ fn row(columns: Columns) -> Result<ReferenceRow, StoreError> {
 }
 
 impl ReferenceStore {
-    pub(crate) fn new(db: Db, objects: Arc<dyn ObjectStore>) -> ReferenceStore {
-        ReferenceStore { db, objects }
+    pub(crate) fn new(db: Db, objects: Arc<dyn ObjectStore>, changes: Changes) -> ReferenceStore {
+        ReferenceStore {
+            db,
+            objects,
+            changes,
+        }
     }
 
     /// The session's references, in upload order.
@@ -113,6 +119,7 @@ impl ReferenceStore {
             .await?;
         let outcome = match self.insert_row(&id, &session, size, &reference).await {
             Ok(true) => {
+                self.changes.session(&reference.session);
                 return Ok(Ok(ReferenceRow {
                     id,
                     mime_type: reference.mime_type,
@@ -239,6 +246,7 @@ impl ReferenceStore {
                 .rows_affected()
         });
         if deleted > 0 {
+            self.changes.session(session);
             self.delete_object(id).await;
         }
         Ok(deleted > 0)

@@ -17,6 +17,10 @@ use crate::{StoreError, wakeups::Wakeups};
 pub struct Versioned<T> {
     pub value: T,
     pub version: i64,
+    /// Epoch ms until which a copy of this read may stand in for reading again, as far as time
+    /// goes: then a read would refresh `touched_at` (which a copy cannot do), or the session
+    /// idles out, whichever comes first. Writes are tracked apart (`changes`).
+    pub reread_by_ms: i64,
 }
 
 /// A write that lost a race: someone else wrote first, or the session is gone. Reload and retry.
@@ -70,7 +74,7 @@ impl SessionStore {
         if now.saturating_sub(touched_at) >= self.idle_timeout_ms {
             return Ok(None);
         }
-        if now - touched_at >= TOUCH_EVERY_MS {
+        let touched_at = if now - touched_at >= TOUCH_EVERY_MS {
             on_db!(&self.db, pool => {
                 sqlx::query("UPDATE sessions SET touched_at = $1 WHERE id = $2 AND touched_at < $1")
                     .bind(now)
@@ -78,9 +82,16 @@ impl SessionStore {
                     .execute(pool)
                     .await?;
             });
-        }
+            now
+        } else {
+            touched_at
+        };
         let value = serde_json::from_str(&data).map_err(StoreError::corrupt("session"))?;
-        Ok(Some(Versioned { value, version }))
+        Ok(Some(Versioned {
+            value,
+            version,
+            reread_by_ms: touched_at.saturating_add(TOUCH_EVERY_MS.min(self.idle_timeout_ms)),
+        }))
     }
 
     /// Creates a session; `Err(Conflict)` if the id exists.
@@ -103,6 +114,7 @@ impl SessionStore {
             .await?
             .rows_affected()
         });
+        self.wakeups.changes().session(id);
         Ok(if inserted == 1 { Ok(1) } else { Err(Conflict) })
     }
 
@@ -127,6 +139,9 @@ impl SessionStore {
             .await?
             .rows_affected()
         });
+        if updated == 1 {
+            self.wakeups.changes().session(id);
+        }
         Ok(if updated == 1 {
             Ok(expected + 1)
         } else {
@@ -154,6 +169,7 @@ impl SessionStore {
             tx.commit().await?;
             (running, deleted)
         });
+        self.wakeups.changes().session(id);
         for job in &running {
             self.wakeups.publish_gone(job).await;
         }
@@ -177,23 +193,27 @@ impl SessionStore {
     /// Returns how many were dropped.
     pub async fn sweep(&self, now_ms: i64) -> Result<u64, StoreError> {
         let idle_before = now_ms.saturating_sub(self.idle_timeout_ms);
-        let dropped = on_db!(&self.db, pool => {
-            let idle = sqlx::query("DELETE FROM sessions WHERE touched_at <= $1")
-                .bind(idle_before)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            let over_cap = sqlx::query(
+        // The ids, so copies of the dropped sessions (`changes`) go stale with them.
+        let dropped: Vec<String> = on_db!(&self.db, pool => {
+            let mut idle: Vec<String> =
+                sqlx::query_scalar("DELETE FROM sessions WHERE touched_at <= $1 RETURNING id")
+                    .bind(idle_before)
+                    .fetch_all(pool)
+                    .await?;
+            let over_cap: Vec<String> = sqlx::query_scalar(
                 "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
-                 ORDER BY touched_at DESC, id DESC LIMIT $1 OFFSET $2)",
+                 ORDER BY touched_at DESC, id DESC LIMIT $1 OFFSET $2) RETURNING id",
             )
             .bind(i64::MAX)
             .bind(self.max_sessions)
-            .execute(pool)
-            .await?
-            .rows_affected();
-            idle + over_cap
+            .fetch_all(pool)
+            .await?;
+            idle.extend(over_cap);
+            idle
         });
-        Ok(dropped)
+        for id in dropped.iter().filter_map(|hex| SessionId::from_hex(hex)) {
+            self.wakeups.changes().session(&id);
+        }
+        Ok(dropped.len() as u64)
     }
 }

@@ -12,6 +12,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::watch;
 
+use crate::changes::Changes;
+
 /// The `LISTEN`/`NOTIFY` channel. Payloads are `changed:<job id>` or `gone:<job id>`.
 const CHANNEL: &str = "refinery_jobs";
 
@@ -41,6 +43,8 @@ struct Inner {
     channels: Mutex<HashMap<String, watch::Sender<Signal>>>,
     postgres: Option<PgPool>,
     listener: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Every key published is also a write mark (`changes`), so copies of what it names go stale.
+    changes: Changes,
 }
 
 impl Drop for Inner {
@@ -91,10 +95,15 @@ impl Drop for JobWatch {
 }
 
 impl Wakeups {
-    /// In-process only (SQLite: one instance).
-    pub(crate) fn local() -> Wakeups {
+    /// In-process only (SQLite: one instance), marking each key published in `changes`.
+    pub(crate) fn local(changes: Changes) -> Wakeups {
         Wakeups {
-            inner: Arc::new(Inner::default()),
+            inner: Arc::new(Inner {
+                channels: Mutex::default(),
+                postgres: None,
+                listener: Mutex::default(),
+                changes,
+            }),
         }
     }
 
@@ -107,6 +116,7 @@ impl Wakeups {
                 channels: Mutex::default(),
                 postgres: Some(pool),
                 listener: Mutex::default(),
+                changes: Changes::untracked(),
             }),
         };
         let task = tokio::spawn(listen(listener, Arc::downgrade(&wakeups.inner)));
@@ -166,7 +176,14 @@ impl Wakeups {
         self.publish(job_id, Event::Gone).await;
     }
 
+    /// The write marks of this instance (the writes that publish nothing mark here directly).
+    pub(crate) fn changes(&self) -> &Changes {
+        &self.inner.changes
+    }
+
     async fn publish(&self, job_id: &str, event: Event) {
+        // Called after the write it announces, so the mark is never older than the write.
+        self.inner.changes.job(job_id);
         self.deliver(job_id, event);
         let Some(pool) = &self.inner.postgres else {
             return;

@@ -1,17 +1,25 @@
 //! The refinement flow: start, read (or resume), answer, revise one answer, go back, start over.
 
+use std::marker::PhantomData;
+
 use aide::NoApi;
+use aide::OperationOutput;
 use aide::axum::ApiRouter;
 use aide::axum::routing::{get_with, post_with, put_with};
+use aide::generate::GenContext;
+use aide::openapi::{Operation, Response as OaResponse, StatusCode as OaStatusCode};
 use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use contracts::{
-    ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, ResumeResponse, SessionView,
-    StartSessionRequest, codes, paths,
+    ANSWER_MAX_CHARS, AnswerRequest, BackRequest, IDEA_MAX_CHARS, QuotaView, ResumeResponse,
+    SessionView, StartSessionRequest, codes, paths,
 };
 use domain::{AnswerInput, StepError, StepOutcome};
+use schemars::JsonSchema;
 use tower_cookies::Cookies;
 
 use crate::error::{ApiError, AppJson, Result};
@@ -20,7 +28,7 @@ use store::SessionId;
 use store::quotas::Spender;
 
 use crate::describe::Describe;
-use crate::extract::{Client, CurrentSession, SessionCookie};
+use crate::extract::{Client, SessionCookie};
 use crate::session::{SessionData, update};
 use crate::state::AppState;
 
@@ -171,14 +179,17 @@ fn current_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
         .errors(&[TEMPLATE_GONE])
 }
 
+/// From this instance's copy of the view when it is still true (`views`): the hot path of a
+/// browser tab or a script polling its session.
 async fn current(
     State(state): State<AppState>,
     client: Client,
-    session: CurrentSession,
-) -> Result<Json<SessionView>> {
-    view(&state, &client, &session.id, &session.data)
-        .await
-        .map(Json)
+    SessionCookie(id): SessionCookie,
+) -> Result<ViewJson<SessionView>> {
+    let json = view_json(&state, &client, &id)
+        .await?
+        .ok_or(ApiError::SessionNotFound)?;
+    Ok(ViewJson::new(json))
 }
 
 /// `n` of `PUT /api/session/answers/{n}`.
@@ -241,19 +252,22 @@ async fn resume(
     State(state): State<AppState>,
     NoApi(cookies): NoApi<Cookies>,
     client: Client,
-    session: std::result::Result<CurrentSession, ApiError>,
-) -> Result<Json<ResumeResponse>> {
-    match session {
-        Ok(session) => Ok(Json(ResumeResponse {
-            session: Some(view(&state, &client, &session.id, &session.data).await?),
-        })),
-        Err(ApiError::SessionNotFound) => Ok(Json(ResumeResponse { session: None })),
+    session: std::result::Result<SessionCookie, ApiError>,
+) -> Result<ViewJson<ResumeResponse>> {
+    let found = match session {
+        Ok(SessionCookie(id)) => view_json(&state, &client, &id).await?,
+        Err(ApiError::SessionNotFound) => None,
         Err(ApiError::InvalidSession) => {
             state.cookies.clear(&cookies);
-            Ok(Json(ResumeResponse { session: None }))
+            None
         }
-        Err(other) => Err(other),
-    }
+        Err(other) => return Err(other),
+    };
+    // `{"session": <the view>}` around the view's JSON as it is kept.
+    let mut json = b"{\"session\":".to_vec();
+    json.extend_from_slice(found.as_deref().unwrap_or(b"null"));
+    json.push(b'}');
+    Ok(ViewJson::new(json.into()))
 }
 
 /// Revises answer `question` of a ready session in place (docs/adr/0005): the other two are kept,
@@ -461,12 +475,28 @@ async fn start_over(
 /// generations are counted (never offline, where a "25 images left today" would be untrue).
 async fn view(
     state: &AppState,
-    Client(client): &Client,
+    client: &Client,
     id: &SessionId,
     data: &SessionData,
 ) -> Result<SessionView> {
+    let (mut view, _) = stored_view(state, id, data).await?;
+    view.quota = quota_left(state, client, id).await?;
+    Ok(view)
+}
+
+/// The view without its quota, as the store shows it now, and the unfinished job it shows.
+async fn stored_view(
+    state: &AppState,
+    id: &SessionId,
+    data: &SessionData,
+) -> Result<(SessionView, Option<String>)> {
     let template = state.catalog.find(&data.template_id)?;
     let latest = state.store.jobs.latest(id).await?;
+    let running_job = latest
+        .job
+        .as_ref()
+        .filter(|job| !job.status.is_terminal())
+        .map(|job| job.id.clone());
     let mut view = data.view(&template, latest.job.map(|j| j.view()), latest.images);
     view.references = state
         .references
@@ -475,16 +505,149 @@ async fn view(
         .into_iter()
         .map(crate::routes::references::view)
         .collect();
-    view.quota = if state.jobs.counts_quota() {
-        state
-            .quotas
-            .left(Spender {
-                session: id,
-                client,
-            })
-            .await?
-    } else {
-        None
+    Ok((view, running_job))
+}
+
+/// Today's quota figures for this session and client, when generations are counted: from this
+/// instance's copy while no quota counter was written since (`views`).
+async fn quota_left(
+    state: &AppState,
+    Client(client): &Client,
+    id: &SessionId,
+) -> Result<Option<QuotaView>> {
+    if !state.jobs.counts_quota() {
+        return Ok(None);
+    }
+    let now = store::ids::now_ms();
+    if let Some(kept) = state.views.quota(id, client, now) {
+        return Ok(kept);
+    }
+    let stamp = state.views.stamp();
+    let spender = Spender {
+        session: id,
+        client,
     };
-    Ok(view)
+    let quota = state.quotas.left(spender).await?;
+    if let Some(stamp) = stamp {
+        state.views.keep_quota(*id, client, stamp, now, quota);
+    }
+    Ok(quota)
+}
+
+/// The session's view as JSON with its quota, or `None` when there is no such session (unknown,
+/// dropped, idle too long). From this instance's copy while it is still true; else read from the
+/// store and kept (`views`).
+async fn view_json(state: &AppState, client: &Client, id: &SessionId) -> Result<Option<Bytes>> {
+    let json = match state.views.view(id, store::ids::now_ms()) {
+        Some(kept) => kept,
+        None => {
+            // Taken before the reads: a write after it makes what is read a stale copy.
+            let stamp = state.views.stamp();
+            let Some(session) = state.sessions.get::<SessionData>(id).await? else {
+                return Ok(None);
+            };
+            let (view, running_job) = stored_view(state, id, &session.value).await?;
+            let json =
+                Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.into()))?);
+            if let Some(stamp) = stamp {
+                state.views.keep(
+                    *id,
+                    stamp,
+                    running_job.as_deref(),
+                    session.reread_by_ms,
+                    json.clone(),
+                );
+            }
+            json
+        }
+    };
+    Ok(Some(match quota_left(state, client, id).await? {
+        None => json,
+        Some(quota) => with_quota(&json, &quota)?,
+    }))
+}
+
+/// A view's JSON (kept without `quota`) with `"quota"` added as its last member.
+fn with_quota(view: &[u8], quota: &QuotaView) -> Result<Bytes> {
+    let Some((b'}', members)) = view.split_last() else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "a kept session view is not a JSON object"
+        )));
+    };
+    let mut json = Vec::with_capacity(view.len() + 96);
+    json.extend_from_slice(members);
+    json.extend_from_slice(b",\"quota\":");
+    serde_json::to_writer(&mut json, quota).map_err(|e| ApiError::Internal(e.into()))?;
+    json.push(b'}');
+    Ok(json.into())
+}
+
+/// A JSON body written ahead (a kept view), documented in the API description as `T`.
+struct ViewJson<T> {
+    json: Bytes,
+    documented: PhantomData<T>,
+}
+
+impl<T> ViewJson<T> {
+    fn new(json: Bytes) -> ViewJson<T> {
+        ViewJson {
+            json,
+            documented: PhantomData,
+        }
+    }
+}
+
+impl<T> IntoResponse for ViewJson<T> {
+    fn into_response(self) -> Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.json,
+        )
+            .into_response()
+    }
+}
+
+impl<T: JsonSchema> OperationOutput for ViewJson<T> {
+    type Inner = T;
+
+    fn operation_response(ctx: &mut GenContext, operation: &mut Operation) -> Option<OaResponse> {
+        Json::<T>::operation_response(ctx, operation)
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<OaStatusCode>, OaResponse)> {
+        Json::<T>::inferred_responses(ctx, operation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_view_with_its_quota_reads_as_the_view_with_that_quota() {
+        let mut view: SessionView = serde_json::from_value(serde_json::json!({
+            "templateId": "t", "templateName": "T", "idea": "a cat", "status": "refining",
+            "answers": [], "defaultAspectRatio": "1:1", "images": [], "canReusePrompt": false,
+            "references": []
+        }))
+        .expect("a view");
+        let kept = serde_json::to_vec(&view).expect("JSON");
+        let quota = QuotaView {
+            session_left: Some(3),
+            client_left: None,
+            global_left: Some(90),
+            resets_in_secs: 60,
+        };
+        let served: SessionView =
+            serde_json::from_slice(&with_quota(&kept, &quota).expect("spliced")).expect("JSON");
+        view.quota = Some(quota);
+        assert_eq!(served, view);
+        assert!(with_quota(b"[]", &quota).is_err());
+    }
 }
