@@ -279,6 +279,8 @@ impl Jobs {
         client: &str,
         request: JobRequest,
     ) -> Result<Started, JobError> {
+        // Time to image is counted from here: the request read, before any store work.
+        let accepted = std::time::Instant::now();
         self.check(&request)?;
         if let Some(edit) = &request.edit {
             // Another session's image is not found, as an unknown one.
@@ -303,8 +305,8 @@ impl Jobs {
         };
         let counted = taken.map(|t| (t, client.to_owned()));
         let started = match request.edit.clone() {
-            Some(edit) => self.queue_edit(session, edit, counted).await,
-            None => self.queue(session, request, counted).await,
+            Some(edit) => self.queue_edit(session, edit, counted, accepted).await,
+            None => self.queue(session, request, counted, accepted).await,
         };
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
@@ -320,17 +322,18 @@ impl Jobs {
         session: SessionId,
         request: JobRequest,
         counted: Option<(Taken, String)>,
+        accepted: std::time::Instant,
     ) -> Result<Started, JobError> {
-        let data = self
+        let read = self
             .store
             .sessions
             .get::<SessionData>(&session)
             .await?
-            .ok_or(JobError::SessionNotFound)?
-            .value;
+            .ok_or(JobError::SessionNotFound)?;
         if let Some(job) = self.running_job(&session).await? {
             return Ok(Started::Existing(job.view()));
         }
+        let (data, version) = (read.value, read.version);
         if !data.refinement.is_ready() {
             return Err(JobError::RefinementIncomplete);
         }
@@ -346,7 +349,7 @@ impl Jobs {
             aspect_ratio: Some(aspect_ratio),
             ..request.clone()
         })?;
-        self.check_references(&session).await?;
+        let references = self.check_references(&session).await?;
         let job = NewJob {
             id: store::ids::random_id(),
             session,
@@ -357,15 +360,23 @@ impl Jobs {
             quota_day: counted.as_ref().map(|(t, _)| t.day),
             quota_client: counted.map(|(_, client)| client),
         };
-        self.insert(job, None).await
+        // The brief as read here goes to the task: reading it again there would only cost
+        // a round trip to the store on every job.
+        let work = Work::Generate {
+            data: Box::new(data),
+            version,
+            references,
+        };
+        self.insert(job, work, accepted).await
     }
 
     /// Refuses a generation whose reference images the image model cannot take: none at all
     /// (task services), or more bytes than its request limit allows.
-    async fn check_references(&self, session: &SessionId) -> Result<(), JobError> {
+    /// Returns them (without their bytes), in upload order.
+    async fn check_references(&self, session: &SessionId) -> Result<Vec<ReferenceRow>, JobError> {
         let references = self.store.references.list(session).await?;
         if references.is_empty() {
-            return Ok(());
+            return Ok(references);
         }
         if !self.renderer.takes_input_images() {
             return Err(JobError::Unsupported(format!(
@@ -384,7 +395,7 @@ impl Jobs {
                 mb(max)
             )));
         }
-        Ok(())
+        Ok(references)
     }
 
     /// Queues an edit of one of the session's images: one image, at the edited image's ratio and
@@ -394,6 +405,7 @@ impl Jobs {
         session: SessionId,
         edit: EditRequest,
         counted: Option<(Taken, String)>,
+        accepted: std::time::Instant,
     ) -> Result<Started, JobError> {
         if let Some(job) = self.running_job(&session).await? {
             return Ok(Started::Existing(job.view()));
@@ -409,7 +421,7 @@ impl Jobs {
             quota_day: counted.as_ref().map(|(t, _)| t.day),
             quota_client: counted.map(|(_, client)| client),
         };
-        self.insert(job, Some(edit)).await
+        self.insert(job, Work::Edit(edit), accepted).await
     }
 
     /// Image `image_id` when it is one of `session`'s.
@@ -429,12 +441,13 @@ impl Jobs {
     async fn insert(
         self: &Arc<Self>,
         job: NewJob,
-        edit: Option<EditRequest>,
+        work: Work,
+        accepted: std::time::Instant,
     ) -> Result<Started, JobError> {
         match self.store.jobs.insert(job).await? {
             Inserted::New(row) => {
                 let view = row.view();
-                self.spawn(row, edit);
+                self.spawn(row, work, accepted);
                 Ok(Started::New(view))
             }
             Inserted::Existing(row) => Ok(Started::Existing(row.view())),
@@ -603,9 +616,10 @@ impl Jobs {
         }
     }
 
-    /// Runs `job` in a task of its own. An edit's instruction is held here, not in the job's
-    /// row: a job never outlives its instance (a restart ends it interrupted).
-    fn spawn(self: &Arc<Self>, job: JobRow, edit: Option<EditRequest>) {
+    /// Runs `job` in a task of its own. Its work (the brief read at the request, or an edit's
+    /// instruction) is held here, not in the job's row: a job never outlives its instance (a
+    /// restart ends it interrupted). `accepted` is when its request was read.
+    fn spawn(self: &Arc<Self>, job: JobRow, work: Work, accepted: std::time::Instant) {
         let quiet = CancellationToken::new();
         self.tasks().insert(
             job.id.clone(),
@@ -622,19 +636,19 @@ impl Jobs {
                 job_id: job.id.clone(),
                 unfinished: true,
             };
-            let started = std::time::Instant::now();
             let ending = tokio::select! {
                 () = gone.gone() => Ending::Quiet,
                 () = quiet.cancelled() => Ending::Quiet,
                 () = jobs.interrupting.cancelled() => Ending::Interrupted,
-                result = jobs.run(&job, edit.as_ref()) => Ending::Ran(result),
+                result = jobs.run(&job, work) => Ending::Ran(result),
             };
-            guard.unfinished = !jobs.conclude(&job, ending, started).await;
+            guard.unfinished = !jobs.conclude(&job, ending, accepted).await;
         });
     }
 
-    /// Records how the task ended; false when the job may still look alive.
-    async fn conclude(&self, job: &JobRow, ending: Ending, started: std::time::Instant) -> bool {
+    /// Records how the task ended; false when the job may still look alive. `accepted` is when
+    /// the job's request was read.
+    async fn conclude(&self, job: &JobRow, ending: Ending, accepted: std::time::Instant) -> bool {
         let session = job.session.log_label();
         let outcome = match ending {
             Ending::Quiet | Ending::Ran(Err(Failure::Gone)) => {
@@ -675,16 +689,27 @@ impl Jobs {
             Outcome::Failed(error) => (JobStatus::Failed, error.code.as_str()),
         };
         // Counted before the status is visible, so whoever sees the job finished sees it counted.
-        if status == JobStatus::Succeeded {
-            observability::funnel("generation_succeeded");
-            metrics::histogram!("refinery_time_to_image_seconds")
-                .record(started.elapsed().as_secs_f64());
+        observability::funnel(if status == JobStatus::Succeeded {
+            "generation_succeeded"
         } else {
-            observability::funnel("generation_failed");
+            "generation_failed"
+        });
+        match self.store.jobs.finish(&job.id, &outcome).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Ended elsewhere meanwhile (its lease lapsed, or its session was dropped).
+                tracing::info!(session = %session, job = %job.id, "generation cancelled");
+                return true;
+            }
+            Err(e) => {
+                tracing::error!(session = %session, job = %job.id, error = %e, "could not record a job's end");
+                return false;
+            }
         }
-        if let Err(e) = self.store.jobs.finish(&job.id, &outcome).await {
-            tracing::error!(session = %session, job = %job.id, error = %e, "could not record a job's end");
-            return false;
+        // Request read → image stored and the job's end visible to every reader.
+        if status == JobStatus::Succeeded {
+            metrics::histogram!("refinery_time_to_image_seconds")
+                .record(accepted.elapsed().as_secs_f64());
         }
         tracing::info!(
             event = if status == JobStatus::Succeeded { "generation_succeeded" } else { "generation_failed" },
@@ -692,7 +717,7 @@ impl Jobs {
             job = %job.id,
             status = ?status,
             code,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = accepted.elapsed().as_millis() as u64,
             "generation finished"
         );
         true
@@ -719,18 +744,23 @@ impl Jobs {
 
     /// The job's work: prompt (unless reused), then its images side by side, each stored as it
     /// comes, each sent with the session's references. Succeeds when any image came out.
-    async fn run(&self, job: &JobRow, edit: Option<&EditRequest>) -> Result<Made, Failure> {
-        if let Some(edit) = edit {
-            return self.run_edit(job, edit).await;
-        }
-        let (data, mut recipe) = self.brief(job).await?;
-        let (rows, references) = self.references(&job.session).await?;
+    async fn run(&self, job: &JobRow, work: Work) -> Result<Made, Failure> {
+        let ((data, version), rows) = match work {
+            Work::Edit(edit) => return self.run_edit(job, &edit).await,
+            Work::Generate {
+                data,
+                version,
+                references,
+            } => ((*data, version), references),
+        };
+        let mut recipe = self.recipe(job, &data)?;
+        let (rows, references) = self.references(&job.session, rows).await?;
         recipe.image_size = Some(job.image_size.as_str().to_owned());
         recipe.count = Some(job.image_count);
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
             (Some(existing), true) => existing.clone(),
-            _ => self.synthesize(job, &data, &rows).await?,
+            _ => self.synthesize(job, &data, version, &rows).await?,
         };
 
         self.advance(job, JobStatus::Rendering).await?;
@@ -782,23 +812,30 @@ impl Jobs {
             .await?
             .ok_or(Failure::Gone)?
             .value;
+        let recipe = self.recipe(job, &data)?;
+        Ok((data, recipe))
+    }
+
+    /// The recipe a session's brief gives a job (template, idea, answers, ratio); `Gone` once
+    /// its template is.
+    fn recipe(&self, job: &JobRow, data: &SessionData) -> Result<ImageRecipe, Failure> {
         let template = self
             .catalog
             .find(&data.template_id)
             .map_err(|_| Failure::Gone)?;
-        let recipe = data.recipe(&template, job.aspect_ratio);
-        Ok((data, recipe))
+        Ok(data.recipe(&template, job.aspect_ratio))
     }
 
-    /// The session's references in upload order, with their bytes (one deleted meanwhile is
-    /// left out of both).
+    /// The session's references `listed` (in upload order) with their bytes (one deleted
+    /// meanwhile is left out of both).
     async fn references(
         &self,
         session: &SessionId,
+        listed: Vec<ReferenceRow>,
     ) -> Result<(Vec<ReferenceRow>, Vec<InputImage>), Failure> {
         let mut rows = Vec::new();
         let mut images = Vec::new();
-        for row in self.store.references.list(session).await? {
+        for row in listed {
             if let Some(stored) = self.store.references.get(session, &row.id).await? {
                 images.push(InputImage {
                     bytes: stored.bytes,
@@ -911,7 +948,10 @@ impl Jobs {
             Ok(generated) => self.keep(job, synthesis, recipe, generated).await,
             Err(e) => Err(Failure::Provider(e)),
         };
-        if !matches!(stored, Err(Failure::Gone | Failure::Store(_)))
+        // Progress counts variations. A single image's count would show only as "1 of 1" for
+        // the moment before the job's end, and costs a write (and a wake-up) on every job.
+        if job.image_count > 1
+            && !matches!(stored, Err(Failure::Gone | Failure::Store(_)))
             && !self.store.jobs.image_done(&job.id).await?
         {
             return Err(Failure::Gone);
@@ -977,10 +1017,15 @@ impl Jobs {
         &self,
         job: &JobRow,
         data: &SessionData,
+        version: i64,
         references: &[ReferenceRow],
     ) -> Result<StoredSynthesis, Failure> {
         self.advance(job, JobStatus::Synthesizing).await?;
-        if let Some(written) = self.speculator.take(&job.session, data, references).await? {
+        // A brief with no speculative write when the job was requested gets none for it later:
+        // a write is planned only by a change to the brief, which this one then no longer is.
+        if data.speculation.is_some()
+            && let Some(written) = self.speculator.take(&job.session, data, references).await?
+        {
             return Ok(written);
         }
         let template = self
@@ -1025,11 +1070,25 @@ impl Jobs {
             summary: synthesis.summary,
             alt_text: synthesis.alt_text,
         };
-        update(&self.store.sessions, &job.session, |d| {
-            d.synthesis = Some(stored.clone());
-            Ok::<_, SessionError>(())
-        })
-        .await?;
+        // Written over the session as read at the request when nothing changed it since (one
+        // write instead of a read and a write); otherwise onto what it is now.
+        let written = SessionData {
+            synthesis: Some(stored.clone()),
+            ..data.clone()
+        };
+        if self
+            .store
+            .sessions
+            .replace(&job.session, &written, version)
+            .await?
+            .is_err()
+        {
+            update(&self.store.sessions, &job.session, |d| {
+                d.synthesis = Some(stored.clone());
+                Ok::<_, SessionError>(())
+            })
+            .await?;
+        }
         Ok(stored)
     }
 
@@ -1058,6 +1117,21 @@ fn seed_of(job_id: &str) -> u64 {
     job_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// What a job task makes.
+enum Work {
+    /// Images from the session's brief and its references (without bytes), as read when the
+    /// job was requested.
+    Generate {
+        // Boxed: a session's data is large beside an edit's two strings.
+        data: Box<SessionData>,
+        /// The session's version `data` was read at.
+        version: i64,
+        references: Vec<ReferenceRow>,
+    },
+    /// An edit in words of one of the session's images.
+    Edit(EditRequest),
 }
 
 /// How a job task's select ended.

@@ -6,6 +6,7 @@
 //! from any instance.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,7 +16,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use contracts::{AspectRatio, ImageRecipe, ImageSize, ImageView};
 
 use crate::StoreError;
-use crate::db::{Db, on_db};
+use crate::db::{Backend, Db, on_db};
 use crate::ids::{SessionId, now_us, random_id};
 
 /// The thumbnail widths served (`?w=`): a few, so stored thumbnails stay bounded.
@@ -112,6 +113,24 @@ pub struct ImageStore {
     objects: Arc<dyn ObjectStore>,
     cap_bytes: i64,
     retention_ms: i64,
+    /// What spares the sum over the whole table after each image stored, on SQLite (where this
+    /// instance is the only writer).
+    bound: Arc<Bound>,
+}
+
+/// An upper bound of the bytes stored: `base + added`. `added` counts every image this
+/// instance stored, after its row is written; a sum sets `base` to itself minus `added` as read
+/// before the sum began, so an image stored meanwhile is counted (twice at worst). Deletes leave
+/// the bound high, which costs only an exact sum.
+#[derive(Debug)]
+struct Bound {
+    /// [`Bound::UNKNOWN`] until the first sum.
+    base: AtomicI64,
+    added: AtomicI64,
+}
+
+impl Bound {
+    const UNKNOWN: i64 = i64::MIN;
 }
 
 /// An image's object key: its id, at the root of `IMAGE_STORE_URL`.
@@ -136,6 +155,10 @@ impl ImageStore {
             objects,
             cap_bytes: i64::try_from(cap_bytes).unwrap_or(i64::MAX),
             retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
+            bound: Arc::new(Bound {
+                base: AtomicI64::new(Bound::UNKNOWN),
+                added: AtomicI64::new(0),
+            }),
         }
     }
 
@@ -183,7 +206,18 @@ impl ImageStore {
             self.delete_objects(std::slice::from_ref(&id)).await;
             return Err(e.into());
         }
-        self.enforce_cap().await?;
+        let added = self
+            .bound
+            .added
+            .fetch_add(size, Ordering::AcqRel)
+            .saturating_add(size);
+        let base = self.bound.base.load(Ordering::Acquire);
+        let under_cap = self.db.backend() == Backend::Sqlite
+            && base != Bound::UNKNOWN
+            && base.saturating_add(added) <= self.cap_bytes;
+        if !under_cap {
+            self.enforce_cap().await?;
+        }
         Ok(id)
     }
 
@@ -329,11 +363,15 @@ impl ImageStore {
     async fn enforce_cap(&self) -> Result<u64, StoreError> {
         // This runs after every image stored. The ranking below sorts the whole table; the sum
         // does not, and under the cap (nearly always) it is the whole answer.
+        let added = self.bound.added.load(Ordering::Acquire);
         let total: i64 = on_db!(&self.db, pool => {
             sqlx::query_scalar("SELECT CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM images")
                 .fetch_one(pool)
                 .await?
         });
+        self.bound
+            .base
+            .store(total.saturating_sub(added), Ordering::Release);
         if total <= self.cap_bytes {
             return Ok(0);
         }
