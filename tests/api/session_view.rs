@@ -1,9 +1,9 @@
 //! `GET /api/session` right after every kind of write that changes what it shows sees the write:
 //! the brief's steps, a job's stages and end (written by a background task), a new job, start
-//! over and a new start, references added and removed, quota spent by this session and by
-//! others, a session dropped by the sweep or idle too long. Each test reads the view first, so
-//! the instance holds a copy of it (docs/adr/0006-session-view-cache.md) that the write must
-//! make stale. On PostgreSQL nothing is kept and the same reads must hold.
+//! over and a new start, references added and removed, an image deleted, quota spent by this
+//! session and by others, a session dropped by the sweep or idle too long. Each test reads the
+//! view first, so the instance holds a copy of it (docs/adr/0006-session-view-cache.md) that the
+//! write must make stale. On PostgreSQL nothing is kept and the same reads must hold.
 
 use std::time::{Duration, Instant};
 
@@ -284,4 +284,34 @@ async fn a_session_idle_past_its_timeout_is_gone_though_it_was_just_read() {
     tokio::time::sleep(expired_at.saturating_duration_since(Instant::now())).await;
     let (status, _) = error_of(app.get(paths::SESSION).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_deleted_image_leaves_the_view_and_its_job() {
+    let app = spawn_app().await;
+    app.ready_session("a lighthouse keeper feeding a stray cat")
+        .await;
+    let first = app.generate(json!({})).await;
+    let first = app.finished(&first.job_id).await;
+    let second = app.generate(json!({"reusePrompt": true})).await;
+    let second = app.finished(&second.job_id).await;
+    let (Some(old), Some(newest)) = (first.image, second.image) else {
+        panic!("two images were made");
+    };
+    let before = app.session().await;
+    assert_eq!(before.images, [newest.clone(), old.clone()]);
+    assert_eq!(app.session().await, before);
+
+    let deleted = app.delete(&paths::image(&newest.image_id)).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let after = app.session().await;
+    assert_eq!(
+        after.images,
+        std::slice::from_ref(&old),
+        "the gallery strip"
+    );
+    assert_eq!(after.last_image, Some(old), "the image shown last");
+    let job = after.job.expect("the newest job");
+    assert_eq!(job.job_id, second.job_id);
+    assert!(job.image.is_none() && job.images.is_empty(), "{job:?}");
 }

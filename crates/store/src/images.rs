@@ -16,6 +16,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use contracts::{AspectRatio, ImageRecipe, ImageSize, ImageView};
 
 use crate::StoreError;
+use crate::changes::Changes;
 use crate::db::{Backend, Db, on_db};
 use crate::ids::{SessionId, now_us, random_id};
 
@@ -116,6 +117,8 @@ pub struct ImageStore {
     /// What spares the sum over the whole table after each image stored, on SQLite (where this
     /// instance is the only writer).
     bound: Arc<Bound>,
+    /// A deleted image leaves its session's view (which lists its jobs' images).
+    changes: Changes,
 }
 
 /// An upper bound of the bytes stored: `base + added`. `added` counts every image this
@@ -149,8 +152,10 @@ impl ImageStore {
         objects: Arc<dyn ObjectStore>,
         cap_bytes: u64,
         retention: Duration,
+        changes: Changes,
     ) -> ImageStore {
         ImageStore {
+            changes,
             db,
             objects,
             cap_bytes: i64::try_from(cap_bytes).unwrap_or(i64::MAX),
@@ -287,6 +292,7 @@ impl ImageStore {
         if deleted == 0 {
             return Ok(false);
         }
+        self.changes.session(session);
         self.delete_objects(std::slice::from_ref(&id.to_owned()))
             .await;
         Ok(true)
@@ -349,14 +355,28 @@ impl ImageStore {
             .saturating_add(1)
             .saturating_sub(self.retention_ms)
             .saturating_mul(1000);
-        let old: Vec<String> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("DELETE FROM images WHERE created_at < $1 RETURNING id")
+        let old: Vec<(String, String)> = on_db!(&self.db, pool => {
+            sqlx::query_as("DELETE FROM images WHERE created_at < $1 RETURNING id, session_id")
                 .bind(before_us)
                 .fetch_all(pool)
                 .await?
         });
+        let old = self.forget(old);
         self.delete_objects(&old).await;
         Ok(old.len() as u64 + self.enforce_cap().await?)
+    }
+
+    /// Marks the sessions of images (id, session) being dropped; returns the ids.
+    fn forget(&self, dropped: Vec<(String, String)>) -> Vec<String> {
+        dropped
+            .into_iter()
+            .map(|(id, session)| {
+                if let Some(session) = SessionId::from_hex(&session) {
+                    self.changes.session(&session);
+                }
+                id
+            })
+            .collect()
     }
 
     /// Drops the oldest images while the total is over the cap, always keeping the newest.
@@ -375,9 +395,9 @@ impl ImageStore {
         if total <= self.cap_bytes {
             return Ok(0);
         }
-        let over: Vec<String> = on_db!(&self.db, pool => {
-            sqlx::query_scalar(
-                "SELECT id FROM (SELECT id, \
+        let over: Vec<(String, String)> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT id, session_id FROM (SELECT id, session_id, \
                  SUM(byte_size) OVER (ORDER BY created_at DESC, id DESC ROWS UNBOUNDED PRECEDING) AS kept, \
                  ROW_NUMBER() OVER (ORDER BY created_at DESC, id DESC) AS position \
                  FROM images) ranked WHERE kept > $1 AND position > 1",
@@ -386,7 +406,7 @@ impl ImageStore {
             .fetch_all(pool)
             .await?
         });
-        for id in &over {
+        for (id, _) in &over {
             on_db!(&self.db, pool => {
                 sqlx::query("DELETE FROM images WHERE id = $1")
                     .bind(id)
@@ -394,6 +414,8 @@ impl ImageStore {
                     .await?;
             });
         }
+        // Marked once deleted: a view read in between would otherwise be kept as current.
+        let over = self.forget(over);
         self.delete_objects(&over).await;
         Ok(over.len() as u64)
     }

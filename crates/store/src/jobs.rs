@@ -4,6 +4,7 @@
 //! died — is ended `failed` by whichever instance notices first, and its quota units come back.
 //! A job makes 1 to 4 images (variations) and counts how many are done while it renders.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use contracts::{
@@ -380,7 +381,7 @@ impl JobStore {
             "SELECT {COLUMNS} FROM jobs WHERE session_id = $1 ORDER BY created_at DESC LIMIT 1"
         );
         type Made = (Option<String>, Option<String>);
-        let (job, made): (Option<Columns>, Vec<Made>) = on_db!(&self.db, pool => {
+        let (job, made): (Option<Columns>, (Vec<Made>, Vec<String>)) = on_db!(&self.db, pool => {
             // Both reads on one pooled connection: sqlx tests a connection each time it goes
             // back to the pool, a round trip each on SQLite, and this is on every session view.
             let mut conn = pool.acquire().await?;
@@ -393,8 +394,16 @@ impl JobStore {
             .bind(VIEW_IMAGES)
             .fetch_all(&mut *conn)
             .await?;
-            (job, images)
+            let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM images WHERE session_id = $1")
+                .bind(&key)
+                .fetch_all(&mut *conn)
+                .await?;
+            (job, (images, stored))
         });
+        let (made, stored) = made;
+        // A job's row keeps the images it made; those deleted since (by the person, or by the
+        // retention and size sweeps) are not shown, as the SPA drops them at once itself.
+        let stored: HashSet<String> = stored.into_iter().collect();
         let mut images = Vec::new();
         for (all, first) in made {
             match from_json::<Vec<ImageView>>(all)? {
@@ -402,11 +411,13 @@ impl JobStore {
                 None => images.extend(from_json::<ImageView>(first)?),
             }
         }
+        images.retain(|image| stored.contains(&image.image_id));
         images.truncate(usize::try_from(VIEW_IMAGES).unwrap_or(usize::MAX));
-        Ok(Latest {
-            job: job.map(row).transpose()?,
-            images,
-        })
+        let mut job = job.map(row).transpose()?;
+        if let Some(job) = &mut job {
+            job.images.retain(|image| stored.contains(&image.image_id));
+        }
+        Ok(Latest { job, images })
     }
 
     /// Moves an unfinished job this instance runs to `status`. False if it is no longer

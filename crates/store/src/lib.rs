@@ -207,6 +207,7 @@ impl Store {
                 objects,
                 config.image_cap_bytes,
                 config.image_retention,
+                changes.clone(),
             ),
             quotas: QuotaStore::new(
                 db.clone(),

@@ -284,6 +284,16 @@ async fn session_with_job(store: &Store, quota_day: Option<i64>) -> (SessionId, 
     }
 }
 
+/// An image stored for `session`, as a job lists it (a session view lists only stored images).
+async fn stored_image(store: &Store, session: SessionId) -> ImageView {
+    let id = store
+        .images
+        .insert(new_image(session, png(16)))
+        .await
+        .expect("stored");
+    image_view(&format!("/api/images/{id}"))
+}
+
 fn image_view(url: &str) -> ImageView {
     ImageView {
         image_id: url.rsplit('/').next().unwrap_or_default().into(),
@@ -315,12 +325,13 @@ async fn a_session_has_at_most_one_unfinished_job(kind: Kind) {
         Inserted::Existing(row) => assert_eq!(row.id, first.id),
         got => panic!("expected the running job, got {got:?}"),
     }
+    let made = stored_image(&f.store, session).await;
     f.store
         .jobs
         .finish(
             &first.id,
             &Outcome::Succeeded {
-                images: vec![image_view("/api/images/a")],
+                images: vec![made.clone()],
                 failed: None,
             },
         )
@@ -339,7 +350,7 @@ async fn a_session_has_at_most_one_unfinished_job(kind: Kind) {
     assert_eq!(latest.job.map(|j| j.id), Some(second.id));
     assert_eq!(
         latest.images.first().map(|i| i.url.as_str()),
-        Some("/api/images/a")
+        Some(made.url.as_str())
     );
     assert_eq!(
         f.store
@@ -737,10 +748,10 @@ async fn a_job_of_four_images_keeps_them_in_order_and_reports_progress(kind: Kin
         read.view().progress,
         Some(contracts::JobProgress { done: 2, total: 4 })
     );
-    let images: Vec<ImageView> = ["a", "b", "c"]
-        .iter()
-        .map(|id| image_view(&format!("/api/images/{id}")))
-        .collect();
+    let mut images = Vec::new();
+    for _ in 0..3 {
+        images.push(stored_image(&f.store, session).await);
+    }
     let failed = contracts::FailedImages {
         count: 1,
         code: "provider_unavailable".into(),
