@@ -6,18 +6,7 @@ use contracts::JobStatus;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{EventReader, SseEvent, error_of, spawn_app_with};
-
-/// Where each stage comes in a job's life.
-fn order(status: JobStatus) -> usize {
-    match status {
-        JobStatus::Queued => 0,
-        JobStatus::Synthesizing => 1,
-        JobStatus::Rendering => 2,
-        JobStatus::Storing => 3,
-        JobStatus::Succeeded | JobStatus::Failed => 4,
-    }
-}
+use crate::helpers::{EventReader, SseEvent, error_of, spawn_app_with, stage_order};
 
 /// Checks a whole stream: stage events in the job's order, each carrying its stage, then one
 /// `done` event with the finished job, and nothing after it.
@@ -31,10 +20,10 @@ fn assert_well_formed(events: &[SseEvent]) -> contracts::JobView {
         let job = event.job();
         assert!(!job.status.is_terminal());
         assert!(
-            last < Some(order(job.status)),
+            last < Some(stage_order(job.status)),
             "stages move forward: {events:?}"
         );
-        last = Some(order(job.status));
+        last = Some(stage_order(job.status));
         assert!(event.id.is_some(), "every event has an id");
     }
     done.job()

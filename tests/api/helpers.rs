@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use api_tests::storage::TestStorage;
-use contracts::{ApiErrorBody, JobView, SessionView, paths};
+use contracts::{ApiErrorBody, JobStatus, JobView, SessionView, paths};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use server::config::Settings;
@@ -86,6 +86,25 @@ pub async fn spawn_app_on(
 }
 
 /// The `refinery` binary built for process tests.
+/// Points both live adapters (prompt writer and image model) at the provider simulator on `addr`.
+pub fn live_providers_at(settings: &mut Settings, addr: std::net::SocketAddr) {
+    settings.openai.api_key = Some("sk-sim".to_owned().into());
+    settings.openai.base_url = format!("http://{addr}/v1");
+    settings.nanobanana.api_key = Some("sim".to_owned().into());
+    settings.nanobanana.api_url = format!("http://{addr}");
+}
+
+/// Where each stage comes in a job's life.
+pub fn stage_order(status: JobStatus) -> usize {
+    match status {
+        JobStatus::Queued => 0,
+        JobStatus::Synthesizing => 1,
+        JobStatus::Rendering => 2,
+        JobStatus::Storing => 3,
+        JobStatus::Succeeded | JobStatus::Failed => 4,
+    }
+}
+
 pub fn refinery_program() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_refinery-test-server"))
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use server::config::{NanoBananaMode, Settings, SynthesisFallback};
 use simulator::{Config, ReceivedPart, thought_signature};
 
-use crate::helpers::{Person, TestApp, error_of, spawn_app, spawn_app_with};
+use crate::helpers::{Person, TestApp, error_of, live_providers_at, spawn_app, spawn_app_with};
 use crate::references::Part;
 
 /// Words only the simulator's synthesized prompt contains.
@@ -26,11 +26,8 @@ async fn live(configure: impl FnOnce(&mut Settings)) -> (TestApp, simulator::Han
         .await
         .expect("the simulator starts");
     let app = spawn_app_with(|s| {
-        s.openai.api_key = Some("sk-sim".to_owned().into());
-        s.openai.base_url = format!("http://{addr}/v1");
+        live_providers_at(s, addr);
         s.openai.fallback = SynthesisFallback::Off;
-        s.nanobanana.api_key = Some("sim".to_owned().into());
-        s.nanobanana.api_url = format!("http://{addr}");
         configure(s);
     })
     .await;

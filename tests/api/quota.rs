@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use server::config::Settings;
 
-use crate::helpers::{Person, TestApp, spawn_app_with};
+use crate::helpers::{Person, TestApp, live_providers_at, spawn_app_with};
 
 /// A server whose providers are live, pointed at the in-process simulator.
 async fn live_app(
@@ -23,10 +23,7 @@ async fn live_app(
     .await
     .expect("the simulator starts");
     let app = spawn_app_with(|s| {
-        s.openai.api_key = Some("sk-sim".to_owned().into());
-        s.openai.base_url = format!("http://{addr}/v1");
-        s.nanobanana.api_key = Some("sim".to_owned().into());
-        s.nanobanana.api_url = format!("http://{addr}");
+        live_providers_at(s, addr);
         configure(s);
     })
     .await;

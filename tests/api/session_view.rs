@@ -12,19 +12,10 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::json;
 
-use crate::helpers::{EventReader, Person, error_of, spawn_app, spawn_app_with};
+use crate::helpers::{
+    EventReader, Person, error_of, live_providers_at, spawn_app, spawn_app_with, stage_order,
+};
 use crate::references::png;
-
-/// Where each stage comes in a job's life.
-fn order(status: JobStatus) -> usize {
-    match status {
-        JobStatus::Queued => 0,
-        JobStatus::Synthesizing => 1,
-        JobStatus::Rendering => 2,
-        JobStatus::Storing => 3,
-        JobStatus::Succeeded | JobStatus::Failed => 4,
-    }
-}
 
 /// The view a write answered with, as `GET /api/session` must show it right after.
 async fn answered(response: reqwest::Response) -> SessionView {
@@ -109,7 +100,7 @@ async fn a_jobs_stages_and_end_show_in_the_next_read() {
         let shown = app.session().await.job.expect("the job shows");
         assert_eq!(shown.job_id, job.job_id);
         assert!(
-            order(shown.status) >= order(reported.status),
+            stage_order(shown.status) >= stage_order(reported.status),
             "the view shows {:?} after the stream reported {:?}",
             shown.status,
             reported.status
@@ -227,10 +218,7 @@ async fn quota_spent_by_this_session_and_by_others_shows_in_the_next_read() {
         .await
         .expect("the simulator starts");
     let app = spawn_app_with(|s| {
-        s.openai.api_key = Some("sk-sim".to_owned().into());
-        s.openai.base_url = format!("http://{addr}/v1");
-        s.nanobanana.api_key = Some("sim".to_owned().into());
-        s.nanobanana.api_url = format!("http://{addr}");
+        live_providers_at(s, addr);
         s.quota_per_session_day = Some(5);
         s.quota_global_day = Some(10);
     })

@@ -13,7 +13,7 @@ use server::session::{SessionData, SpeculationState};
 use simulator::Config;
 use store::SessionId;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, live_providers_at, spawn_app_with};
 
 /// The secret `Settings::for_tests` signs cookies with.
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -30,11 +30,8 @@ async fn live(
     .await
     .expect("the simulator starts");
     let app = spawn_app_with(|s| {
-        s.openai.api_key = Some("sk-sim".to_owned().into());
-        s.openai.base_url = format!("http://{addr}/v1");
+        live_providers_at(s, addr);
         s.openai.fallback = SynthesisFallback::Off;
-        s.nanobanana.api_key = Some("sim".to_owned().into());
-        s.nanobanana.api_url = format!("http://{addr}");
         configure(s);
     })
     .await;

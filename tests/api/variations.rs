@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use server::config::Settings;
 use simulator::{Config, Fault};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, error_of, live_providers_at, spawn_app, spawn_app_with};
 
 /// The app on the live adapters, pointed at the simulator with `gemini` as its image script.
 async fn live_app(
@@ -28,10 +28,7 @@ async fn live_app(
     .await
     .expect("the simulator starts");
     let app = spawn_app_with(|s| {
-        s.openai.api_key = Some("sk-sim".to_owned().into());
-        s.openai.base_url = format!("http://{addr}/v1");
-        s.nanobanana.api_key = Some("sim".to_owned().into());
-        s.nanobanana.api_url = format!("http://{addr}");
+        live_providers_at(s, addr);
         s.nanobanana.model = "gemini-nano-banana-2.1".into();
         configure(s);
     })
