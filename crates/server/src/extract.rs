@@ -59,9 +59,6 @@ async fn read<S: Send + Sync>(
 where
     SessionCookies: FromRef<S>,
 {
-    if let Some(&VerifiedCookie(found)) = parts.extensions.get::<VerifiedCookie>() {
-        return Ok(found);
-    }
     verified_cookie(&mut parts.extensions, &SessionCookies::from_ref(state))
 }
 
