@@ -9,10 +9,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous,
 };
+
+use crate::sqlite::{Readers, Writer};
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,24 +28,63 @@ pub enum Backend {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
-    Sqlite(
-        SqlitePool,
-        // Held for its drop: the folder goes with the last handle (only tests read it).
-        #[cfg_attr(not(test), expect(dead_code))] Scratch,
-    ),
+    Sqlite(Sqlite),
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool, once per backend.
+/// A SQLite database: one connection that makes every write and read-only connections that
+/// share the reads, each on a thread of its own ([`crate::sqlite`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Sqlite {
+    pub(crate) readers: Readers,
+    pub(crate) writer: Writer,
+    // Held for its drop: the folder goes with the last handle (only tests read it).
+    #[cfg_attr(not(test), expect(dead_code))]
+    scratch: Scratch,
+}
+
+/// Runs the read `$body` with `$pool` bound to the concrete pool, once per backend. On SQLite,
+/// `$body` runs on a reader's thread (so it owns what it uses), with `$pool` its read-only
+/// connection (a write there fails: "attempt to write a readonly database").
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool, _) => $body,
+            $crate::db::Db::Sqlite(sqlite) => {
+                sqlite
+                    .readers
+                    .run(async move |$pool: &mut sqlx::SqliteConnection| {
+                        #[allow(unused_imports)]
+                        use sqlx::Acquire as _;
+                        Ok::<_, sqlx::Error>($body)
+                    })
+                    .await?
+            }
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_db;
+
+/// [`on_db!`] for a write: on SQLite, `$body` runs on the writer's thread (so it owns what it
+/// uses), with `$pool` the writer's connection, and the result comes back once committed.
+macro_rules! on_writer {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(sqlite) => {
+                sqlite
+                    .writer
+                    .run(async move |$pool: &mut sqlx::SqliteConnection| {
+                        #[allow(unused_imports)]
+                        use sqlx::Acquire as _;
+                        Ok::<_, sqlx::Error>($body)
+                    })
+                    .await?
+            }
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_writer;
 
 /// How long a request waits for a pooled connection (or, on SQLite, for the write lock).
 const WAIT: Duration = Duration::from_secs(10);
@@ -53,7 +95,7 @@ pub(crate) type Scratch = Option<Arc<tempfile::TempDir>>;
 impl Db {
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(..) => Backend::Sqlite,
+            Db::Sqlite(_) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -98,31 +140,37 @@ impl Db {
             options
         };
         let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             // WAL with NORMAL: a commit survives a killed process; only a power cut may lose
             // the last moments, never corrupt the file.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(WAIT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .idle_timeout(Some(Duration::from_secs(600)))
-            .max_lifetime(Some(Duration::from_secs(1800)))
-            .acquire_timeout(WAIT)
-            // sqlx pings a pooled connection before lending it by default. A SQLite connection
-            // is a file this process has open, served by a thread of its own: the ping is one
-            // more round trip to that thread on every query and can find nothing the query
-            // itself would not.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Db::Sqlite(pool, scratch))
+        // The writer first: it makes the file, turns WAL on (which the file keeps) and migrates.
+        static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+        let writer = Writer::open(
+            options
+                .clone()
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal),
+            &MIGRATIONS,
+        )
+        .await?;
+        let readers = Readers::open(options, max_connections).await?;
+        Ok(Db::Sqlite(Sqlite {
+            readers,
+            writer,
+            scratch,
+        }))
     }
 
     pub(crate) async fn close(&self) {
-        on_db!(self, pool => pool.close().await)
+        match self {
+            Db::Sqlite(sqlite) => {
+                // The readers' threads end with the last handle on them.
+                sqlite.writer.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
@@ -133,29 +181,48 @@ mod tests {
     #[tokio::test]
     async fn a_throwaway_database_is_one_database_across_connections_and_goes_with_its_pool() {
         let db = Db::open("sqlite::memory:", 4).await.expect("opens");
-        let Db::Sqlite(pool, Some(folder)) = &db else {
+        let Db::Sqlite(Sqlite {
+            readers,
+            writer,
+            scratch: Some(folder),
+        }) = &db
+        else {
             panic!("a throwaway SQLite database has a scratch folder");
         };
         let path = folder.path().to_owned();
 
-        // Two connections held at once: a write on one is seen on the other, as it is after
-        // the pool replaces a connection whose query was cancelled.
-        let mut first = pool.acquire().await.expect("first connection");
-        let mut second = pool.acquire().await.expect("second connection");
-        sqlx::query("CREATE TABLE probe (v INTEGER)")
-            .execute(&mut *first)
+        // A write on the writer is seen on every reader, as it is after the pool replaces a
+        // connection whose query was cancelled.
+        writer
+            .run(async |connection| {
+                sqlx::query("CREATE TABLE probe (v INTEGER)")
+                    .execute(&mut *connection)
+                    .await?;
+                sqlx::query("INSERT INTO probe (v) VALUES (7)")
+                    .execute(&mut *connection)
+                    .await
+            })
             .await
-            .expect("creates");
-        sqlx::query("INSERT INTO probe (v) VALUES (7)")
-            .execute(&mut *first)
-            .await
-            .expect("writes");
-        let seen: i64 = sqlx::query_scalar("SELECT v FROM probe")
-            .fetch_one(&mut *second)
-            .await
-            .expect("the other connection sees the table");
-        assert_eq!(seen, 7);
-        drop((first, second));
+            .expect("creates and writes");
+        for _ in 0..8 {
+            let seen: i64 = readers
+                .run(async |connection| {
+                    sqlx::query_scalar("SELECT v FROM probe")
+                        .fetch_one(connection)
+                        .await
+                })
+                .await
+                .expect("every reader sees the table");
+            assert_eq!(seen, 7);
+        }
+        let refused = readers
+            .run(async |connection| {
+                sqlx::query("INSERT INTO probe (v) VALUES (8)")
+                    .execute(connection)
+                    .await
+            })
+            .await;
+        assert!(refused.is_err(), "a reader cannot write");
 
         db.close().await;
         drop(db);

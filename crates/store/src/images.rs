@@ -17,7 +17,7 @@ use contracts::{AspectRatio, ImageRecipe, ImageSize, ImageView};
 
 use crate::StoreError;
 use crate::changes::Changes;
-use crate::db::{Backend, Db, on_db};
+use crate::db::{Backend, Db, on_db, on_writer};
 use crate::ids::{SessionId, now_us, random_id};
 
 /// The thumbnail widths served (`?w=`): a few, so stored thumbnails stay bounded.
@@ -181,15 +181,17 @@ impl ImageStore {
         self.objects
             .put(&key(&id), PutPayload::from_bytes(image.bytes))
             .await?;
-        let recorded = on_db!(&self.db, pool => {
+        let row_id = id.clone();
+        let session = image.session.to_hex();
+        let recorded = on_writer!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO images (id, session_id, job_id, mime_type, byte_size, width, height, \
                  alt, created_at, summary, aspect_ratio, offline_preview, recipe, image_size, \
                  thought_signature) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
-            .bind(&id)
-            .bind(image.session.to_hex())
+            .bind(&row_id)
+            .bind(&session)
             .bind(&image.job_id)
             .bind(&image.mime_type)
             .bind(size)
@@ -228,9 +230,10 @@ impl ImageStore {
 
     /// The image's bytes, or `None` if unknown or dropped.
     pub async fn get(&self, id: &str) -> Result<Option<StoredImage>, StoreError> {
+        let image = id.to_owned();
         let mime_type: Option<String> = on_db!(&self.db, pool => {
             sqlx::query_scalar("SELECT mime_type FROM images WHERE id = $1")
-                .bind(id)
+                .bind(&image)
                 .fetch_optional(pool)
                 .await?
         });
@@ -252,17 +255,19 @@ impl ImageStore {
             "SELECT {RECORD_COLUMNS} FROM images WHERE session_id = $1 AND recipe IS NOT NULL \
              ORDER BY created_at DESC, id DESC"
         );
+        let owner = session.to_hex();
         let rows: Vec<RecordColumns> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(session.to_hex()).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(&owner).fetch_all(pool).await?
         });
         rows.into_iter().map(record).collect()
     }
 
     /// The thought signature stored with image `id` (an edit sends it back), if any.
     pub async fn thought_signature(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let image = id.to_owned();
         let signature: Option<Option<String>> = on_db!(&self.db, pool => {
             sqlx::query_scalar("SELECT thought_signature FROM images WHERE id = $1")
-                .bind(id)
+                .bind(&image)
                 .fetch_optional(pool)
                 .await?
         });
@@ -272,8 +277,9 @@ impl ImageStore {
     /// Image `id`, whoever owns it.
     pub async fn record(&self, id: &str) -> Result<Option<ImageRecord>, StoreError> {
         let sql = format!("SELECT {RECORD_COLUMNS} FROM images WHERE id = $1");
+        let image = id.to_owned();
         let row: Option<RecordColumns> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(&image).fetch_optional(pool).await?
         });
         row.map(record).transpose()
     }
@@ -281,10 +287,11 @@ impl ImageStore {
     /// Deletes the session's image `id` with its bytes and thumbnails; false when the session
     /// has no such image (another session's image is not touched).
     pub async fn delete(&self, session: &SessionId, id: &str) -> Result<bool, StoreError> {
-        let deleted = on_db!(&self.db, pool => {
+        let (image, owner) = (id.to_owned(), session.to_hex());
+        let deleted = on_writer!(&self.db, pool => {
             sqlx::query("DELETE FROM images WHERE id = $1 AND session_id = $2")
-                .bind(id)
-                .bind(session.to_hex())
+                .bind(&image)
+                .bind(&owner)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -318,9 +325,10 @@ impl ImageStore {
         self.objects
             .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
             .await?;
+        let image = id.to_owned();
         let exists: Option<i64> = on_db!(&self.db, pool => {
             sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
-                .bind(id)
+                .bind(&image)
                 .fetch_optional(pool)
                 .await?
         });
@@ -355,7 +363,7 @@ impl ImageStore {
             .saturating_add(1)
             .saturating_sub(self.retention_ms)
             .saturating_mul(1000);
-        let old: Vec<(String, String)> = on_db!(&self.db, pool => {
+        let old: Vec<(String, String)> = on_writer!(&self.db, pool => {
             sqlx::query_as("DELETE FROM images WHERE created_at < $1 RETURNING id, session_id")
                 .bind(before_us)
                 .fetch_all(pool)
@@ -395,6 +403,7 @@ impl ImageStore {
         if total <= self.cap_bytes {
             return Ok(0);
         }
+        let cap_bytes = self.cap_bytes;
         let over: Vec<(String, String)> = on_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT id, session_id FROM (SELECT id, session_id, \
@@ -402,14 +411,15 @@ impl ImageStore {
                  ROW_NUMBER() OVER (ORDER BY created_at DESC, id DESC) AS position \
                  FROM images) ranked WHERE kept > $1 AND position > 1",
             )
-            .bind(self.cap_bytes)
+            .bind(cap_bytes)
             .fetch_all(pool)
             .await?
         });
         for (id, _) in &over {
-            on_db!(&self.db, pool => {
+            let id = id.clone();
+            on_writer!(&self.db, pool => {
                 sqlx::query("DELETE FROM images WHERE id = $1")
-                    .bind(id)
+                    .bind(&id)
                     .execute(pool)
                     .await?;
             });

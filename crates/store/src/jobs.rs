@@ -14,13 +14,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::StoreError;
-use crate::db::{Db, on_db};
+use crate::db::{Db, on_db, on_writer};
 use crate::ids::{SessionId, now_ms, now_us};
 use crate::quotas::REFUND;
 use crate::wakeups::Wakeups;
 
 /// Finished jobs kept per session (the running one is always kept).
 pub const JOBS_KEPT: i64 = 20;
+
+/// Drops session `$1`'s oldest finished jobs beyond the newest `$2`.
+const PRUNE: &str = "DELETE FROM jobs WHERE session_id = $1 AND status IN ('succeeded', 'failed') \
+     AND id NOT IN (SELECT id FROM jobs WHERE session_id = $1 ORDER BY created_at DESC LIMIT $2)";
 
 /// SQL for "not finished".
 pub(crate) const RUNNING: &str = "status IN ('queued', 'synthesizing', 'rendering', 'storing')";
@@ -268,8 +272,9 @@ impl JobStore {
     /// The session's unfinished job, if any.
     pub async fn running(&self, session: &SessionId) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE session_id = $1 AND {RUNNING}");
+        let owner = session.to_hex();
         let found: Option<Columns> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(session.to_hex()).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(&owner).fetch_optional(pool).await?
         });
         found.map(row).transpose()
     }
@@ -284,8 +289,19 @@ impl JobStore {
         for _ in 0..3 {
             let now = now_ms();
             let lease_until = self.lease_until(now);
-            let inserted = on_db!(&self.db, pool => {
-                sqlx::query(
+            let (id, owner, aspect_ratio, image_size, instance, client) = (
+                job.id.clone(),
+                session.clone(),
+                aspect_ratio.clone(),
+                image_size.clone(),
+                self.instance.clone(),
+                job.quota_client.clone(),
+            );
+            // The insert and the prune in one write: one turn of the writer each job, not two.
+            let inserted = on_writer!(&self.db, pool => {
+                #[allow(unused_mut)]
+                let mut conn = pool.acquire().await?;
+                let inserted = sqlx::query(
                     "INSERT INTO jobs (id, session_id, status, aspect_ratio, reuse_prompt, image, \
                      error, instance, lease_until, quota_day, quota_client, created_at, \
                      updated_at, image_count, image_size) \
@@ -293,24 +309,31 @@ impl JobStore {
                      WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2) \
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(&job.id)
-                .bind(&session)
+                .bind(&id)
+                .bind(&owner)
                 .bind(&aspect_ratio)
                 .bind(job.reuse_prompt)
-                .bind(&self.instance)
+                .bind(&instance)
                 .bind(lease_until)
                 .bind(job.quota_day)
-                .bind(job.quota_client.as_deref())
+                .bind(client.as_deref())
                 .bind(now_us())
                 .bind(now)
                 .bind(i64::from(job.image_count))
                 .bind(&image_size)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?
-                .rows_affected()
+                .rows_affected();
+                if inserted == 1 {
+                    sqlx::query(PRUNE)
+                        .bind(&owner)
+                        .bind(JOBS_KEPT)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                inserted
             });
             if inserted == 1 {
-                self.prune(&session).await?;
                 self.wakeups.changes().session(&job.session);
                 return Ok(Inserted::New(JobRow {
                     id: job.id,
@@ -333,9 +356,10 @@ impl JobStore {
             if let Some(existing) = self.running(&job.session).await? {
                 return Ok(Inserted::Existing(existing));
             }
+            let owner = session.clone();
             let exists: Option<i64> = on_db!(&self.db, pool => {
                 sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
-                    .bind(&session)
+                    .bind(&owner)
                     .fetch_optional(pool)
                     .await?
             });
@@ -346,28 +370,14 @@ impl JobStore {
         Err(StoreError::Busy)
     }
 
-    async fn prune(&self, session: &str) -> Result<(), StoreError> {
-        on_db!(&self.db, pool => {
-            sqlx::query(
-                "DELETE FROM jobs WHERE session_id = $1 AND status IN ('succeeded', 'failed') \
-                 AND id NOT IN (SELECT id FROM jobs WHERE session_id = $1 \
-                 ORDER BY created_at DESC LIMIT $2)",
-            )
-            .bind(session)
-            .bind(JOBS_KEPT)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// The session's job `id` (another session's job is not found).
     pub async fn get(&self, session: &SessionId, id: &str) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND session_id = $2");
+        let (job, owner) = (id.to_owned(), session.to_hex());
         let found: Option<Columns> = on_db!(&self.db, pool => {
             sqlx::query_as(&sql)
-                .bind(id)
-                .bind(session.to_hex())
+                .bind(&job)
+                .bind(&owner)
                 .fetch_optional(pool)
                 .await?
         });
@@ -382,8 +392,9 @@ impl JobStore {
         );
         type Made = (Option<String>, Option<String>);
         let (job, made): (Option<Columns>, (Vec<Made>, Vec<String>)) = on_db!(&self.db, pool => {
-            // Both reads on one pooled connection: sqlx tests a connection each time it goes
-            // back to the pool, a round trip each on SQLite, and this is on every session view.
+            // The reads on one connection: a pool tests a connection each time it goes back,
+            // a round trip each, and this is on every session view.
+            #[allow(unused_mut)]
             let mut conn = pool.acquire().await?;
             let job = sqlx::query_as(&newest).bind(&key).fetch_optional(&mut *conn).await?;
             let images = sqlx::query_as(
@@ -427,12 +438,13 @@ impl JobStore {
             "UPDATE jobs SET status = $1, updated_at = $2 WHERE id = $3 AND instance = $4 AND {RUNNING}"
         );
         let status = enum_text(&status)?;
-        let updated = on_db!(&self.db, pool => {
+        let (job, instance) = (id.to_owned(), self.instance.clone());
+        let updated = on_writer!(&self.db, pool => {
             sqlx::query(&sql)
                 .bind(&status)
                 .bind(now_ms())
-                .bind(id)
-                .bind(&self.instance)
+                .bind(&job)
+                .bind(&instance)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -448,11 +460,12 @@ impl JobStore {
             "UPDATE jobs SET images_done = images_done + 1, updated_at = $1 \
              WHERE id = $2 AND instance = $3 AND {RUNNING}"
         );
-        let updated = on_db!(&self.db, pool => {
+        let (job, instance) = (id.to_owned(), self.instance.clone());
+        let updated = on_writer!(&self.db, pool => {
             sqlx::query(&sql)
                 .bind(now_ms())
-                .bind(id)
-                .bind(&self.instance)
+                .bind(&job)
+                .bind(&instance)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -478,14 +491,15 @@ impl JobStore {
             Outcome::Failed(error) => (JobStatus::Failed, None, json(Some(error))?, None, None),
         };
         let status = enum_text(&status)?;
-        let updated = on_db!(&self.db, pool => {
+        let (job, instance) = (id.to_owned(), self.instance.clone());
+        let updated = on_writer!(&self.db, pool => {
             sqlx::query(&sql)
                 .bind(&status)
                 .bind(image)
                 .bind(error)
                 .bind(now_ms())
-                .bind(id)
-                .bind(&self.instance)
+                .bind(&job)
+                .bind(&instance)
                 .bind(images)
                 .bind(failed)
                 .execute(pool)
@@ -503,10 +517,11 @@ impl JobStore {
             "UPDATE jobs SET lease_until = $1 WHERE instance = $2 AND {RUNNING} RETURNING id"
         );
         let until = self.lease_until(now_ms());
-        Ok(on_db!(&self.db, pool => {
+        let instance = self.instance.clone();
+        Ok(on_writer!(&self.db, pool => {
             sqlx::query_scalar(&sql)
                 .bind(until)
-                .bind(&self.instance)
+                .bind(&instance)
                 .fetch_all(pool)
                 .await?
         }))
@@ -571,10 +586,11 @@ impl JobStore {
         );
         let error = json(Some(error))?;
         type Ended = (String, String, Option<i64>, i64, Option<String>);
-        let ended: Vec<Ended> = on_db!(&self.db, pool => {
+        let extra = extra.map(str::to_owned);
+        let ended: Vec<Ended> = on_writer!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut query = sqlx::query_as(&sql).bind(&error).bind(now_ms);
-            if let Some(extra) = extra {
+            if let Some(extra) = &extra {
                 query = query.bind(extra);
             }
             let ended: Vec<Ended> = query.fetch_all(&mut *tx).await?;

@@ -12,7 +12,7 @@ use contracts::QuotaView;
 
 use crate::StoreError;
 use crate::changes::Changes;
-use crate::db::{Db, on_db};
+use crate::db::{Db, on_db, on_writer};
 use crate::ids::{SessionId, now_ms};
 
 const DAY_MS: i64 = 86_400_000;
@@ -136,7 +136,7 @@ impl QuotaStore {
         now_ms: i64,
     ) -> Result<Result<Taken, QuotaExceeded>, StoreError> {
         let day = now_ms.div_euclid(DAY_MS);
-        let refused = |scope, limit| QuotaExceeded {
+        let refused = move |scope, limit| QuotaExceeded {
             scope,
             limit,
             resets_in: resets_in(now_ms),
@@ -166,7 +166,7 @@ impl QuotaStore {
             ),
             (Scope::Session, subject(spender.session), self.per_session),
         ];
-        let outcome = on_db!(&self.db, pool => {
+        let outcome = on_writer!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut full = None;
             for (scope, name, limit) in &counters {
@@ -202,11 +202,12 @@ impl QuotaStore {
 
     /// Gives back a generation counted by [`QuotaStore::take`] that did not run.
     pub async fn refund(&self, spender: Spender<'_>, taken: Taken) -> Result<(), StoreError> {
-        on_db!(&self.db, pool => {
+        let (session, client) = (subject(spender.session), client_subject(spender.client));
+        on_writer!(&self.db, pool => {
             sqlx::query(REFUND)
                 .bind(taken.day)
-                .bind(subject(spender.session))
-                .bind(client_subject(spender.client))
+                .bind(&session)
+                .bind(&client)
                 .bind(i64::from(taken.units))
                 .execute(pool)
                 .await?;
@@ -224,14 +225,15 @@ impl QuotaStore {
         let day = now.div_euclid(DAY_MS);
         let mine = subject(spender.session);
         let client = client_subject(spender.client);
+        let subjects = (mine.clone(), client.clone());
         let rows: Vec<(String, i64)> = on_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT subject, used FROM quota_usage WHERE day = $1 \
                  AND subject IN ('global', $2, $3)",
             )
             .bind(day)
-            .bind(&mine)
-            .bind(&client)
+            .bind(&subjects.0)
+            .bind(&subjects.1)
             .fetch_all(pool)
             .await?
         });
@@ -264,7 +266,7 @@ impl QuotaStore {
     /// Drops counters of days before yesterday.
     pub(crate) async fn sweep(&self, now_ms: i64) -> Result<u64, StoreError> {
         let before = now_ms.div_euclid(DAY_MS) - 1;
-        Ok(on_db!(&self.db, pool => {
+        Ok(on_writer!(&self.db, pool => {
             sqlx::query("DELETE FROM quota_usage WHERE day < $1")
                 .bind(before)
                 .execute(pool)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use contracts::ImageRecipe;
 
 use crate::StoreError;
-use crate::db::{Db, on_db};
+use crate::db::{Db, on_db, on_writer};
 use crate::ids::{now_us, random_id};
 
 /// A stored recipe link.
@@ -38,10 +38,11 @@ impl RecipeStore {
     pub async fn insert(&self, image_id: &str, recipe: &ImageRecipe) -> Result<String, StoreError> {
         let id = random_id();
         let text = serde_json::to_string(recipe).map_err(StoreError::corrupt("recipe"))?;
-        on_db!(&self.db, pool => {
+        let (row_id, image_id) = (id.clone(), image_id.to_owned());
+        on_writer!(&self.db, pool => {
             sqlx::query("INSERT INTO recipes (id, image_id, recipe, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(&id)
-                .bind(image_id)
+                .bind(&row_id)
+                .bind(&image_id)
                 .bind(&text)
                 .bind(now_us())
                 .execute(pool)
@@ -55,9 +56,10 @@ impl RecipeStore {
         let since_us = crate::ids::now_ms()
             .saturating_sub(self.retention_ms)
             .saturating_mul(1000);
+        let recipe = id.to_owned();
         let row: Option<(String, String)> = on_db!(&self.db, pool => {
             sqlx::query_as("SELECT image_id, recipe FROM recipes WHERE id = $1 AND created_at >= $2")
-                .bind(id)
+                .bind(&recipe)
                 .bind(since_us)
                 .fetch_optional(pool)
                 .await?
@@ -78,7 +80,7 @@ impl RecipeStore {
             .saturating_add(1)
             .saturating_sub(self.retention_ms)
             .saturating_mul(1000);
-        Ok(on_db!(&self.db, pool => {
+        Ok(on_writer!(&self.db, pool => {
             sqlx::query("DELETE FROM recipes WHERE created_at < $1")
                 .bind(before_us)
                 .execute(pool)

@@ -12,7 +12,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::StoreError;
 use crate::changes::Changes;
-use crate::db::{Db, on_db};
+use crate::db::{Db, on_db, on_writer};
 use crate::ids::{SessionId, now_us, random_id};
 use crate::images::StoredImage;
 
@@ -89,12 +89,13 @@ impl ReferenceStore {
 
     /// The session's references, in upload order.
     pub async fn list(&self, session: &SessionId) -> Result<Vec<ReferenceRow>, StoreError> {
+        let owner = session.to_hex();
         let rows: Vec<Columns> = on_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT id, mime_type, width, height, note, byte_size FROM reference_images \
                  WHERE session_id = $1 ORDER BY created_at, id",
             )
-            .bind(session.to_hex())
+            .bind(&owner)
             .fetch_all(pool)
             .await?
         });
@@ -151,7 +152,14 @@ impl ReferenceStore {
     ) -> Result<bool, StoreError> {
         // Three tries: a concurrent upload may take the slot this one picked.
         for _ in 0..3 {
-            let inserted = on_db!(&self.db, pool => {
+            let (id, owner, mime_type, note) = (
+                id.to_owned(),
+                session.to_owned(),
+                reference.mime_type.clone(),
+                reference.note.clone(),
+            );
+            let (width, height) = (i64::from(reference.width), i64::from(reference.height));
+            let inserted = on_writer!(&self.db, pool => {
                 sqlx::query(
                     "INSERT INTO reference_images (id, session_id, slot, mime_type, byte_size, \
                      width, height, note, created_at) \
@@ -162,13 +170,13 @@ impl ReferenceStore {
                      ORDER BY slots.slot LIMIT 1 \
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(id)
-                .bind(session)
-                .bind(&reference.mime_type)
+                .bind(&id)
+                .bind(&owner)
+                .bind(&mime_type)
                 .bind(size)
-                .bind(i64::from(reference.width))
-                .bind(i64::from(reference.height))
-                .bind(&reference.note)
+                .bind(width)
+                .bind(height)
+                .bind(&note)
                 .bind(now_us())
                 .execute(pool)
                 .await?
@@ -186,15 +194,18 @@ impl ReferenceStore {
 
     /// Why an upload to `session` cannot be stored right now, if it cannot.
     async fn refusal(&self, session: &str) -> Result<Option<NotStored>, StoreError> {
+        let session = session.to_owned();
         let (exists, count): (Option<i64>, i64) = on_db!(&self.db, pool => {
+            #[allow(unused_mut)]
+            let mut conn = pool.acquire().await?;
             let exists = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
-                .bind(session)
-                .fetch_optional(pool)
+                .bind(&session)
+                .fetch_optional(&mut *conn)
                 .await?;
             let count =
                 sqlx::query_scalar("SELECT COUNT(*) FROM reference_images WHERE session_id = $1")
-                    .bind(session)
-                    .fetch_one(pool)
+                    .bind(&session)
+                    .fetch_one(&mut *conn)
                     .await?;
             (exists, count)
         });
@@ -213,12 +224,13 @@ impl ReferenceStore {
         session: &SessionId,
         id: &str,
     ) -> Result<Option<StoredImage>, StoreError> {
+        let (reference, owner) = (id.to_owned(), session.to_hex());
         let mime_type: Option<String> = on_db!(&self.db, pool => {
             sqlx::query_scalar(
                 "SELECT mime_type FROM reference_images WHERE id = $1 AND session_id = $2",
             )
-            .bind(id)
-            .bind(session.to_hex())
+            .bind(&reference)
+            .bind(&owner)
             .fetch_optional(pool)
             .await?
         });
@@ -237,10 +249,11 @@ impl ReferenceStore {
 
     /// Deletes the session's reference `id` and its bytes; false when the session has none such.
     pub async fn delete(&self, session: &SessionId, id: &str) -> Result<bool, StoreError> {
-        let deleted = on_db!(&self.db, pool => {
+        let (reference, owner) = (id.to_owned(), session.to_hex());
+        let deleted = on_writer!(&self.db, pool => {
             sqlx::query("DELETE FROM reference_images WHERE id = $1 AND session_id = $2")
-                .bind(id)
-                .bind(session.to_hex())
+                .bind(&reference)
+                .bind(&owner)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -254,7 +267,7 @@ impl ReferenceStore {
 
     /// Drops the references of sessions that no longer exist, with their bytes. Returns how many.
     pub async fn sweep(&self) -> Result<u64, StoreError> {
-        let orphans: Vec<String> = on_db!(&self.db, pool => {
+        let orphans: Vec<String> = on_writer!(&self.db, pool => {
             sqlx::query_scalar(
                 "DELETE FROM reference_images \
                  WHERE session_id NOT IN (SELECT id FROM sessions) RETURNING id",

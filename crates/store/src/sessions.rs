@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::{Db, on_db};
+use crate::db::{Db, on_db, on_writer};
 use crate::ids::{SessionId, now_ms};
 use crate::jobs::RUNNING;
 use crate::{StoreError, wakeups::Wakeups};
@@ -62,9 +62,10 @@ impl SessionStore {
     ) -> Result<Option<Versioned<T>>, StoreError> {
         let now = now_ms();
         let key = id.to_hex();
+        let read = key.clone();
         let row: Option<(String, i64, i64)> = on_db!(&self.db, pool => {
             sqlx::query_as("SELECT data, version, touched_at FROM sessions WHERE id = $1")
-                .bind(&key)
+                .bind(&read)
                 .fetch_optional(pool)
                 .await?
         });
@@ -75,7 +76,7 @@ impl SessionStore {
             return Ok(None);
         }
         let touched_at = if now - touched_at >= TOUCH_EVERY_MS {
-            on_db!(&self.db, pool => {
+            on_writer!(&self.db, pool => {
                 sqlx::query("UPDATE sessions SET touched_at = $1 WHERE id = $2 AND touched_at < $1")
                     .bind(now)
                     .bind(&key)
@@ -102,12 +103,13 @@ impl SessionStore {
     ) -> Result<Result<i64, Conflict>, StoreError> {
         let data = serde_json::to_string(value).map_err(StoreError::corrupt("session"))?;
         let now = now_ms();
-        let inserted = on_db!(&self.db, pool => {
+        let key = id.to_hex();
+        let inserted = on_writer!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO sessions (id, data, version, created_at, touched_at) \
                  VALUES ($1, $2, 1, $3, $3) ON CONFLICT DO NOTHING",
             )
-            .bind(id.to_hex())
+            .bind(&key)
             .bind(&data)
             .bind(now)
             .execute(pool)
@@ -126,14 +128,15 @@ impl SessionStore {
         expected: i64,
     ) -> Result<Result<i64, Conflict>, StoreError> {
         let data = serde_json::to_string(value).map_err(StoreError::corrupt("session"))?;
-        let updated = on_db!(&self.db, pool => {
+        let key = id.to_hex();
+        let updated = on_writer!(&self.db, pool => {
             sqlx::query(
                 "UPDATE sessions SET data = $1, version = version + 1, touched_at = $2 \
                  WHERE id = $3 AND version = $4",
             )
             .bind(&data)
             .bind(now_ms())
-            .bind(id.to_hex())
+            .bind(&key)
             .bind(expected)
             .execute(pool)
             .await?
@@ -153,7 +156,7 @@ impl SessionStore {
     /// it is gone, so its instance stops it.
     pub async fn delete(&self, id: &SessionId) -> Result<bool, StoreError> {
         let key = id.to_hex();
-        let (running, deleted): (Vec<String>, u64) = on_db!(&self.db, pool => {
+        let (running, deleted): (Vec<String>, u64) = on_writer!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let running: Vec<String> = sqlx::query_scalar(&format!(
                 "DELETE FROM jobs WHERE session_id = $1 AND {RUNNING} RETURNING id"
@@ -194,20 +197,23 @@ impl SessionStore {
     pub async fn sweep(&self, now_ms: i64) -> Result<u64, StoreError> {
         let idle_before = now_ms.saturating_sub(self.idle_timeout_ms);
         // The ids, so copies of the dropped sessions (`changes`) go stale with them.
-        let dropped: Vec<String> = on_db!(&self.db, pool => {
+        let max_sessions = self.max_sessions;
+        let dropped: Vec<String> = on_writer!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             let mut idle: Vec<String> =
                 sqlx::query_scalar("DELETE FROM sessions WHERE touched_at <= $1 RETURNING id")
                     .bind(idle_before)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *tx)
                     .await?;
             let over_cap: Vec<String> = sqlx::query_scalar(
                 "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
                  ORDER BY touched_at DESC, id DESC LIMIT $1 OFFSET $2) RETURNING id",
             )
             .bind(i64::MAX)
-            .bind(self.max_sessions)
-            .fetch_all(pool)
+            .bind(max_sessions)
+            .fetch_all(&mut *tx)
             .await?;
+            tx.commit().await?;
             idle.extend(over_cap);
             idle
         });

@@ -1,0 +1,294 @@
+//! SQLite's connections, each served by a thread of its own: one writer that makes every write,
+//! and readers (read-only) that share the reads. In WAL mode readers never wait for the writer.
+//!
+//! SQLite lets one writer in at a time. Writes from several pooled connections wait for its lock
+//! in the busy handler's sleeps (1 to 100 ms each, however soon the lock comes free). And a pooled
+//! connection changes hands through the server's task scheduler: each query's hand-over (the
+//! acquire, the query, the pool's ping on release in a task of its own, the next waiter woken)
+//! waits behind every other task that is ready, hundreds of them when a thousand generations
+//! start at once, so a busy server ran a few thousand queries a second with its CPUs half idle.
+//! Here a query is a closure sent to a thread that runs nothing else, and only its answer goes
+//! back through the scheduler. The writer runs the writes queued for it back to back and commits
+//! the ones that arrived together in one transaction, then tells each caller
+//! ([ADR 0008](../../../docs/adr/0008-sqlite-connection-threads.md)).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{Connection, Error};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// Writes committed together at most: a burst is cut into transactions of this many, so a
+/// caller early in a long queue hears back without waiting for the whole queue.
+const MAX_BATCH: usize = 256;
+
+/// How long a read waits for a reader thread before it fails (as a pool's acquire would).
+const READ_WAIT: Duration = Duration::from_secs(10);
+
+/// Tells a caller how its write ended, once its transaction did (`None`: committed).
+type Deliver = Box<dyn FnOnce(Option<&Error>) + Send>;
+
+/// One caller's write: run on the writer's connection inside the batch's transaction; true
+/// when it failed (its own statements are undone; the batch is committed up to it).
+type Op = Box<
+    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = (Deliver, bool)> + 'c>>
+        + Send,
+>;
+
+enum Message {
+    Write(Op),
+    /// Commit what is queued before it, close the connection, answer.
+    Close(oneshot::Sender<()>),
+}
+
+/// A handle on the writer thread; clones share it. The thread ends with the last handle.
+#[derive(Clone, Debug)]
+pub(crate) struct Writer {
+    queue: mpsc::UnboundedSender<Message>,
+}
+
+/// Starts a thread named `name` that opens a connection with `options`, runs `migrations` on it
+/// when given, then serves with `serve` until it returns; answers once the connection is ready.
+async fn spawn<S, F>(
+    name: String,
+    options: SqliteConnectOptions,
+    migrations: Option<&'static Migrator>,
+    serve: S,
+) -> Result<(), Error>
+where
+    S: FnOnce(SqliteConnection) -> F + Send + 'static,
+    F: Future<Output = ()>,
+{
+    let (ready, opened) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready.send(Err(Error::Io(e)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let mut connection = match SqliteConnection::connect_with(&options).await {
+                    Ok(connection) => connection,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                if let Some(migrations) = migrations
+                    && let Err(e) = migrations.run(&mut connection).await
+                {
+                    let _ = ready.send(Err(e.into()));
+                    return;
+                }
+                let _ = ready.send(Ok(()));
+                serve(connection).await;
+            });
+        })
+        .map_err(Error::Io)?;
+    opened.await.map_err(|_| stopped())?
+}
+
+/// One caller's read, run on a reader's connection; it answers the caller itself.
+type Read = Box<
+    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = ()> + 'c>> + Send,
+>;
+
+/// Handles on the reader threads; clones share them. The threads end with the last handle.
+#[derive(Clone, Debug)]
+pub(crate) struct Readers {
+    queue: mpsc::UnboundedSender<Read>,
+}
+
+impl Readers {
+    /// Opens `count` read-only connections with `options`, a thread each.
+    pub(crate) async fn open(options: SqliteConnectOptions, count: u32) -> Result<Readers, Error> {
+        let (queue, reads) = mpsc::unbounded_channel::<Read>();
+        let reads = Arc::new(Mutex::new(reads));
+        for n in 0..count.max(1) {
+            let reads = Arc::clone(&reads);
+            spawn(
+                format!("sqlite-reader-{n}"),
+                options.clone().read_only(true),
+                None,
+                async move |mut connection| {
+                    loop {
+                        // The lock is held only while this thread waits for the next read.
+                        let next = reads.lock().await.recv().await;
+                        let Some(read) = next else { break };
+                        read(&mut connection).await;
+                    }
+                    let _ = connection.close().await;
+                },
+            )
+            .await?;
+        }
+        Ok(Readers { queue })
+    }
+
+    /// Runs `read` on a reader's connection.
+    pub(crate) async fn run<R, F>(&self, read: F) -> Result<R, Error>
+    where
+        F: AsyncFnOnce(&mut SqliteConnection) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<R, Error>>();
+        let op: Read = Box::new(move |connection: &mut SqliteConnection| {
+            Box::pin(async move {
+                let _ = answer.send(read(connection).await);
+            })
+        });
+        self.queue.send(op).map_err(|_| stopped())?;
+        match tokio::time::timeout(READ_WAIT, answered).await {
+            Ok(answer) => answer.map_err(|_| stopped())?,
+            Err(_) => Err(Error::PoolTimedOut),
+        }
+    }
+}
+
+impl Writer {
+    /// Opens the connection (making the file if missing), runs `migrations` on it and starts
+    /// the thread.
+    pub(crate) async fn open(
+        options: SqliteConnectOptions,
+        migrations: &'static Migrator,
+    ) -> Result<Writer, Error> {
+        let (queue, messages) = mpsc::unbounded_channel();
+        spawn("sqlite-writer".into(), options, Some(migrations), async move |connection| {
+            serve(connection, messages).await;
+        })
+        .await?;
+        Ok(Writer { queue })
+    }
+
+    /// Runs `write` on the writer's connection and answers once it is committed. Its statements
+    /// run one after the other with no other write between them; several that must stand or fall
+    /// together take a transaction of their own (`connection.begin()`, a savepoint here).
+    pub(crate) async fn run<R, F>(&self, write: F) -> Result<R, Error>
+    where
+        F: AsyncFnOnce(&mut SqliteConnection) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<R, Error>>();
+        let op: Op = Box::new(move |connection: &mut SqliteConnection| {
+            Box::pin(async move {
+                match write(connection).await {
+                    Ok(value) => {
+                        let deliver: Deliver = Box::new(move |failed: Option<&Error>| {
+                            let _ = answer.send(match failed {
+                                None => Ok(value),
+                                Some(e) => Err(not_committed(e)),
+                            });
+                        });
+                        (deliver, false)
+                    }
+                    Err(e) => {
+                        let deliver: Deliver = Box::new(move |_| {
+                            let _ = answer.send(Err(e));
+                        });
+                        (deliver, true)
+                    }
+                }
+            })
+        });
+        self.queue
+            .send(Message::Write(op))
+            .map_err(|_| stopped())?;
+        // A write the thread dropped unrun (its transaction could not begin) answers nothing.
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Commits what is queued, closes the connection and ends the thread (at shutdown, after
+    /// the last write; a write after it fails).
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.queue.send(Message::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+    }
+}
+
+fn stopped() -> Error {
+    Error::Io(std::io::Error::other("the SQLite connection's thread stopped"))
+}
+
+fn not_committed(e: &Error) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "the write was not committed: {e}"
+    )))
+}
+
+/// The writer thread's loop: takes what is queued (up to [`MAX_BATCH`]) and runs it.
+async fn serve(mut connection: SqliteConnection, mut messages: mpsc::UnboundedReceiver<Message>) {
+    let mut received = Vec::with_capacity(MAX_BATCH);
+    while messages.recv_many(&mut received, MAX_BATCH).await > 0 {
+        let mut writes = VecDeque::with_capacity(received.len());
+        let mut close = None;
+        for message in received.drain(..) {
+            match message {
+                Message::Write(op) => writes.push_back(op),
+                Message::Close(done) => {
+                    close = Some(done);
+                    break;
+                }
+            }
+        }
+        while !writes.is_empty() {
+            commit_some(&mut connection, &mut writes).await;
+        }
+        if let Some(done) = close {
+            messages.close();
+            let _ = connection.close().await;
+            let _ = done.send(());
+            return;
+        }
+    }
+    let _ = connection.close().await;
+}
+
+/// Runs writes from the front of `writes` in one transaction, up to and including the first
+/// that fails, commits them and tells their callers.
+async fn commit_some(connection: &mut SqliteConnection, writes: &mut VecDeque<Op>) {
+    let mut transaction = match connection.begin().await {
+        Ok(transaction) => transaction,
+        Err(e) => {
+            tracing::error!(error = %e, writes = writes.len(), "the SQLite writer could not begin a transaction");
+            // Dropped unrun: each caller hears that the writer could not take it.
+            writes.clear();
+            return;
+        }
+    };
+    let mut done = Vec::new();
+    let mut failed_last = None;
+    while let Some(op) = writes.pop_front() {
+        let (deliver, failed) = op(&mut transaction).await;
+        if failed {
+            // SQLite undoes the statement that failed, and a savepoint the write took is rolled
+            // back with it; what ran before is committed, as it would have been one by one.
+            failed_last = Some(deliver);
+            break;
+        }
+        done.push(deliver);
+    }
+    let committed = transaction.commit().await;
+    if let Err(e) = &committed {
+        tracing::error!(error = %e, writes = done.len(), "the SQLite writer could not commit");
+    }
+    for deliver in done {
+        deliver(committed.as_ref().err());
+    }
+    if let Some(deliver) = failed_last {
+        deliver(None);
+    }
+}
