@@ -36,7 +36,9 @@ type Deliver = Box<dyn FnOnce(Option<&Error>) + Send>;
 /// One caller's write: run on the writer's connection inside the batch's transaction; true
 /// when it failed (its own statements are undone; the batch is committed up to it).
 type Op = Box<
-    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = (Deliver, bool)> + 'c>>
+    dyn for<'c> FnOnce(
+            &'c mut SqliteConnection,
+        ) -> Pin<Box<dyn Future<Output = (Deliver, bool)> + 'c>>
         + Send,
 >;
 
@@ -52,111 +54,6 @@ pub(crate) struct Writer {
     queue: mpsc::UnboundedSender<Message>,
 }
 
-/// Starts a thread named `name` that opens a connection with `options`, runs `migrations` on it
-/// when given, then serves with `serve` until it returns; answers once the connection is ready.
-async fn spawn<S, F>(
-    name: String,
-    options: SqliteConnectOptions,
-    migrations: Option<&'static Migrator>,
-    serve: S,
-) -> Result<(), Error>
-where
-    S: FnOnce(SqliteConnection) -> F + Send + 'static,
-    F: Future<Output = ()>,
-{
-    let (ready, opened) = oneshot::channel();
-    std::thread::Builder::new()
-        .name(name)
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    let _ = ready.send(Err(Error::Io(e)));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let mut connection = match SqliteConnection::connect_with(&options).await {
-                    Ok(connection) => connection,
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
-                    }
-                };
-                if let Some(migrations) = migrations
-                    && let Err(e) = migrations.run(&mut connection).await
-                {
-                    let _ = ready.send(Err(e.into()));
-                    return;
-                }
-                let _ = ready.send(Ok(()));
-                serve(connection).await;
-            });
-        })
-        .map_err(Error::Io)?;
-    opened.await.map_err(|_| stopped())?
-}
-
-/// One caller's read, run on a reader's connection; it answers the caller itself.
-type Read = Box<
-    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = ()> + 'c>> + Send,
->;
-
-/// Handles on the reader threads; clones share them. The threads end with the last handle.
-#[derive(Clone, Debug)]
-pub(crate) struct Readers {
-    queue: mpsc::UnboundedSender<Read>,
-}
-
-impl Readers {
-    /// Opens `count` read-only connections with `options`, a thread each.
-    pub(crate) async fn open(options: SqliteConnectOptions, count: u32) -> Result<Readers, Error> {
-        let (queue, reads) = mpsc::unbounded_channel::<Read>();
-        let reads = Arc::new(Mutex::new(reads));
-        for n in 0..count.max(1) {
-            let reads = Arc::clone(&reads);
-            spawn(
-                format!("sqlite-reader-{n}"),
-                options.clone().read_only(true),
-                None,
-                async move |mut connection| {
-                    loop {
-                        // The lock is held only while this thread waits for the next read.
-                        let next = reads.lock().await.recv().await;
-                        let Some(read) = next else { break };
-                        read(&mut connection).await;
-                    }
-                    let _ = connection.close().await;
-                },
-            )
-            .await?;
-        }
-        Ok(Readers { queue })
-    }
-
-    /// Runs `read` on a reader's connection.
-    pub(crate) async fn run<R, F>(&self, read: F) -> Result<R, Error>
-    where
-        F: AsyncFnOnce(&mut SqliteConnection) -> Result<R, Error> + Send + 'static,
-        R: Send + 'static,
-    {
-        let (answer, answered) = oneshot::channel::<Result<R, Error>>();
-        let op: Read = Box::new(move |connection: &mut SqliteConnection| {
-            Box::pin(async move {
-                let _ = answer.send(read(connection).await);
-            })
-        });
-        self.queue.send(op).map_err(|_| stopped())?;
-        match tokio::time::timeout(READ_WAIT, answered).await {
-            Ok(answer) => answer.map_err(|_| stopped())?,
-            Err(_) => Err(Error::PoolTimedOut),
-        }
-    }
-}
-
 impl Writer {
     /// Opens the connection (making the file if missing), runs `migrations` on it and starts
     /// the thread.
@@ -165,9 +62,14 @@ impl Writer {
         migrations: &'static Migrator,
     ) -> Result<Writer, Error> {
         let (queue, messages) = mpsc::unbounded_channel();
-        spawn("sqlite-writer".into(), options, Some(migrations), async move |connection| {
-            serve(connection, messages).await;
-        })
+        spawn(
+            "sqlite-writer".into(),
+            options,
+            Some(migrations),
+            async move |connection| {
+                serve(connection, messages).await;
+            },
+        )
         .await?;
         Ok(Writer { queue })
     }
@@ -202,9 +104,7 @@ impl Writer {
                 }
             })
         });
-        self.queue
-            .send(Message::Write(op))
-            .map_err(|_| stopped())?;
+        self.queue.send(Message::Write(op)).map_err(|_| stopped())?;
         // A write the thread dropped unrun (its transaction could not begin) answers nothing.
         answered.await.map_err(|_| stopped())?
     }
@@ -220,7 +120,9 @@ impl Writer {
 }
 
 fn stopped() -> Error {
-    Error::Io(std::io::Error::other("the SQLite connection's thread stopped"))
+    Error::Io(std::io::Error::other(
+        "the SQLite connection's thread stopped",
+    ))
 }
 
 fn not_committed(e: &Error) -> Error {
@@ -291,4 +193,109 @@ async fn commit_some(connection: &mut SqliteConnection, writes: &mut VecDeque<Op
     if let Some(deliver) = failed_last {
         deliver(None);
     }
+}
+
+/// One caller's read, run on a reader's connection; it answers the caller itself.
+type Read = Box<
+    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = ()> + 'c>> + Send,
+>;
+
+/// Handles on the reader threads; clones share them. The threads end with the last handle.
+#[derive(Clone, Debug)]
+pub(crate) struct Readers {
+    queue: mpsc::UnboundedSender<Read>,
+}
+
+impl Readers {
+    /// Opens `count` read-only connections with `options`, a thread each.
+    pub(crate) async fn open(options: SqliteConnectOptions, count: u32) -> Result<Readers, Error> {
+        let (queue, reads) = mpsc::unbounded_channel::<Read>();
+        let reads = Arc::new(Mutex::new(reads));
+        for n in 0..count.max(1) {
+            let reads = Arc::clone(&reads);
+            spawn(
+                format!("sqlite-reader-{n}"),
+                options.clone().read_only(true),
+                None,
+                async move |mut connection| {
+                    loop {
+                        // The lock is held only while this thread waits for the next read.
+                        let next = reads.lock().await.recv().await;
+                        let Some(read) = next else { break };
+                        read(&mut connection).await;
+                    }
+                    let _ = connection.close().await;
+                },
+            )
+            .await?;
+        }
+        Ok(Readers { queue })
+    }
+
+    /// Runs `read` on a reader's connection.
+    pub(crate) async fn run<R, F>(&self, read: F) -> Result<R, Error>
+    where
+        F: AsyncFnOnce(&mut SqliteConnection) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<R, Error>>();
+        let op: Read = Box::new(move |connection: &mut SqliteConnection| {
+            Box::pin(async move {
+                let _ = answer.send(read(connection).await);
+            })
+        });
+        self.queue.send(op).map_err(|_| stopped())?;
+        match tokio::time::timeout(READ_WAIT, answered).await {
+            Ok(answer) => answer.map_err(|_| stopped())?,
+            Err(_) => Err(Error::PoolTimedOut),
+        }
+    }
+}
+
+/// Starts a thread named `name` that opens a connection with `options`, runs `migrations` on it
+/// when given, then serves with `serve` until it returns; answers once the connection is ready.
+async fn spawn<S, F>(
+    name: String,
+    options: SqliteConnectOptions,
+    migrations: Option<&'static Migrator>,
+    serve: S,
+) -> Result<(), Error>
+where
+    S: FnOnce(SqliteConnection) -> F + Send + 'static,
+    F: Future<Output = ()>,
+{
+    let (ready, opened) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready.send(Err(Error::Io(e)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let mut connection = match SqliteConnection::connect_with(&options).await {
+                    Ok(connection) => connection,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                if let Some(migrations) = migrations
+                    && let Err(e) = migrations.run(&mut connection).await
+                {
+                    let _ = ready.send(Err(e.into()));
+                    return;
+                }
+                let _ = ready.send(Ok(()));
+                serve(connection).await;
+            });
+        })
+        .map_err(Error::Io)?;
+    opened.await.map_err(|_| stopped())?
 }
