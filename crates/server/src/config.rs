@@ -90,7 +90,8 @@ pub struct StorageSettings {
     /// `JOB_LEASE_SECS`: a job whose instance stops renewing it for this long (it died) ends
     /// `generation_interrupted`. Default 15.
     pub job_lease: Duration,
-    /// `DATABASE_MAX_CONNECTIONS`: connection pool size per instance. Default 10.
+    /// `DATABASE_MAX_CONNECTIONS`: on PostgreSQL the connection pool size per instance; on
+    /// SQLite the read connections (a thread each) beside the one that writes. Default 10.
     pub max_connections: u32,
 }
 
