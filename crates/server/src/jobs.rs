@@ -474,7 +474,8 @@ impl Jobs {
         job_id: &str,
         timeout: Duration,
     ) -> Result<JobView, JobError> {
-        self.wait_until(session, job_id, timeout, |_| false).await
+        self.wait_for(session, job_id, timeout, Wake::AtEnd, |_| false)
+            .await
     }
 
     /// The job's view once it finishes or `wanted` says so, or as it stands when `timeout` runs
@@ -484,6 +485,18 @@ impl Jobs {
         session: &SessionId,
         job_id: &str,
         timeout: Duration,
+        wanted: impl Fn(&JobView) -> bool,
+    ) -> Result<JobView, JobError> {
+        self.wait_for(session, job_id, timeout, Wake::AtEveryChange, wanted)
+            .await
+    }
+
+    async fn wait_for(
+        &self,
+        session: &SessionId,
+        job_id: &str,
+        timeout: Duration,
+        wake: Wake,
         wanted: impl Fn(&JobView) -> bool,
     ) -> Result<JobView, JobError> {
         let deadline = Instant::now() + timeout;
@@ -503,8 +516,14 @@ impl Jobs {
             // Read again when the lease would run out: its instance may have died silently.
             let lease_left = u64::try_from(job.lease_until - now_ms()).unwrap_or(0);
             let recheck = deadline.min(now + Duration::from_millis(lease_left + 100));
+            let changed = async {
+                match wake {
+                    Wake::AtEveryChange => watch.changed().await,
+                    Wake::AtEnd => watch.ended().await,
+                }
+            };
             tokio::select! {
-                () = watch.changed() => {}
+                () = changed => {}
                 () = tokio::time::sleep_until(recheck) => {}
                 () = self.stopping.cancelled() => {}
             }
@@ -1100,6 +1119,16 @@ impl Jobs {
             Err(Failure::Gone)
         }
     }
+}
+
+/// Which changes of a job wake a waiter to read it again.
+#[derive(Debug, Clone, Copy)]
+enum Wake {
+    /// Every stage and image done (the event stream reports each).
+    AtEveryChange,
+    /// Only one that may have ended it (a long-poll answers only then): each stage would cost a
+    /// read for nothing.
+    AtEnd,
 }
 
 /// What the alt text of an offline preview starts with.

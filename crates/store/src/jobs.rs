@@ -506,7 +506,7 @@ impl JobStore {
                 .await?
                 .rows_affected()
         });
-        self.wakeups.publish_changed(id).await;
+        self.wakeups.publish_ended(id).await;
         Ok(updated == 1)
     }
 
@@ -613,7 +613,7 @@ impl JobStore {
         }
         let mut interrupted = Vec::with_capacity(ended.len());
         for (id, session, day, _, _) in ended {
-            self.wakeups.publish_changed(&id).await;
+            self.wakeups.publish_ended(&id).await;
             if let Some(session) = SessionId::from_hex(&session) {
                 interrupted.push(Interrupted {
                     id,

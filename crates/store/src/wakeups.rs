@@ -22,13 +22,20 @@ const CHANNEL: &str = "refinery_jobs";
 pub struct Signal {
     /// Bumped on every change.
     pub changes: u64,
+    /// Bumped on every change that may have ended the job: its end written here, and any change
+    /// announced by another instance (whose notice does not say). A long-poll that waits only
+    /// for the end reads the job again on these, not at every stage.
+    pub may_have_ended: u64,
     /// The job's row was deleted (its session was dropped).
     pub gone: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
+    /// A stage or progress: the job is still running.
     Changed,
+    /// Its status may be final.
+    Ended,
     Gone,
 }
 
@@ -64,6 +71,8 @@ impl Drop for Inner {
 #[derive(Debug)]
 pub struct JobWatch {
     receiver: watch::Receiver<Signal>,
+    /// `may_have_ended` as of the subscription or the last [`JobWatch::ended`].
+    ended_seen: u64,
     job_id: String,
     wakeups: Wakeups,
 }
@@ -73,6 +82,19 @@ impl JobWatch {
     pub async fn changed(&mut self) {
         // The sender lives in the registry as long as this receiver does.
         let _ = self.receiver.changed().await;
+    }
+
+    /// Resolves at the job's next change that may have ended it, or once it is gone (or at once
+    /// if one happened since the subscription or the last call).
+    pub async fn ended(&mut self) {
+        let seen = self.ended_seen;
+        if let Ok(signal) = self
+            .receiver
+            .wait_for(|s| s.gone || s.may_have_ended != seen)
+            .await
+        {
+            self.ended_seen = signal.may_have_ended;
+        }
     }
 
     /// Resolves once the job is gone.
@@ -146,7 +168,9 @@ impl Wakeups {
             .entry(job_id.to_owned())
             .or_insert_with(|| watch::Sender::new(Signal::default()))
             .subscribe();
+        let ended_seen = receiver.borrow().may_have_ended;
         JobWatch {
+            ended_seen,
             receiver,
             job_id: job_id.to_owned(),
             wakeups: self.clone(),
@@ -171,6 +195,11 @@ impl Wakeups {
         self.publish(job_id, Event::Changed).await;
     }
 
+    /// Tells every watcher, on every instance, that the job changed and may have ended.
+    pub(crate) async fn publish_ended(&self, job_id: &str) {
+        self.publish(job_id, Event::Ended).await;
+    }
+
     /// Tells every watcher, on every instance, that the job's row is gone.
     pub(crate) async fn publish_gone(&self, job_id: &str) {
         self.publish(job_id, Event::Gone).await;
@@ -188,8 +217,10 @@ impl Wakeups {
         let Some(pool) = &self.inner.postgres else {
             return;
         };
+        // Another instance hears any change as one that may have ended the job: the notice
+        // reads the same from instances of an earlier version.
         let kind = match event {
-            Event::Changed => "changed",
+            Event::Changed | Event::Ended => "changed",
             Event::Gone => "gone",
         };
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
@@ -207,6 +238,9 @@ impl Wakeups {
         if let Some(sender) = self.lock().get(job_id) {
             sender.send_modify(|s| {
                 s.changes += 1;
+                if event != Event::Changed {
+                    s.may_have_ended += 1;
+                }
                 s.gone |= event == Event::Gone;
             });
         }
@@ -215,7 +249,10 @@ impl Wakeups {
     /// Wakes every watcher (after a lost connection may have dropped notifications).
     fn wake_all(&self) {
         for sender in self.lock().values() {
-            sender.send_modify(|s| s.changes += 1);
+            sender.send_modify(|s| {
+                s.changes += 1;
+                s.may_have_ended += 1;
+            });
         }
     }
 }
@@ -233,7 +270,7 @@ async fn listen(mut listener: PgListener, inner: Weak<Inner>) {
             Ok(Some(notification)) => {
                 let payload = notification.payload();
                 match payload.split_once(':') {
-                    Some(("changed", job)) => wakeups.deliver(job, Event::Changed),
+                    Some(("changed", job)) => wakeups.deliver(job, Event::Ended),
                     Some(("gone", job)) => wakeups.deliver(job, Event::Gone),
                     _ => tracing::debug!(payload, "ignored an unknown job notification"),
                 }

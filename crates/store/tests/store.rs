@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use contracts::{ApiErrorBody, AspectRatio, ImageRecipe, ImageSize, ImageView, JobStatus};
+use futures::FutureExt;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use store::images::NewImage;
@@ -385,6 +386,9 @@ async fn jobs_move_through_stages_and_wake_their_watchers(kind: Kind) {
     let elsewhere = f.reopen().await;
     let mut here = f.store.wakeups.watch(&job.id);
     let mut there = elsewhere.wakeups.watch(&job.id);
+    // A long-poll waits for the end only.
+    let mut ending_here = f.store.wakeups.watch(&job.id);
+    let mut ending_there = elsewhere.wakeups.watch(&job.id);
     assert!(
         f.store
             .jobs
@@ -393,6 +397,14 @@ async fn jobs_move_through_stages_and_wake_their_watchers(kind: Kind) {
             .expect("db")
     );
     within("the local wake-up", here.changed()).await;
+    if matches!(kind, Kind::Sqlite) {
+        // Delivered before `advance` returned; on PostgreSQL the instance's own notice comes
+        // back through LISTEN a moment later and may have ended the job, for all it says.
+        assert!(
+            ending_here.ended().now_or_never().is_none(),
+            "a stage does not wake a waiter for the end"
+        );
+    }
     if matches!(kind, Kind::Postgres) {
         within("the wake-up on the other instance", there.changed()).await;
     }
@@ -410,6 +422,10 @@ async fn jobs_move_through_stages_and_wake_their_watchers(kind: Kind) {
     });
     assert!(f.store.jobs.finish(&job.id, &done).await.expect("db"));
     within("the wake-up at the end", here.changed()).await;
+    within("the end wakes a waiter for the end", ending_here.ended()).await;
+    if matches!(kind, Kind::Postgres) {
+        within("the end, on the other instance", ending_there.ended()).await;
+    }
     let read = f
         .store
         .jobs
