@@ -127,6 +127,7 @@ on_both_backends!(
     only_the_instance_running_a_job_may_move_it,
     the_global_quota_holds_exactly_under_40_concurrent_takes,
     quotas_are_per_session_per_utc_day_and_refundable,
+    without_limits_every_counter_still_counts,
     a_take_of_several_units_is_granted_whole_or_refused_whole,
     a_client_address_is_limited_across_its_sessions,
     image_bytes_round_trip_and_survive_reopening,
@@ -671,6 +672,33 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
             .expect("db")
             .is_ok(),
         "a new UTC day"
+    );
+}
+
+async fn without_limits_every_counter_still_counts(kind: Kind) {
+    let f = open(kind, |_| {}).await;
+    let (a, b) = (SessionId::random(), SessionId::random());
+    let q = &f.store.quotas;
+    let first = q.take(spender(&a), 2).await.expect("db").expect("no limit");
+    q.take(spender(&a), 1).await.expect("db").expect("no limit");
+    q.take(spender(&b), 4).await.expect("db").expect("no limit");
+    q.refund(spender(&a), first).await.expect("db");
+    assert_eq!(q.used_globally().await.expect("db"), 5);
+    // The same counters, read by an instance with limits.
+    let mut limited = f.config.clone();
+    limited.quota_per_session = Some(10);
+    limited.quota_per_client = Some(20);
+    limited.quota_global = Some(30);
+    let limited = Store::open(&limited).await.expect("the store reopens");
+    let left = limited
+        .quotas
+        .left(spender(&a))
+        .await
+        .expect("db")
+        .expect("limits");
+    assert_eq!(
+        (left.session_left, left.client_left, left.global_left),
+        (Some(9), Some(15), Some(25))
     );
 }
 
