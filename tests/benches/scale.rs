@@ -28,6 +28,8 @@
 //!
 //! Prints requests per second, p50/p99/max latency, errors and CPU use for each server and path,
 //! the ratios, and whether the goals hold: `GET /api/session` ≥ 0.5 × bare axum and its p99 < 5 ms.
+//! `µs/req` is the servers' CPU time per answered request (their side's busy time over the
+//! requests): the cost ratio itself, which moves less with the machine's load than the rates do.
 //! The `others` column is the share of the machine's CPUs other processes used meanwhile
 //! (`/proc/stat` less this process and wrk): a build running alongside starves the bare server
 //! more than refinery and flatters the ratio (0.98 × was printed once that way), so above 5 % the
@@ -590,7 +592,7 @@ fn main() {
         );
     }
     println!(
-        "{:<14} {:<9} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7}",
+        "{:<14} {:<9} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7} {:>8}",
         "path",
         "server",
         "req/s",
@@ -600,7 +602,8 @@ fn main() {
         "errors",
         "gen busy",
         "srv busy",
-        "others"
+        "others",
+        "µs/req"
     );
     let mut noisiest = 0.0f64;
     let mut verdicts = Vec::new();
@@ -614,7 +617,7 @@ fn main() {
             let others = 100.0 * run.others_cpu.as_secs_f64() / elapsed / cpus as f64;
             noisiest = noisiest.max(others);
             println!(
-                "{:<14} {name:<9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>8.0}% {:>8.0}% {:>6.0}%",
+                "{:<14} {name:<9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>8.0}% {:>8.0}% {:>6.0}% {:>8.1}",
                 result.path,
                 run.per_second(),
                 latency_ms(run, 0.5),
@@ -624,6 +627,7 @@ fn main() {
                 100.0 * run.generator_cpu.as_secs_f64() / elapsed,
                 100.0 * run.servers_cpu.as_secs_f64() / elapsed / server_threads as f64,
                 others,
+                run.servers_cpu.as_secs_f64() * 1e6 / run.ok.max(1) as f64,
             );
         }
         let rounds_text: Vec<String> = result.ratios.iter().map(|r| format!("{r:.2}")).collect();
