@@ -370,7 +370,7 @@ impl Flow {
     }
 
     /// True when `other` (the server's view, or its absence) is a different state of the flow
-    /// from the one drawn: another step, other answers, another job. A job's progress (and the
+    /// from the one drawn: another step, other answers, another job, other references or images. A job's progress (and the
     /// image it makes) is followed by polling, and the quota's clock countdown is no difference.
     pub fn differs_from(&self, other: Option<&SessionView>) -> bool {
         let key = |s: &SessionView| {
@@ -386,6 +386,11 @@ impl Flow {
                 s.references
                     .iter()
                     .map(|r| r.reference_id.clone())
+                    .collect::<Vec<_>>(),
+                // An image deleted in another tab is gone from the server: its URL answers 404.
+                s.images
+                    .iter()
+                    .map(|i| i.image_id.clone())
                     .collect::<Vec<_>>(),
             )
         };

@@ -166,7 +166,8 @@ async fn references_reach_gemini_in_order_before_the_prompt_and_the_writer_knows
         vec![product.reference_id, style.reference_id, third.reference_id]
     );
 
-    // A new take from the same prompt sends the references as they are now.
+    // A new take after a reference is removed sends the references as they are now, with a
+    // prompt written for them.
     let response = app.delete(&style.url).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     app.made(json!({"reusePrompt": true})).await;
@@ -177,11 +178,9 @@ async fn references_reach_gemini_in_order_before_the_prompt_and_the_writer_knows
         .filter(|p| matches!(p, ReceivedPart::Image { .. }))
         .count();
     assert_eq!(images, 2);
-    assert_eq!(
-        openai_inputs(&sim).len(),
-        1,
-        "no prompt written for a new take"
-    );
+    let inputs = openai_inputs(&sim);
+    assert_eq!(inputs.len(), 2, "the prompt is written again");
+    assert!(inputs[1].contains("Reference images: 2"), "{}", inputs[1]);
 }
 
 #[tokio::test]
@@ -206,6 +205,47 @@ async fn adding_a_reference_rewrites_the_speculative_prompt_once_and_generate_us
         2,
         "the reference, then the prompt"
     );
+}
+
+#[tokio::test]
+async fn a_new_take_after_the_references_changed_writes_the_prompt_for_them() {
+    let (app, sim) = live(|s| s.speculative_synthesis = false).await;
+    app.ready_session("our bottle on a beach").await;
+    app.made(json!({})).await;
+    app.made(json!({"reusePrompt": true})).await;
+    assert_eq!(
+        openai_inputs(&sim).len(),
+        1,
+        "a new take with the same images reuses the prompt"
+    );
+
+    let reference = app
+        .add_reference(solid_png([250, 0, 10]), "our product")
+        .await;
+    app.made(json!({"reusePrompt": true})).await;
+    let inputs = openai_inputs(&sim);
+    assert_eq!(inputs.len(), 2, "the prompt is written again: {inputs:?}");
+    assert!(
+        inputs[1].contains("our product"),
+        "for the reference it goes with: {}",
+        inputs[1]
+    );
+    assert_eq!(
+        generate_calls(&sim).last().expect("a call").turns()[0]
+            .1
+            .len(),
+        2,
+        "the reference, then the prompt"
+    );
+    app.made(json!({"reusePrompt": true})).await;
+    assert_eq!(openai_inputs(&sim).len(), 2, "then reused while they stay");
+
+    let removed = app.delete(&paths::reference(&reference.reference_id)).await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    app.made(json!({"reusePrompt": true})).await;
+    let inputs = openai_inputs(&sim);
+    assert_eq!(inputs.len(), 3, "and written again once it is gone");
+    assert!(!inputs[2].contains("our product"), "{}", inputs[2]);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use contracts::{JobStatus, ResumeResponse, SessionStatus, SessionView, paths};
+use contracts::{JobStatus, JobView, ResumeResponse, SessionStatus, SessionView, paths};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::json;
@@ -302,4 +302,12 @@ async fn a_deleted_image_leaves_the_view_and_its_job() {
     let job = after.job.expect("the newest job");
     assert_eq!(job.job_id, second.job_id);
     assert!(job.image.is_none() && job.images.is_empty(), "{job:?}");
+
+    let polled = app.get(&paths::job(&second.job_id)).await;
+    assert_eq!(polled.status(), StatusCode::OK);
+    let polled: JobView = polled.json().await.expect("a job");
+    assert!(
+        polled.image.is_none() && polled.images.is_empty(),
+        "the job's own address does not list it either: {polled:?}"
+    );
 }

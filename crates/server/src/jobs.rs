@@ -778,7 +778,11 @@ impl Jobs {
         recipe.count = Some(job.image_count);
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
         let synthesis = match (&data.synthesis, job.reuse_prompt) {
-            (Some(existing), true) => existing.clone(),
+            // The same prompt only for the same images: one written before a reference was
+            // added or removed does not say what the images sent now are.
+            (Some(existing), true) if existing.references == recipe.reference_ids => {
+                existing.clone()
+            }
             _ => self.synthesize(job, &data, version, &rows).await?,
         };
 
@@ -919,6 +923,7 @@ impl Jobs {
                 &format!("{alt}, edited: {}", edit.instruction),
                 domain::composer::ALT_MAX_CHARS,
             ),
+            references: Vec::new(),
         };
         self.advance(job, JobStatus::Rendering).await?;
         let image = InputImage {
@@ -1088,6 +1093,7 @@ impl Jobs {
             prompt: synthesis.prompt,
             summary: synthesis.summary,
             alt_text: synthesis.alt_text,
+            references: references.iter().map(|r| r.id.clone()).collect(),
         };
         // Written over the session as read at the request when nothing changed it since (one
         // write instead of a read and a write); otherwise onto what it is now.

@@ -61,6 +61,10 @@ pub struct StoredSynthesis {
     pub prompt: String,
     pub summary: String,
     pub alt_text: String,
+    /// The reference images it was written for, by id in upload order: a new take reuses the
+    /// prompt only while the session's references are still these.
+    #[serde(default)]
+    pub references: Vec<String>,
 }
 
 impl std::fmt::Debug for StoredSynthesis {

@@ -175,6 +175,7 @@ impl Speculator {
         let Ok(references) = self.store.references.list(&session).await else {
             return;
         };
+        let ids: Vec<String> = references.iter().map(|r| r.id.clone()).collect();
         let notes: Vec<String> = references.into_iter().map(|r| r.note).collect();
         let started = std::time::Instant::now();
         let writing = self.synthesizer.synthesize(SynthesisRequest {
@@ -234,6 +235,7 @@ impl Speculator {
                 prompt: s.prompt,
                 summary: s.summary,
                 alt_text: s.alt_text,
+                references: ids,
             }),
             Err(_) => SpeculationState::Failed,
         };

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -32,8 +32,13 @@ use crate::{access, middleware, observability, openapi, rate_limit, telemetry, u
 /// Largest request body accepted by any route.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 
-/// The whole HTTP surface.
-pub fn build_router(state: AppState) -> Router {
+/// The whole HTTP surface, as the service each connection calls. Not wrapped in an outer
+/// `Router`: that would route every request twice and clone the whole layer stack into a fresh
+/// box for each one.
+pub fn build_router(
+    state: AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
     let api = Router::from(routes::api())
         .layer(Extension(openapi::shared()))
         .route("/api", any(api_not_found))
@@ -95,7 +100,9 @@ pub fn build_router(state: AppState) -> Router {
                 .map(|gate| from_fn_with_state(gate, access::require_access)),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
-    Router::new().fallback_service(layers.service(app))
+    layers
+        .service(app)
+        .map_response(IntoResponse::into_response)
 }
 
 /// The span every request's log lines carry: method, matched route, path and request id (never
@@ -312,12 +319,17 @@ pub fn run_main() -> std::process::ExitCode {
 /// keep-alive connection) within `header_timeout` (`HEADER_TIMEOUT_SECS`), so a client that
 /// trickles bytes or idles cannot hold a connection open. Each request carries its peer address
 /// (`ConnectInfo`) for the per-client limits.
-async fn serve(
+async fn serve<S>(
     listener: TcpListener,
-    router: Router,
+    router: S,
     header_timeout: std::time::Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + 'static,
+{
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())

@@ -2,6 +2,7 @@
 //! handles, the job runner, the providers and their start-up model check, each a narrow handle that middleware, extractors
 //! and handlers take on their own (`FromRef`).
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,8 +35,20 @@ use crate::session::cookie::{CookieSigner, SessionCookies};
 use crate::speculation::Speculator;
 use crate::views::SessionViews;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything the routes share, behind one `Arc`: axum clones the state for every request it
+/// routes (the handler's copy and each layer's), so a clone is one counter bump rather than one
+/// per store handle, provider and cache below.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub settings: Arc<Settings>,
     pub catalog: Arc<Catalog>,
     /// The templates' example pictures, drawn on first request.
@@ -57,12 +70,41 @@ pub struct AppState {
     /// Session views kept in memory (the embedded store only).
     pub views: Arc<SessionViews>,
     /// The start-up lookup of the configured models (running in the background).
-    #[from_ref(skip)]
     pub model_check: ModelCheck,
     /// The whole store, for the background upkeep and shutdown.
-    #[from_ref(skip)]
     pub store: Store,
 }
+
+/// The narrow handles middleware, extractors and handlers take on their own
+/// (`State<SessionStore>`, ...), each cloned out of the shared state.
+macro_rules! narrow_handles {
+    ($($field:ident: $handle:ty),* $(,)?) => {$(
+        impl FromRef<AppState> for $handle {
+            fn from_ref(state: &AppState) -> $handle {
+                state.0.$field.clone()
+            }
+        }
+    )*};
+}
+
+narrow_handles!(
+    settings: Arc<Settings>,
+    catalog: Arc<Catalog>,
+    examples: SharedExamples,
+    cookies: SessionCookies,
+    sessions: SessionStore,
+    images: ImageStore,
+    references: ReferenceStore,
+    recipes: RecipeStore,
+    quotas: QuotaStore,
+    jobs: Arc<Jobs>,
+    speculator: Arc<Speculator>,
+    synthesizer: Arc<dyn PromptSynthesizer>,
+    renderer: Arc<dyn ImageGenerator>,
+    access: Option<Arc<AccessGate>>,
+    rate_limits: Arc<RateLimits>,
+    views: Arc<SessionViews>,
+);
 
 impl AppState {
     /// Loads templates, opens the store (running its migrations), and picks the providers the
@@ -112,7 +154,7 @@ impl AppState {
             settings.rate_limit_session_per_minute,
             settings.session.trusted_proxies.clone(),
         ));
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             access,
             rate_limits,
             views: Arc::new(SessionViews::new(store.changes.clone())),
@@ -134,7 +176,7 @@ impl AppState {
             speculator,
             synthesizer,
             renderer,
-        })
+        })))
     }
 }
 

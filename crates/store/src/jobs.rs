@@ -381,7 +381,20 @@ impl JobStore {
                 .fetch_optional(pool)
                 .await?
         });
-        found.map(row).transpose()
+        let Some(mut job) = found.map(row).transpose()? else {
+            return Ok(None);
+        };
+        // As in `latest`: the images deleted since (by the person or a sweep) are not listed.
+        if !job.images.is_empty() {
+            let stored: Vec<String> = on_db!(&self.db, pool => {
+                sqlx::query_scalar("SELECT id FROM images WHERE session_id = $1")
+                    .bind(session.to_hex())
+                    .fetch_all(pool)
+                    .await?
+            });
+            job.images.retain(|image| stored.contains(&image.image_id));
+        }
+        Ok(Some(job))
     }
 
     /// The session's newest job and its images, newest first.

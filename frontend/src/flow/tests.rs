@@ -297,6 +297,15 @@ fn a_deleted_image_leaves_the_list_the_batch_and_the_newest_image() {
     );
     assert_eq!(f.stage(), Stage::Done, "an image is still there");
 
+    // An image another tab deleted is a difference worth redrawing for.
+    let theirs = f.session.clone().expect("a session");
+    let mut before = theirs.clone();
+    before.images.insert(0, image(2));
+    let mut drawn = flow(Some(before));
+    assert!(drawn.differs_from(Some(&theirs)));
+    drawn.on_image_deleted(&image(2).url);
+    assert!(!drawn.differs_from(Some(&theirs)), "{:?}", drawn.images());
+
     f.on_image_deleted(&image(1).url);
     assert!(f.images().is_empty());
     assert_eq!(f.stage(), Stage::Empty);
