@@ -374,24 +374,32 @@ impl JobStore {
     pub async fn get(&self, session: &SessionId, id: &str) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND session_id = $2");
         let (job, owner) = (id.to_owned(), session.to_hex());
-        let found: Option<Columns> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql)
+        let (found, stored): (Option<Columns>, Option<Vec<String>>) = on_db!(&self.db, pool => {
+            #[allow(unused_mut)]
+            let mut conn = pool.acquire().await?;
+            let found: Option<Columns> = sqlx::query_as(&sql)
                 .bind(&job)
                 .bind(&owner)
-                .fetch_optional(pool)
-                .await?
+                .fetch_optional(&mut *conn)
+                .await?;
+            // A job that made images (its `image` or `images` column): which are still stored,
+            // read in the same turn.
+            let stored = match &found {
+                Some(columns) if columns.5.is_some() || columns.13.is_some() => Some(
+                    sqlx::query_scalar("SELECT id FROM images WHERE session_id = $1")
+                        .bind(&owner)
+                        .fetch_all(&mut *conn)
+                        .await?,
+                ),
+                _ => None,
+            };
+            (found, stored)
         });
         let Some(mut job) = found.map(row).transpose()? else {
             return Ok(None);
         };
         // As in `latest`: the images deleted since (by the person or a sweep) are not listed.
-        if !job.images.is_empty() {
-            let stored: Vec<String> = on_db!(&self.db, pool => {
-                sqlx::query_scalar("SELECT id FROM images WHERE session_id = $1")
-                    .bind(session.to_hex())
-                    .fetch_all(pool)
-                    .await?
-            });
+        if let Some(stored) = stored {
             job.images.retain(|image| stored.contains(&image.image_id));
         }
         Ok(Some(job))
