@@ -84,7 +84,8 @@ macro_rules! on_writer {
 }
 pub(crate) use on_writer;
 
-/// How long a request waits for a pooled connection (or, on SQLite, for the write lock).
+/// How long a request waits for a pooled connection (PostgreSQL) or, on SQLite, for a write lock
+/// another process holds.
 const WAIT: Duration = Duration::from_secs(10);
 
 /// The temporary folder of a throwaway database, removed when the last handle on it drops.
