@@ -8,12 +8,15 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use contracts::{GalleryResponse, ImageView, JobStatus, MetaResponse, ReferenceView, codes, paths};
+use contracts::{
+    GalleryResponse, ImageSize, ImageView, JobStatus, MetaResponse, ReferenceView, codes, paths,
+};
 use image::{ImageFormat, Rgb, RgbImage, RgbaImage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::config::{NanoBananaMode, Settings, SynthesisFallback};
 use simulator::{Config, ReceivedPart, thought_signature};
+use store::images::NewImage;
 
 use crate::helpers::{Person, TestApp, error_of, live_providers_at, spawn_app, spawn_app_with};
 use crate::references::Part;
@@ -487,6 +490,68 @@ async fn a_deleted_image_cannot_be_edited_and_costs_nothing() {
         1,
         "no unit for the refusal"
     );
+}
+
+#[tokio::test]
+async fn an_image_too_large_to_send_back_is_refused_for_edits_before_anything_is_spent() {
+    let (app, sim) = live(|s| s.speculative_synthesis = false).await;
+    app.ready_session("a mosaic of sea glass").await;
+    let made = app.made(json!({})).await;
+    let mine = app
+        .state
+        .images
+        .record(&made.image_id)
+        .await
+        .expect("the store answers")
+        .expect("the image is stored");
+    // A 4K PNG of fine detail: more than Gemini takes back inline in one request.
+    let bytes = noise_png(2600, 2000, 7);
+    assert!(bytes.len() > 14_000_000, "{} bytes", bytes.len());
+    let large = app
+        .state
+        .images
+        .insert(NewImage {
+            session: mine.session,
+            job_id: "a-4k-job".into(),
+            bytes: bytes.into(),
+            mime_type: "image/png".into(),
+            width: 2600,
+            height: 2000,
+            alt: "sea glass".into(),
+            summary: "sea glass".into(),
+            aspect_ratio: made.aspect_ratio,
+            image_size: ImageSize::FourK,
+            offline_preview: false,
+            recipe: None,
+            thought_signature: None,
+        })
+        .await
+        .expect("stored");
+    let calls_before = generate_calls(&sim).len();
+
+    let (status, error) = error_of(
+        app.post_json(
+            paths::GENERATE,
+            &json!({"editOf": large, "instruction": "make it night"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, error.code.as_str()),
+        (StatusCode::BAD_REQUEST, codes::INVALID_REQUEST)
+    );
+    assert!(error.error.contains("at most 14.0 MB"), "{}", error.error);
+    assert_eq!(generate_calls(&sim).len(), calls_before, "nothing sent");
+    assert_eq!(
+        app.quota_used_globally().await,
+        1,
+        "no unit for the refusal"
+    );
+
+    // The image it came from is small enough, and edits as before.
+    app.edit(&made.image_id, "make it night").await;
+    assert_eq!(generate_calls(&sim).len(), calls_before + 1);
 }
 
 #[tokio::test]

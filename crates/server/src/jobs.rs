@@ -284,7 +284,8 @@ impl Jobs {
         self.check(&request)?;
         if let Some(edit) = &request.edit {
             // Another session's image is not found, as an unknown one.
-            self.edited_image(&session, &edit.image_id).await?;
+            let edited = self.edited_image(&session, &edit.image_id).await?;
+            self.check_edit_size(&edited)?;
         }
         // Count a live generation (one unit per image) before starting it, and give it back if
         // no new job started (one was already running, or the session is not ready).
@@ -422,6 +423,22 @@ impl Jobs {
             quota_client: counted.map(|(_, client)| client),
         };
         self.insert(job, Work::Edit(edit), accepted).await
+    }
+
+    /// Refuses an edit of an image larger than the image model takes back in one request (a
+    /// 4K PNG can be), before anything is counted or sent.
+    fn check_edit_size(&self, edited: &store::images::ImageRecord) -> Result<(), JobError> {
+        match self.renderer.max_input_image_bytes() {
+            Some(max) if edited.byte_size > max => {
+                let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
+                Err(JobError::Unsupported(format!(
+                    "This image is {:.1} MB; the image model takes at most {:.1} MB of images with one request, so it cannot edit it. Make it at a smaller size (imageSize 1K or 2K) to edit it.",
+                    mb(edited.byte_size),
+                    mb(max)
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Image `image_id` when it is one of `session`'s.

@@ -51,10 +51,12 @@ pub struct ImageRecord {
     pub view: ImageView,
     /// `None` for images made before recipes were recorded.
     pub recipe: Option<ImageRecipe>,
+    /// Size of the stored bytes (what an edit sends back to the image model).
+    pub byte_size: u64,
 }
 
 const RECORD_COLUMNS: &str = "id, session_id, mime_type, width, height, alt, summary, \
-     aspect_ratio, offline_preview, recipe, image_size";
+     aspect_ratio, offline_preview, recipe, image_size, byte_size";
 
 type RecordColumns = (
     String,
@@ -68,10 +70,11 @@ type RecordColumns = (
     bool,
     Option<String>,
     String,
+    i64,
 );
 
 fn record(columns: RecordColumns) -> Result<ImageRecord, StoreError> {
-    let (id, session, mime_type, width, height, alt, summary, ratio, offline, recipe, size) =
+    let (id, session, mime_type, width, height, alt, summary, ratio, offline, recipe, size, bytes) =
         columns;
     let corrupt = |what: &str| StoreError::Corrupt(format!("image {id}: {what}"));
     Ok(ImageRecord {
@@ -96,6 +99,7 @@ fn record(columns: RecordColumns) -> Result<ImageRecord, StoreError> {
             .map(serde_json::from_str)
             .transpose()
             .map_err(StoreError::corrupt("image recipe"))?,
+        byte_size: u64::try_from(bytes).map_err(|_| corrupt("byte size"))?,
         id,
     })
 }

@@ -41,7 +41,7 @@ fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
             (
                 400,
                 codes::INVALID_REQUEST,
-                "`count` is not 1 to 4, or the image model cannot make that size or ratio (the message names what it can); or `editOf` without `instruction` (or the reverse), an instruction empty or over 300 characters, an edit with `count` > 1, `reusePrompt`, `aspectRatio` or `imageSize`; or the configured image service takes no images (task mode) and the session has references or this is an edit",
+                "`count` is not 1 to 4, or the image model cannot make that size or ratio (the message names what it can); or `editOf` without `instruction` (or the reverse), an instruction empty or over 300 characters, an edit with `count` > 1, `reusePrompt`, `aspectRatio` or `imageSize`; or the configured image service takes no images (task mode) and the session has references or this is an edit; or the references, or the image to edit, are more bytes than the image model takes in one request",
             ),
             (
                 404,
