@@ -199,11 +199,12 @@ impl SessionStore {
         // The ids, so copies of the dropped sessions (`changes`) go stale with them.
         let max_sessions = self.max_sessions;
         let dropped: Vec<String> = on_writer!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            #[allow(unused_mut)]
+            let mut conn = pool.acquire().await?;
             let mut idle: Vec<String> =
                 sqlx::query_scalar("DELETE FROM sessions WHERE touched_at <= $1 RETURNING id")
                     .bind(idle_before)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?;
             let over_cap: Vec<String> = sqlx::query_scalar(
                 "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
@@ -211,9 +212,8 @@ impl SessionStore {
             )
             .bind(i64::MAX)
             .bind(max_sessions)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
-            tx.commit().await?;
             idle.extend(over_cap);
             idle
         });
