@@ -252,8 +252,11 @@ async fn a_session_dropped_by_the_sweep_is_gone_at_once() {
     let other = app.another_person();
     other.start("a heron at dawn").await;
 
+    // The server's own upkeep sweeps at start too, and under load that sweep may come after the
+    // second start and drop the first session itself: whichever sweep drops it, it is gone at
+    // once, and the other stays.
     let swept = app.state.store.sweep().await.expect("the sweep runs");
-    assert_eq!(swept.sessions, 1);
+    assert!(swept.sessions <= 1, "{swept:?}");
     let (status, _) = error_of(app.get(paths::SESSION).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(other.get(paths::SESSION).await.status(), StatusCode::OK);
