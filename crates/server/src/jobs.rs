@@ -282,11 +282,16 @@ impl Jobs {
         // Time to image is counted from here: the request read, before any store work.
         let accepted = std::time::Instant::now();
         self.check(&request)?;
-        if let Some(edit) = &request.edit {
-            // Another session's image is not found, as an unknown one.
-            let edited = self.edited_image(&session, &edit.image_id).await?;
-            self.check_edit_size(&edited)?;
-        }
+        // Another session's image is not found, as an unknown one; read once, for the check
+        // and for the job.
+        let edited = match &request.edit {
+            Some(edit) => {
+                let edited = self.edited_image(&session, &edit.image_id).await?;
+                self.check_edit_size(&edited)?;
+                Some(edited)
+            }
+            None => None,
+        };
         // Count a live generation (one unit per image) before starting it, and give it back if
         // no new job started (one was already running, or the session is not ready).
         let spender = Spender {
@@ -305,9 +310,12 @@ impl Jobs {
             None
         };
         let counted = taken.map(|t| (t, client.to_owned()));
-        let started = match request.edit.clone() {
-            Some(edit) => self.queue_edit(session, edit, counted, accepted).await,
-            None => self.queue(session, request, counted, accepted).await,
+        let started = match (request.edit.clone(), edited) {
+            (Some(edit), Some(edited)) => {
+                self.queue_edit(session, edit, &edited, counted, accepted)
+                    .await
+            }
+            _ => self.queue(session, request, counted, accepted).await,
         };
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
@@ -386,32 +394,28 @@ impl Jobs {
             )));
         }
         let total: u64 = references.iter().map(|r| r.byte_size).sum();
-        if let Some(max) = self.renderer.max_input_image_bytes()
-            && total > max
-        {
-            let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
+        if let Some((size, max)) = self.over_input_limit(total) {
             return Err(JobError::Unsupported(format!(
-                "The reference images come to {:.1} MB; the image model takes at most {:.1} MB of images with one request. Delete one to generate.",
-                mb(total),
-                mb(max)
+                "The reference images come to {size:.1} MB; the image model takes at most {max:.1} MB of images with one request. Delete one to generate."
             )));
         }
         Ok(references)
     }
 
-    /// Queues an edit of one of the session's images: one image, at the edited image's ratio and
-    /// size, whatever stage the brief is at (the brief is not used).
+    /// Queues an edit of `edited`, one of the session's images: one image, at its ratio and
+    /// size, whatever stage the brief is at (the brief is not used). An image deleted after this
+    /// fails the job with `image_not_found` when its task reads the bytes.
     async fn queue_edit(
         self: &Arc<Self>,
         session: SessionId,
         edit: EditRequest,
+        edited: &store::images::ImageRecord,
         counted: Option<(Taken, String)>,
         accepted: std::time::Instant,
     ) -> Result<Started, JobError> {
         if let Some(job) = self.running_job(&session).await? {
             return Ok(Started::Existing(job.view()));
         }
-        let edited = self.edited_image(&session, &edit.image_id).await?;
         let job = NewJob {
             id: store::ids::random_id(),
             session,
@@ -428,17 +432,20 @@ impl Jobs {
     /// Refuses an edit of an image larger than the image model takes back in one request (a
     /// 4K PNG can be), before anything is counted or sent.
     fn check_edit_size(&self, edited: &store::images::ImageRecord) -> Result<(), JobError> {
-        match self.renderer.max_input_image_bytes() {
-            Some(max) if edited.byte_size > max => {
-                let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
-                Err(JobError::Unsupported(format!(
-                    "This image is {:.1} MB; the image model takes at most {:.1} MB of images with one request, so it cannot edit it. Make it at a smaller size (imageSize 1K or 2K) to edit it.",
-                    mb(edited.byte_size),
-                    mb(max)
-                )))
-            }
-            _ => Ok(()),
+        match self.over_input_limit(edited.byte_size) {
+            Some((size, max)) => Err(JobError::Unsupported(format!(
+                "This image is {size:.1} MB; the image model takes at most {max:.1} MB of images with one request, so it cannot edit it. Make it at a smaller size (imageSize 1K or 2K) to edit it."
+            ))),
+            None => Ok(()),
         }
+    }
+
+    /// `bytes` of input images and the image model's limit for one request, in MB, when they
+    /// are more than it takes.
+    fn over_input_limit(&self, bytes: u64) -> Option<(f64, f64)> {
+        let max = self.renderer.max_input_image_bytes()?;
+        let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
+        (bytes > max).then(|| (mb(bytes), mb(max)))
     }
 
     /// Image `image_id` when it is one of `session`'s.
