@@ -41,15 +41,15 @@ pub(crate) struct Sqlite {
     scratch: Scratch,
 }
 
-/// Runs the read `$body` with `$pool` bound to the concrete pool, once per backend. On SQLite,
-/// `$body` runs on a reader's thread (so it owns what it uses), with `$pool` its read-only
-/// connection (a write there fails: "attempt to write a readonly database").
-macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
+/// Runs `$body` with `$pool` bound to the concrete pool, once per backend; on SQLite, on the
+/// thread of `$side` (`readers` or `writer`), so it owns what it uses, with `$pool` that
+/// thread's connection.
+macro_rules! on_sqlite_side {
+    ($db:expr, $side:ident, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(sqlite) => {
                 sqlite
-                    .readers
+                    .$side
                     .run(async move |$pool: &mut sqlx::SqliteConnection| {
                         #[allow(unused_imports)]
                         use sqlx::Acquire as _;
@@ -61,25 +61,21 @@ macro_rules! on_db {
         }
     };
 }
+pub(crate) use on_sqlite_side;
+
+/// A read: on SQLite, on a reader's read-only connection (a write there fails: "attempt to
+/// write a readonly database").
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        $crate::db::on_sqlite_side!($db, readers, $pool => $body)
+    };
+}
 pub(crate) use on_db;
 
-/// [`on_db!`] for a write: on SQLite, `$body` runs on the writer's thread (so it owns what it
-/// uses), with `$pool` the writer's connection, and the result comes back once committed.
+/// A write: on SQLite, on the writer's connection; the result comes back once committed.
 macro_rules! on_writer {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite(sqlite) => {
-                sqlite
-                    .writer
-                    .run(async move |$pool: &mut sqlx::SqliteConnection| {
-                        #[allow(unused_imports)]
-                        use sqlx::Acquire as _;
-                        Ok::<_, sqlx::Error>($body)
-                    })
-                    .await?
-            }
-            $crate::db::Db::Postgres($pool) => $body,
-        }
+        $crate::db::on_sqlite_side!($db, writer, $pool => $body)
     };
 }
 pub(crate) use on_writer;
