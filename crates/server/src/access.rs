@@ -5,13 +5,11 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -124,29 +122,33 @@ impl AccessGate {
     }
 }
 
-/// Middleware (only when a password is configured): lets a request through when the path is
-/// open or the access cookie is valid. Otherwise API calls get 401 `access_required` and pages
-/// go to /login.
-pub async fn require_access(
-    State(gate): State<Arc<AccessGate>>,
-    cookies: Cookies,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The check in front of everything (only when a password is configured), as a tower-http
+/// request validator: a request passes when the path is open or the access cookie is valid.
+/// Otherwise API calls get 401 `access_required` and pages go to /login.
+#[expect(
+    clippy::result_large_err,
+    reason = "a tower-http request validator answers a refusal as `Err(Response)`"
+)]
+pub fn require_access(gate: &AccessGate, request: &mut Request) -> Result<(), Response> {
     let path = request.uri().path();
-    if OPEN_PATHS.contains(&path) || gate.admits(&cookies) {
-        return next.run(request).await;
+    let admitted = OPEN_PATHS.contains(&path)
+        || request
+            .extensions()
+            .get::<Cookies>()
+            .is_some_and(|cookies| gate.admits(cookies));
+    if admitted {
+        return Ok(());
     }
     if path.starts_with("/api") || request.method() != Method::GET {
-        return access_required();
+        return Err(access_required());
     }
     let wanted = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    Redirect::to(&format!(
+    Err(Redirect::to(&format!(
         "{}?next={}",
         paths::LOGIN,
         encode_component(wanted)
     ))
-    .into_response()
+    .into_response())
 }
 
 fn access_required() -> Response {

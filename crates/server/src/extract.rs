@@ -9,11 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
-use axum::http::Extensions;
 use axum::http::request::Parts;
 use store::SessionId;
 use store::sessions::SessionStore;
-use tower_cookies::Cookies;
 
 use crate::client_addr::{client_ip, limit_key};
 use crate::config::Settings;
@@ -34,32 +32,32 @@ pub struct CurrentSession {
 #[derive(Clone, Copy)]
 struct VerifiedCookie(Result<SessionId, CookieProblem>);
 
-/// The request's session cookie, verified: on the first call it is read from the cookie jar
-/// (`CookieManagerLayer`) and its HMAC checked, and the outcome kept in the request's
-/// extensions, so later calls (the handler's extractor after the rate limiter) only look it up.
+/// The request's session cookie, verified: on the first call it is read from the `Cookie`
+/// headers and its HMAC checked, and the outcome kept in the request's extensions, so later calls
+/// (the handler's extractor after the rate limiter) only look it up.
 pub fn verified_cookie(
-    extensions: &mut Extensions,
+    request: &mut axum::extract::Request,
     cookies: &SessionCookies,
-) -> Result<Result<SessionId, CookieProblem>, ApiError> {
-    if let Some(&VerifiedCookie(found)) = extensions.get::<VerifiedCookie>() {
-        return Ok(found);
+) -> Result<SessionId, CookieProblem> {
+    if let Some(&VerifiedCookie(found)) = request.extensions().get::<VerifiedCookie>() {
+        return found;
     }
-    let jar = extensions
-        .get::<Cookies>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the cookie layer is missing")))?;
-    let found = cookies.read(jar);
-    extensions.insert(VerifiedCookie(found));
-    Ok(found)
+    let found = cookies.read(request.headers());
+    request.extensions_mut().insert(VerifiedCookie(found));
+    found
 }
 
-async fn read<S: Send + Sync>(
-    parts: &mut Parts,
-    state: &S,
-) -> Result<Result<SessionId, CookieProblem>, ApiError>
+/// [`verified_cookie`] for an extractor.
+fn read<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<SessionId, CookieProblem>
 where
     SessionCookies: FromRef<S>,
 {
-    verified_cookie(&mut parts.extensions, &SessionCookies::from_ref(state))
+    if let Some(&VerifiedCookie(found)) = parts.extensions.get::<VerifiedCookie>() {
+        return found;
+    }
+    let found = SessionCookies::from_ref(state).read(&parts.headers);
+    parts.extensions.insert(VerifiedCookie(found));
+    found
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for SessionCookie
@@ -69,7 +67,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match read(parts, state).await? {
+        match read(parts, state) {
             Ok(id) => Ok(SessionCookie(id)),
             Err(CookieProblem::Missing) => Err(ApiError::SessionNotFound),
             Err(CookieProblem::BadSignature) => Err(ApiError::InvalidSession),
@@ -85,7 +83,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, ApiError> {
-        Ok(read(parts, state).await?.ok().map(SessionCookie))
+        Ok(read(parts, state).ok().map(SessionCookie))
     }
 }
 

@@ -5,15 +5,19 @@
 //! lists every series and log line. Labels carry routes, codes and provider names only.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{OnceLock, RwLock};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
@@ -102,21 +106,89 @@ pub fn provider_call(role: &'static str, provider: &str, outcome: &str, started:
         .record(started.elapsed().as_secs_f64());
 }
 
-/// Middleware: request count and latency by method, matched route and status. Every label value
-/// comes from a short closed set (a client can send any method token and any path, and each new
-/// label value would be a new series held in memory for ever).
-pub async fn track_http(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    // The request's span opened before routing; from here on its lines carry the route too.
-    Span::current().record("route", route);
-    let response = next.run(request).await;
-    let series = HttpSeries::of(method, route, response.status().as_u16());
-    series.requests.increment(1);
-    series.seconds.record(started.elapsed().as_secs_f64());
-    response
+/// Request count and latency by method, matched route and status, as a layer on each route (the
+/// route is known only after routing). Every label value comes from a short closed set (a client
+/// can send any method token and any path, and each new label value would be a new series held
+/// in memory for ever). Also names the route in the request's span.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrackHttpLayer;
+
+impl<S> Layer<S> for TrackHttpLayer {
+    type Service = TrackHttp<S>;
+
+    fn layer(&self, inner: S) -> TrackHttp<S> {
+        TrackHttp { inner }
+    }
+}
+
+/// The service [`TrackHttpLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct TrackHttp<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for TrackHttp<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Tracked<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let method = method_label(request.method());
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        // The request's span opened before routing; from here on its lines carry the route too.
+        Span::current().record("route", route_label(route.as_ref()));
+        Tracked {
+            inner: self.inner.call(request),
+            started,
+            method,
+            route,
+        }
+    }
+}
+
+fn route_label(route: Option<&MatchedPath>) -> &str {
+    route.map_or("unmatched", MatchedPath::as_str)
+}
+
+pin_project! {
+    /// A route's answer, counted when it is ready.
+    pub struct Tracked<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        method: &'static str,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> Future for Tracked<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = ready!(this.inner.poll(cx));
+        if let Ok(response) = &answer {
+            let series = HttpSeries::of(
+                this.method,
+                route_label(this.route.as_ref()),
+                response.status().as_u16(),
+            );
+            series.requests.increment(1);
+            series.seconds.record(this.started.elapsed().as_secs_f64());
+        }
+        Poll::Ready(answer)
+    }
 }
 
 /// One (method, route, status)'s handles into the recorder. Looked up once and kept: asking the

@@ -8,14 +8,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use std::sync::Arc;
 
 use store::SessionId;
 
@@ -123,38 +121,36 @@ impl RateLimits {
     }
 }
 
-/// Middleware for `/api` routes. The session cookie it verifies for the per-session limit stays
-/// with the request, so the handler's extractor does not verify it again.
-pub async fn limit(
-    State((limits, cookies)): State<(Arc<RateLimits>, SessionCookies)>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    if !request.uri().path().starts_with("/api") {
-        return next.run(request).await;
-    }
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
-    let ip = client_ip(request.headers(), peer, &limits.trusted_proxies);
-    // A missing or forged cookie counts against the client's limit only; the handler refuses it.
-    let session = match limits.per_session {
-        Some(_) => verified_cookie(request.extensions_mut(), &cookies)
-            .ok()
-            .and_then(Result::ok),
-        None => None,
-    };
-    match limits.check(ip, session) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
+impl RateLimits {
+    /// The check in front of `/api` routes, as a tower-http request validator (`Err` is the
+    /// 429). The session cookie it verifies for the per-session limit stays with the request, so
+    /// the handler's extractor does not verify it again.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a tower-http request validator answers a refusal as `Err(Response)`"
+    )]
+    pub fn admit(&self, cookies: &SessionCookies, request: &mut Request) -> Result<(), Response> {
+        if !request.uri().path().starts_with("/api") {
+            return Ok(());
+        }
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| *addr);
+        let ip = client_ip(request.headers(), peer, &self.trusted_proxies);
+        // A missing or forged cookie counts against the client's limit only; the handler refuses it.
+        let session = match self.per_session {
+            Some(_) => verified_cookie(request, cookies).ok(),
+            None => None,
+        };
+        self.check(ip, session).map_err(|wait| {
             tracing::info!(%ip, "request rate-limited");
             ApiError::RateLimited {
                 what: "requests",
                 retry_after: wait,
             }
             .into_response()
-        }
+        })
     }
 }
 

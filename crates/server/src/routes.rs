@@ -16,10 +16,11 @@ pub mod references;
 pub mod session;
 pub mod templates;
 
-/// Every documented route.
-pub fn api() -> ApiRouter<AppState> {
+/// Every documented route. `openapi` is the document `GET /api/openapi.json` serves: built from
+/// these same routes, so it is handed in (a placeholder while the document itself is built).
+pub fn api(openapi: &'static serde_json::Value) -> ApiRouter<AppState> {
     ApiRouter::new()
-        .merge(meta::router())
+        .merge(meta::router(openapi))
         .merge(templates::router())
         .merge(session::router())
         .merge(generate::router())

@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
-use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_cookies::CookieManagerLayer;
@@ -20,14 +20,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use tower_http::validate_request::ValidateRequestHeaderLayer;
 
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
-use crate::{access, middleware, observability, openapi, rate_limit, telemetry, upkeep};
+use crate::{access, middleware, observability, openapi, telemetry, upkeep};
 
 /// Largest request body accepted by any route.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
@@ -35,12 +35,15 @@ pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 /// The whole HTTP surface, as the service each connection calls. Not wrapped in an outer
 /// `Router`: that would route every request twice and clone the whole layer stack into a fresh
 /// box for each one.
+#[expect(
+    clippy::result_large_err,
+    reason = "a tower-http request validator answers a refusal as `Err(Response)`"
+)]
 pub fn build_router(
     state: AppState,
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
 {
-    let api = Router::from(routes::api())
-        .layer(Extension(openapi::shared()))
+    let api = Router::from(routes::api(openapi::shared()))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed);
@@ -54,21 +57,22 @@ pub fn build_router(
 
     // Two layers need the matched route (`/api/generate/{job_id}`), so they run per route,
     // after routing: the metrics' route label and the request deadline (which exempts the
-    // long-poll and the event stream).
+    // long-poll and the event stream). One `Router::layer` for both: axum boxes each route once
+    // per `Router::layer` and clones the boxes on every request.
     let app = app
-        .layer(from_fn_with_state(
-            state.settings.request_timeout,
-            middleware::request_deadline,
-        ))
-        .layer(from_fn(observability::track_http))
+        .layer(
+            ServiceBuilder::new()
+                .layer(observability::TrackHttpLayer)
+                .layer(middleware::DeadlineLayer::new(
+                    state.settings.request_timeout,
+                )),
+        )
         .with_state(state.clone());
     // The rest wrap the whole router once, outermost first: a request id, tracing, the security
     // headers (unless a handler set its own, e.g. a stricter policy), panics, cookies, the origin
-    // rule, rate limits, the access gate (only with ACCESS_PASSWORD), the body limit. Applied
-    // per route instead, each request would clone every layer once more for each route layer
-    // below it (axum boxes each `Router::layer`).
-    let [csp, nosniff, referrer, frame, opener] = middleware::security_headers()
-        .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value));
+    // rule, rate limits, the access gate (only with ACCESS_PASSWORD), the body limit. None boxes
+    // anything per request (docs/operations.md has what boxing middleware cost).
+    let (rate_limits, cookies) = (state.rate_limits.clone(), state.cookies.clone());
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(
             observability::RandomRequestId,
@@ -79,26 +83,22 @@ pub fn build_router(
                 .on_response(observability::log_response),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(csp)
-        .layer(nosniff)
-        .layer(referrer)
-        .layer(frame)
-        .layer(opener)
+        .map_response(middleware::with_security_headers)
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }))
         .layer(CookieManagerLayer::new())
-        .layer(from_fn(middleware::same_origin_only))
-        .layer(from_fn_with_state(
-            (state.rate_limits.clone(), state.cookies.clone()),
-            rate_limit::limit,
+        .layer(ValidateRequestHeaderLayer::custom(
+            middleware::same_origin_only,
         ))
-        .option_layer(
-            state
-                .access
-                .clone()
-                .map(|gate| from_fn_with_state(gate, access::require_access)),
-        )
+        .layer(ValidateRequestHeaderLayer::custom(
+            move |request: &mut Request| rate_limits.admit(&cookies, request),
+        ))
+        .option_layer(state.access.clone().map(|gate| {
+            ValidateRequestHeaderLayer::custom(move |request: &mut Request| {
+                access::require_access(&gate, request)
+            })
+        }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
     layers
         .service(app)

@@ -2,9 +2,9 @@
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, header};
-use axum::{Extension, Json};
 use contracts::{
     ANSWER_MAX_CHARS, IDEA_MAX_CHARS, MAX_IMAGES_PER_JOB, MetaResponse, ProviderMode, paths,
 };
@@ -12,7 +12,7 @@ use contracts::{
 use crate::describe::Describe;
 use crate::state::AppState;
 
-pub fn router() -> ApiRouter<AppState> {
+pub fn router(openapi: &'static serde_json::Value) -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             paths::HEALTHZ,
@@ -29,7 +29,10 @@ pub fn router() -> ApiRouter<AppState> {
         )
         .api_route(
             paths::OPENAPI,
-            get_with(openapi, |op| op.id("getOpenApi").summary("This document")),
+            get_with(
+                move || async move { Json(openapi) },
+                |op| op.id("getOpenApi").summary("This document"),
+            ),
         )
         .api_route(
             paths::METRICS,
@@ -60,14 +63,6 @@ async fn prometheus(
         )],
         crate::observability::render(&gauges),
     ))
-}
-
-/// The document `startup` built from these routes (handed over as an extension, so routes do not
-/// import the module that imports them).
-async fn openapi(
-    Extension(document): Extension<&'static serde_json::Value>,
-) -> Json<&'static serde_json::Value> {
-    Json(document)
 }
 
 async fn healthz() -> &'static str {

@@ -2,7 +2,7 @@
 //! Value format: `base64url(id).base64url(mac)`. Only the id rides in the cookie; the state stays
 //! on the server. [`SessionCookies`] is the one place a request's cookie is read and verified.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
@@ -92,11 +92,23 @@ impl SessionCookies {
         }
     }
 
-    /// The verified session id in the request's cookie jar.
-    pub fn read(&self, cookies: &Cookies) -> Result<SessionId, CookieProblem> {
-        let value = cookies.get(COOKIE_NAME).ok_or(CookieProblem::Missing)?;
+    /// The verified session id in the request's `Cookie` headers. Read from the headers rather
+    /// than tower-cookies' jar, which would parse and copy every cookie the browser sent to find
+    /// this one. As in the jar, names and values are trimmed and the last of two same-named
+    /// cookies counts; percent-decoding is not needed, as a signed value is base64url.
+    pub fn read(&self, headers: &HeaderMap) -> Result<SessionId, CookieProblem> {
+        let value = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|line| std::str::from_utf8(line.as_bytes()).ok())
+            .flat_map(|line| line.split(';'))
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(name, _)| name.trim() == COOKIE_NAME)
+            .map(|(_, value)| value.trim())
+            .next_back()
+            .ok_or(CookieProblem::Missing)?;
         self.signer
-            .verify(value.value())
+            .verify(value)
             .map_err(|BadSignature| CookieProblem::BadSignature)
     }
 
@@ -180,5 +192,45 @@ mod tests {
         assert_ne!(a, SessionId::random());
         let shown = format!("{a:?}");
         assert!(!shown.contains(&B64.encode(a.as_bytes())));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_the_others_a_browser_sends() {
+        use axum::http::HeaderValue;
+        let cookies = SessionCookies::new(signer("k".repeat(32).as_str()), false);
+        let (id, other) = (SessionId::random(), SessionId::random());
+        let (good, stale) = (cookies.signer.sign(&id), cookies.signer.sign(&other));
+        let headers = |lines: &[String]| {
+            let mut map = HeaderMap::new();
+            for line in lines {
+                let value = HeaderValue::from_bytes(line.as_bytes()).expect("a header value");
+                map.append(header::COOKIE, value);
+            }
+            map
+        };
+        let found = |lines: &[String]| cookies.read(&headers(lines));
+        assert_eq!(found(&[format!("{COOKIE_NAME}={good}")]), Ok(id));
+        assert_eq!(
+            found(&[
+                "theme=dark".to_owned(),
+                format!("caf\u{e9}=cr\u{e8}me; a=1;{COOKIE_NAME}={good} ;b=2"),
+            ]),
+            Ok(id),
+            "other cookies, spaces, UTF-8 beside it"
+        );
+        assert_eq!(
+            found(&[format!("{COOKIE_NAME}={stale}; {COOKIE_NAME}={good}")]),
+            Ok(id),
+            "the last of two counts, as in tower-cookies' jar"
+        );
+        assert_eq!(found(&[]), Err(CookieProblem::Missing));
+        assert_eq!(
+            found(&["refinery_sessionx=1; x_refinery_session=2".to_owned()]),
+            Err(CookieProblem::Missing)
+        );
+        assert_eq!(
+            found(&[format!("{COOKIE_NAME}={good}x")]),
+            Err(CookieProblem::BadSignature)
+        );
     }
 }
