@@ -79,6 +79,11 @@ async fn a_refused_request_is_logged_with_its_request_id_and_a_quick_success_is_
         .await
         .expect("answered");
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    // A client's own id that could pose as more fields is written quoted.
+    let forged = send("/api/no-such-route", "forged status=200")
+        .await
+        .expect("answered");
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
     let fine = send(paths::HEALTHZ, "log-test-quick-5e1d")
         .await
         .expect("answered");
@@ -87,13 +92,17 @@ async fn a_refused_request_is_logged_with_its_request_id_and_a_quick_success_is_
     let logs = captured.text();
     let lines: Vec<&str> = logs
         .lines()
-        .filter(|l| l.contains(r#"request_id="log-test-refused-5e1d""#))
+        .filter(|l| l.contains("request_id=log-test-refused-5e1d"))
         .collect();
     assert!(
         lines
             .iter()
             .any(|l| l.contains(" INFO ") && l.contains("status=404") && l.contains("latency_ms=")),
         "the 404 and its request id at INFO:\n{logs}"
+    );
+    assert!(
+        logs.contains(r#"request_id="forged status=200""#) && !logs.contains("request_id=forged"),
+        "an id with a space is quoted:\n{logs}"
     );
     assert!(
         !logs.contains("log-test-quick-5e1d"),

@@ -56,6 +56,11 @@ use serde_json::json;
 use server::config::Settings;
 use server::startup::Application;
 
+/// The allocator the `refinery` binary runs with (`crates/server/src/main.rs`), so refinery is
+/// measured as it ships; the bare server in this process uses it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Above this share of the machine's CPUs used by other processes during a run, the figures are
 /// not a quiet machine's and the bench says so.
 const QUIET_MACHINE: f64 = 5.0;

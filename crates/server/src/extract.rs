@@ -5,7 +5,7 @@
 //! request ([`verified_cookie`]), by whichever comes first: the rate limiter or an extractor.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
@@ -113,7 +113,19 @@ where
 
 /// The client a request comes from, as the per-client quota counts it: the IPv4 address or the
 /// IPv6 /64 (`client_addr`), forwarded addresses believed only from `TRUSTED_PROXIES`.
-pub struct Client(pub String);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Client(pub IpAddr);
+
+impl Client {
+    /// The client as the store counts it: `192.0.2.7`, or `2001:db8:1:2::/64`. Written only when
+    /// the store is asked, not for the copies of the quota this instance keeps.
+    pub fn key(&self) -> String {
+        match self.0 {
+            key @ IpAddr::V4(_) => key.to_string(),
+            key @ IpAddr::V6(_) => format!("{key}/64"),
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Client
 where
@@ -128,9 +140,6 @@ where
             .map(|ConnectInfo(addr)| *addr);
         let settings = Arc::<Settings>::from_ref(state);
         let ip = client_ip(&parts.headers, peer, &settings.session.trusted_proxies);
-        Ok(Client(match limit_key(ip) {
-            key @ std::net::IpAddr::V4(_) => key.to_string(),
-            key @ std::net::IpAddr::V6(_) => format!("{key}/64"),
-        }))
+        Ok(Client(limit_key(ip)))
     }
 }

@@ -119,7 +119,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         method = %request.method(),
         route = tracing::field::Empty,
         path = %request.uri().path(),
-        request_id,
+        request_id = %observability::RequestIdField(request_id),
     )
 }
 

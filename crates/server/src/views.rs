@@ -15,6 +15,7 @@
 //! Memory is bounded: at most [`VIEW_BYTES`] of view JSON and [`QUOTAS_KEPT`] quota figures
 //! (quick_cache, which evicts the least used first), besides the store's write marks.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -64,7 +65,7 @@ struct KeptQuota {
 pub struct SessionViews {
     changes: Changes,
     views: Cache<SessionId, Arc<KeptView>, ByJsonSize>,
-    quotas: Cache<(SessionId, String), KeptQuota>,
+    quotas: Cache<(SessionId, IpAddr), KeptQuota>,
 }
 
 impl SessionViews {
@@ -117,8 +118,8 @@ impl SessionViews {
 
     /// The quota figures of the session for `client`, if a copy is still true at `now_ms`, with
     /// `resetsInSecs` counted from `now_ms`.
-    pub fn quota(&self, id: &SessionId, client: &str, now_ms: i64) -> Option<Option<QuotaView>> {
-        let kept = self.quotas.get(&(*id, client.to_owned()))?;
+    pub fn quota(&self, id: &SessionId, client: IpAddr, now_ms: i64) -> Option<Option<QuotaView>> {
+        let kept = self.quotas.get(&(*id, client))?;
         let true_still = kept.day == store::quotas::day_of(now_ms)
             && self.changes.quotas_unchanged_since(kept.stamp);
         true_still.then(|| {
@@ -133,7 +134,7 @@ impl SessionViews {
     pub fn keep_quota(
         &self,
         id: SessionId,
-        client: &str,
+        client: IpAddr,
         stamp: Stamp,
         now_ms: i64,
         quota: Option<QuotaView>,
@@ -143,6 +144,6 @@ impl SessionViews {
             day: store::quotas::day_of(now_ms),
             quota,
         };
-        self.quotas.insert((id, client.to_owned()), kept);
+        self.quotas.insert((id, client), kept);
     }
 }

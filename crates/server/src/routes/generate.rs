@@ -75,11 +75,11 @@ fn generate_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 async fn generate(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
-    Client(client): Client,
+    client: Client,
     AppJson(request): AppJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobView>)> {
     let request = job_request(request)?;
-    let started = state.jobs.start(id, &client, request.clone()).await?;
+    let started = state.jobs.start(id, &client.key(), request.clone()).await?;
     let view = match started {
         Started::New(view) => {
             let mode = if request.edit.is_some() {

@@ -512,24 +512,25 @@ async fn stored_view(
 /// instance's copy while no quota counter was written since (`views`).
 async fn quota_left(
     state: &AppState,
-    Client(client): &Client,
+    client: &Client,
     id: &SessionId,
 ) -> Result<Option<QuotaView>> {
     if !state.jobs.counts_quota() {
         return Ok(None);
     }
     let now = store::ids::now_ms();
-    if let Some(kept) = state.views.quota(id, client, now) {
+    if let Some(kept) = state.views.quota(id, client.0, now) {
         return Ok(kept);
     }
     let stamp = state.views.stamp();
+    let key = client.key();
     let spender = Spender {
         session: id,
-        client,
+        client: &key,
     };
     let quota = state.quotas.left(spender).await?;
     if let Some(stamp) = stamp {
-        state.views.keep_quota(*id, client, stamp, now, quota);
+        state.views.keep_quota(*id, client.0, stamp, now, quota);
     }
     Ok(quota)
 }
