@@ -33,6 +33,11 @@ use serde_json::json;
 use server::config::{Settings, SynthesisFallback};
 use server::startup::Application;
 
+/// The allocator the `refinery` binary runs with (`crates/server/src/main.rs`), so refinery is
+/// measured as it ships; the simulator and the clients in this process use it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `refinery` on the live adapters at the simulator, prompts written at Generate (so the
 /// time-to-image histogram spans prompt writing and the image, both timed by the provider
 /// histogram too), no quotas and no rate limits (a thousand people from one address).
