@@ -1,7 +1,8 @@
 //! Benchmark: `GET /api/session` and `GET /healthz` on `refinery` (the real router with its whole
 //! middleware stack, offline, on the embedded SQLite store in a temporary folder, logging at INFO
 //! as the binary does) against a bare axum server answering the same paths with a fixed JSON
-//! body, both running side by side in one server runtime, driven by the same load generator:
+//! body, both running side by side in one server runtime (on the allocator the `refinery` binary
+//! runs with, mimalloc), driven by the same load generator:
 //! `CONNECTIONS` keep-alive HTTP/1 connections (default 256), each sending its next request as
 //! soon as the last was answered, for `SECONDS` per run (default 3), with the cookies of
 //! `SESSIONS` sessions (default 32) dealt in turn.
