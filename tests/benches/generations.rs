@@ -7,6 +7,11 @@
 //! Log lines are formatted at `info` as in production and thrown away (`std::io::sink`), so their
 //! cost is measured and the terminal's is not.
 //!
+//! The simulator's listener holds 4,096 connections waiting to be accepted, like a provider that
+//! turns none away (until 2026-11-26 it held the default 128, and hundreds of the image calls a burst
+//! opened were dropped by the kernel and came again a second later, a stall counted as provider
+//! time that no real provider causes; the figures since are stricter).
+//!
 //! Prints how many succeeded and the server's own view from `GET /metrics`: the mean of
 //! `refinery_time_to_image_seconds` (generate request read → image stored and the job's end
 //! written, so visible to every reader) against the mean image provider call
@@ -27,6 +32,11 @@ use reqwest::Client;
 use serde_json::json;
 use server::config::{Settings, SynthesisFallback};
 use server::startup::Application;
+
+/// The allocator the `refinery` binary runs with (`crates/server/src/main.rs`), so refinery is
+/// measured as it ships; the simulator and the clients in this process use it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `refinery` on the live adapters at the simulator, prompts written at Generate (so the
 /// time-to-image histogram spans prompt writing and the image, both timed by the provider

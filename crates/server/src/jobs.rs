@@ -24,6 +24,7 @@ use contracts::{
     MAX_EDIT_INSTRUCTION_CHARS, MAX_IMAGES_PER_JOB, codes,
 };
 use domain::Catalog;
+use futures::FutureExt;
 use providers::{
     EditSource, ImageGenerator, ImageRequest, InputImage, PromptSynthesizer, ProviderError,
     SynthesisRequest,
@@ -333,13 +334,16 @@ impl Jobs {
         counted: Option<(Taken, String)>,
         accepted: std::time::Instant,
     ) -> Result<Started, JobError> {
-        let read = self
-            .store
-            .sessions
-            .get::<SessionData>(&session)
-            .await?
-            .ok_or(JobError::SessionNotFound)?;
-        if let Some(job) = self.running_job(&session).await? {
+        // Three reads that do not depend on each other, made side by side: a burst of Generates
+        // waits for one round trip to the store instead of three. They are judged in the same
+        // order as one after the other would be.
+        let (read, running, references) = tokio::join!(
+            self.store.sessions.get::<SessionData>(&session),
+            self.running_job(&session),
+            self.check_references(&session),
+        );
+        let read = read?.ok_or(JobError::SessionNotFound)?;
+        if let Some(job) = running? {
             return Ok(Started::Existing(job.view()));
         }
         let (data, version) = (read.value, read.version);
@@ -358,7 +362,7 @@ impl Jobs {
             aspect_ratio: Some(aspect_ratio),
             ..request.clone()
         })?;
-        let references = self.check_references(&session).await?;
+        let references = references?;
         let job = NewJob {
             id: store::ids::random_id(),
             session,
@@ -801,16 +805,26 @@ impl Jobs {
         recipe.image_size = Some(job.image_size.as_str().to_owned());
         recipe.count = Some(job.image_count);
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
-        let synthesis = match (&data.synthesis, job.reuse_prompt) {
+        let (synthesis, fresh) = match (&data.synthesis, job.reuse_prompt) {
             // The same prompt only for the same images: one written before a reference was
             // added or removed does not say what the images sent now are.
             (Some(existing), true) if existing.references == recipe.reference_ids => {
-                existing.clone()
+                (existing.clone(), false)
             }
-            _ => self.synthesize(job, &data, version, &rows).await?,
+            _ => (self.synthesize(job, &data, &rows).await?, true),
         };
 
-        self.advance(job, JobStatus::Rendering).await?;
+        // The new prompt is saved and the stage written while the images are made (see
+        // `Written`).
+        let (written, wait) = watch::channel(false);
+        let record = async {
+            if fresh {
+                self.save_prompt(job, &data, version, &synthesis).await?;
+            }
+            self.advance(job, JobStatus::Rendering).await?;
+            written.send_replace(true);
+            Ok(())
+        };
         let seed = seed_of(&job.id);
         let renders = (0..job.image_count.max(1)).map(|n| {
             let request = ImageRequest {
@@ -821,11 +835,13 @@ impl Jobs {
                 references: &references,
                 edit: None,
             };
-            self.render_one(job, request, &synthesis, &recipe)
+            self.render_one(job, request, &synthesis, &recipe, wait.clone())
         });
+        let renders = futures::future::join_all(renders).map(Ok::<_, Failure>);
+        let ((), results) = futures::future::try_join(record, renders).await?;
         let mut images = Vec::new();
         let mut failures = Vec::new();
-        for result in futures::future::join_all(renders).await {
+        for result in results {
             match result {
                 Ok(image) => images.push(image),
                 Err(Failure::Provider(e)) => failures.push(e),
@@ -949,7 +965,6 @@ impl Jobs {
             ),
             references: Vec::new(),
         };
-        self.advance(job, JobStatus::Rendering).await?;
         let image = InputImage {
             bytes: source.bytes,
             mime_type: source.mime_type,
@@ -966,7 +981,16 @@ impl Jobs {
                 thought_signature: signature.as_deref(),
             }),
         };
-        let made = self.render_one(job, request, &lines, &recipe).await?;
+        // The stage is written while the image is made (see `Written`).
+        let (written, wait) = watch::channel(false);
+        let record = async {
+            self.advance(job, JobStatus::Rendering).await?;
+            written.send_replace(true);
+            Ok(())
+        };
+        let ((), made) =
+            futures::future::try_join(record, self.render_one(job, request, &lines, &recipe, wait))
+                .await?;
         Ok(Made {
             images: vec![made],
             failed: None,
@@ -974,12 +998,14 @@ impl Jobs {
     }
 
     /// One image of a job: one provider call, the bytes stored, the job's progress counted.
+    /// Nothing of it is written before `written` says the job's stage is.
     async fn render_one(
         &self,
         job: &JobRow,
         request: ImageRequest<'_>,
         synthesis: &StoredSynthesis,
         recipe: &ImageRecipe,
+        mut written: Written,
     ) -> Result<ImageView, Failure> {
         let started = std::time::Instant::now();
         let generated = self.renderer.generate(request).await;
@@ -992,6 +1018,10 @@ impl Jobs {
             outcome,
             "provider call"
         );
+        // Dropped unsent: the record failed, and the job ends with its error.
+        if written.wait_for(|done| *done).await.is_err() {
+            return Err(Failure::Gone);
+        }
         let stored = match generated {
             Ok(generated) => self.keep(job, synthesis, recipe, generated).await,
             Err(e) => Err(Failure::Provider(e)),
@@ -1061,14 +1091,30 @@ impl Jobs {
         })
     }
 
+    /// Writes the job's prompt, with its `synthesizing` stage written meanwhile: the call does
+    /// not wait for that write, and a job no longer ours stops the call.
     async fn synthesize(
         &self,
         job: &JobRow,
         data: &SessionData,
-        version: i64,
         references: &[ReferenceRow],
     ) -> Result<StoredSynthesis, Failure> {
-        self.advance(job, JobStatus::Synthesizing).await?;
+        let ((), written) = futures::future::try_join(
+            self.advance(job, JobStatus::Synthesizing),
+            self.write_prompt(job, data, references),
+        )
+        .await?;
+        Ok(written)
+    }
+
+    /// The prompt for the job: a speculative write made for this brief, else the prompt
+    /// writer's answer.
+    async fn write_prompt(
+        &self,
+        job: &JobRow,
+        data: &SessionData,
+        references: &[ReferenceRow],
+    ) -> Result<StoredSynthesis, Failure> {
         // A brief with no speculative write when the job was requested gets none for it later:
         // a write is planned only by a change to the brief, which this one then no longer is.
         if data.speculation.is_some()
@@ -1113,12 +1159,23 @@ impl Jobs {
             "provider call"
         );
         let synthesis = result?;
-        let stored = StoredSynthesis {
+        Ok(StoredSynthesis {
             prompt: synthesis.prompt,
             summary: synthesis.summary,
             alt_text: synthesis.alt_text,
             references: references.iter().map(|r| r.id.clone()).collect(),
-        };
+        })
+    }
+
+    /// Keeps a new prompt in the job's session (`version` is the session as read at the
+    /// request).
+    async fn save_prompt(
+        &self,
+        job: &JobRow,
+        data: &SessionData,
+        version: i64,
+        stored: &StoredSynthesis,
+    ) -> Result<(), Failure> {
         // Written over the session as read at the request when nothing changed it since (one
         // write instead of a read and a write); otherwise onto what it is now.
         let written = SessionData {
@@ -1138,7 +1195,7 @@ impl Jobs {
             })
             .await?;
         }
-        Ok(stored)
+        Ok(())
     }
 
     /// Records the job's stage; `Gone` if it is no longer this instance's to move.
@@ -1150,6 +1207,13 @@ impl Jobs {
         }
     }
 }
+
+/// Whether what must come before a job's images in the store is written: its new prompt and
+/// its `rendering` stage. Those writes are made while the image calls run, which need neither
+/// (a call waiting for them would only add their wait to the job's time), and each image waits
+/// for them before anything of it is stored, so the stages still read in order. When they fail
+/// (the job is no longer ours, or the store failed) the calls are dropped.
+type Written = watch::Receiver<bool>;
 
 /// Which changes of a job wake a waiter to read it again.
 #[derive(Debug, Clone, Copy)]

@@ -306,9 +306,20 @@ impl Drop for Handle {
     }
 }
 
+/// Connections the listener holds before they are accepted (the kernel caps it at `somaxconn`).
+/// A provider takes a thousand new connections at once without turning any away; with the usual
+/// 128 (`TcpListener::bind`, as the standard library) the kernel dropped hundreds of those a
+/// burst of image calls opened while the cores were busy (`ListenOverflows`), and each came
+/// again a second later, a stall inside the provider calls that no real provider causes.
+const BACKLOG: u32 = 4096;
+
 /// Binds 127.0.0.1:`config.port` and serves in a background task.
 pub async fn spawn(config: Config) -> std::io::Result<(SocketAddr, Handle)> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // As `TcpListener::bind` does: a fixed port can be bound again straight after a restart.
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], config.port)))?;
+    let listener = socket.listen(BACKLOG)?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
         openai: Mutex::new(config.openai_faults.clone().into()),
