@@ -109,6 +109,18 @@ fn sum_and_count(metrics: &str, name: &str, labels: &[&str]) -> (f64, f64) {
     (read("_sum"), read("_count"))
 }
 
+/// The kernel's count of connections turned away because a listener's queue was full
+/// (`TcpExt: ListenOverflows` in /proc/net/netstat, machine-wide); `None` where it cannot be read.
+fn listen_overflows() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (names, values) = (lines.next()?, lines.next()?);
+    let at = names
+        .split_whitespace()
+        .position(|n| n == "ListenOverflows")?;
+    values.split_whitespace().nth(at)?.parse().ok()
+}
+
 fn percentile_s(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).map_or(0.0, Duration::as_secs_f64)
@@ -148,6 +160,7 @@ fn main() {
             setup.elapsed().as_secs_f64()
         );
 
+        let overflows_before = listen_overflows();
         let started = Instant::now();
         let outcomes = join_all(cookies.iter().map(|c| generate(&client, &base, c))).await;
         let wall = started.elapsed();
@@ -206,6 +219,14 @@ fn main() {
             "overhead: {overhead:.2} % of provider time (time to image − provider calls); {over_configured:.2} % over the configured {} ms",
             (image + prompt).as_millis()
         );
+        // A connection turned away comes again a second later: refinery's before its request is
+        // read (outside time to image), the simulator's inside a provider call.
+        if let (Some(before), Some(after)) = (overflows_before, listen_overflows()) {
+            println!(
+                "connections the kernel turned away (a listen queue full, machine-wide): {}",
+                after.saturating_sub(before)
+            );
+        }
         println!(
             "clients (this process, load generator included): Generate → image p50 {:.3} s, p99 {:.3} s, max {:.3} s",
             percentile_s(&times, 0.5),

@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::any;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -212,6 +212,25 @@ async fn spa_not_built() -> Response {
         .into_response()
 }
 
+/// Connections the kernel holds for us until they are accepted (it caps this at
+/// `net.core.somaxconn`, 4096 on current kernels). `TcpListener::bind` asks for 128, as the
+/// standard library does: when a thousand people pressed Generate at once, the kernel turned the
+/// rest away and their browsers tried again a second later (docs/operations.md).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// `TcpListener::bind` with a longer queue of connections waiting to be accepted.
+fn listen(bind: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if bind.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: the port can be bound again straight after a restart.
+    socket.set_reuseaddr(true)?;
+    socket.bind(bind)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
@@ -223,9 +242,7 @@ impl Application {
     /// accepting) before anything runs, so tests need no sleeps.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let bind = settings.bind;
-        let listener = TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on BIND={bind}"))?;
+        let listener = listen(bind).with_context(|| format!("cannot listen on BIND={bind}"))?;
         let state = AppState::build(settings).await?;
         Ok(Application { listener, state })
     }
