@@ -6,7 +6,9 @@ use contracts::{JobStatus, SessionStatus, paths};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{error_of, spawn_app, spawn_app_with};
+use server::config::SynthesisFallback;
+
+use crate::helpers::{error_of, live_providers_at, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn generate_before_three_answers_is_refused() {
@@ -69,6 +71,43 @@ async fn a_second_generate_while_one_runs_returns_the_running_job() {
     assert_ne!(
         third.job_id, first.job_id,
         "a finished job does not block the next"
+    );
+}
+
+/// A job's task starts before its row is written, writing the prompt meanwhile: of two
+/// Generates pressed together in one session, the one whose row is not written stops before
+/// any image is asked for, and both get the one job.
+#[tokio::test]
+async fn two_generates_at_once_make_one_job_and_one_image() {
+    let (addr, sim) = simulator::spawn(simulator::Config {
+        openai_latency: Some(Duration::from_millis(300)),
+        gemini_latency: Some(Duration::from_millis(200)),
+        ..simulator::Config::default()
+    })
+    .await
+    .expect("the simulator starts");
+    let app = spawn_app_with(|s| {
+        live_providers_at(s, addr);
+        s.openai.fallback = SynthesisFallback::Off;
+        s.speculative_synthesis = false;
+    })
+    .await;
+    app.ready_session("a fox").await;
+    let (first, second) = tokio::join!(app.generate(json!({})), app.generate(json!({})));
+    assert_eq!(first.job_id, second.job_id);
+    let done = app.finished(&first.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    let images = sim
+        .received()
+        .iter()
+        .filter(|r| r.path.ends_with(":generateContent"))
+        .count();
+    assert_eq!(images, 1, "one image call for one job");
+    let next = app.generate(json!({"reusePrompt": true})).await;
+    assert_ne!(next.job_id, first.job_id, "nothing left running");
+    assert_eq!(
+        app.finished(&next.job_id).await.status,
+        JobStatus::Succeeded
     );
 }
 

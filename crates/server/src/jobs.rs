@@ -12,6 +12,10 @@
 //! prompt writer: the edited image (with the thought signature the model returned for it) and the
 //! instruction go to the image model.
 //!
+//! A job's task starts as soon as its request is checked, and writes the job's row itself while
+//! the prompt is written (see [`Queued`]): the prompt needs only the brief, and a request that
+//! goes away cannot leave a row without a task.
+//!
 //! A task stops quietly when its job is gone (start over anywhere). A task that panics, or whose
 //! last write fails, still ends its job (a drop guard), so no job is left looking alive.
 
@@ -25,6 +29,7 @@ use contracts::{
 };
 use domain::Catalog;
 use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use providers::{
     EditSource, ImageGenerator, ImageRequest, InputImage, PromptSynthesizer, ProviderError,
     SynthesisRequest,
@@ -35,7 +40,7 @@ use store::jobs::{Inserted, JobRow, NewJob, Outcome};
 use store::quotas::{QuotaExceeded, Spender, Taken};
 use store::references::ReferenceRow;
 use store::{SessionId, Store, StoreError};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -63,6 +68,10 @@ pub enum JobError {
     /// The request asks for something the configured model cannot make; the message says what.
     #[error("{0}")]
     Unsupported(String),
+    /// The job's task stopped before its row was written (it panicked, or the server is
+    /// stopping).
+    #[error("the job's task stopped before the job was queued")]
+    Stopped,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -135,7 +144,8 @@ pub enum Started {
 struct Task {
     /// Stops the task without a word: its row was deleted or ended elsewhere.
     quiet: CancellationToken,
-    since: Instant,
+    /// When its job's row was written (`None` before).
+    since: Option<Instant>,
 }
 
 /// Runs this instance's generation jobs and answers for any job.
@@ -176,6 +186,7 @@ impl From<JobError> for ApiError {
             JobError::ImageNotFound => ApiError::ImageNotFound,
             JobError::Unsupported(message) => ApiError::Validation(message),
             JobError::Store(e) => ApiError::Internal(e.into()),
+            JobError::Stopped => ApiError::Internal(JobError::Stopped.into()),
         }
     }
 }
@@ -316,7 +327,10 @@ impl Jobs {
                 self.queue_edit(session, edit, &edited, counted, accepted)
                     .await
             }
-            _ => self.queue(session, request, counted, accepted).await,
+            _ => {
+                self.queue_generation(session, request, counted, accepted)
+                    .await
+            }
         };
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
@@ -327,7 +341,7 @@ impl Jobs {
         started
     }
 
-    async fn queue(
+    async fn queue_generation(
         self: &Arc<Self>,
         session: SessionId,
         request: JobRequest,
@@ -466,18 +480,17 @@ impl Jobs {
             .ok_or(JobError::ImageNotFound)
     }
 
+    /// Starts the job's task, which writes the job's row and answers here what came of it.
     async fn insert(
         self: &Arc<Self>,
         job: NewJob,
         work: Work,
         accepted: std::time::Instant,
     ) -> Result<Started, JobError> {
-        match self.store.jobs.insert(job).await? {
-            Inserted::New(row) => {
-                let view = row.view();
-                self.spawn(row, work, accepted);
-                Ok(Started::New(view))
-            }
+        let (answer, answered) = oneshot::channel();
+        self.spawn(job, work, accepted, answer);
+        match answered.await.map_err(|_| JobError::Stopped)?? {
+            Inserted::New(row) => Ok(Started::New(row.view())),
             Inserted::Existing(row) => Ok(Started::Existing(row.view())),
             Inserted::SessionGone => Err(JobError::SessionNotFound),
         }
@@ -592,7 +605,8 @@ impl Jobs {
         let ours = self.store.jobs.renew().await?;
         for (id, task) in self.tasks().iter() {
             // A task registered after the renewal began may not be in its answer yet.
-            if task.since < asked && !ours.contains(id) {
+            // A task whose row is not written yet has no lease to renew.
+            if task.since.is_some_and(|since| since < asked) && !ours.contains(id) {
                 task.quiet.cancel();
             }
         }
@@ -663,16 +677,23 @@ impl Jobs {
         }
     }
 
-    /// Runs `job` in a task of its own. Its work (the brief read at the request, or an edit's
+    /// Runs `job` in a task of its own, which writes the job's row and answers `answer` with
+    /// what came of it (see [`Queued`]). Its work (the brief read at the request, or an edit's
     /// instruction) is held here, not in the job's row: a job never outlives its instance (a
     /// restart ends it interrupted). `accepted` is when its request was read.
-    fn spawn(self: &Arc<Self>, job: JobRow, work: Work, accepted: std::time::Instant) {
+    fn spawn(
+        self: &Arc<Self>,
+        job: NewJob,
+        work: Work,
+        accepted: std::time::Instant,
+        answer: oneshot::Sender<Result<Inserted, StoreError>>,
+    ) {
         let quiet = CancellationToken::new();
         self.tasks().insert(
             job.id.clone(),
             Task {
                 quiet: quiet.clone(),
-                since: Instant::now(),
+                since: None,
             },
         );
         let mut gone = self.store.wakeups.watch(&job.id);
@@ -683,19 +704,43 @@ impl Jobs {
                 job_id: job.id.clone(),
                 unfinished: true,
             };
+            let queued: Queued<'_> = jobs.write_row(&job, answer).boxed().shared();
             let ending = tokio::select! {
                 () = gone.gone() => Ending::Quiet,
                 () = quiet.cancelled() => Ending::Quiet,
                 () = jobs.interrupting.cancelled() => Ending::Interrupted,
-                result = jobs.run(&job, work) => Ending::Ran(result),
+                result = jobs.run(&job, work, &queued) => Ending::Ran(result),
             };
+            // However the task ended, the row's fate is known before its end is written: a row
+            // written after its job's end would be left running.
+            if !queued.await {
+                guard.unfinished = false;
+                return;
+            }
             guard.unfinished = !jobs.conclude(&job, ending, accepted).await;
         });
     }
 
+    /// Writes the job's row and answers the request with what came of it; true when the job is
+    /// queued, so its task goes on.
+    async fn write_row(
+        &self,
+        job: &NewJob,
+        answer: oneshot::Sender<Result<Inserted, StoreError>>,
+    ) -> bool {
+        let inserted = self.store.jobs.insert(job.clone()).await;
+        let queued = matches!(inserted, Ok(Inserted::New(_)));
+        if queued && let Some(task) = self.tasks().get_mut(&job.id) {
+            task.since = Some(Instant::now());
+        }
+        // Unheard when the request is gone; the job goes on, to be found by the session.
+        let _ = answer.send(inserted);
+        queued
+    }
+
     /// Records how the task ended; false when the job may still look alive. `accepted` is when
     /// the job's request was read.
-    async fn conclude(&self, job: &JobRow, ending: Ending, accepted: std::time::Instant) -> bool {
+    async fn conclude(&self, job: &NewJob, ending: Ending, accepted: std::time::Instant) -> bool {
         let session = job.session.log_label();
         let outcome = match ending {
             Ending::Quiet | Ending::Ran(Err(Failure::Gone)) => {
@@ -791,9 +836,12 @@ impl Jobs {
 
     /// The job's work: prompt (unless reused), then its images side by side, each stored as it
     /// comes, each sent with the session's references. Succeeds when any image came out.
-    async fn run(&self, job: &JobRow, work: Work) -> Result<Made, Failure> {
+    async fn run(&self, job: &NewJob, work: Work, queued: &Queued<'_>) -> Result<Made, Failure> {
         let ((data, version), rows) = match work {
-            Work::Edit(edit) => return self.run_edit(job, &edit).await,
+            Work::Edit(edit) => {
+                committed(queued).await?;
+                return self.run_edit(job, &edit).await;
+            }
             Work::Generate {
                 data,
                 version,
@@ -805,19 +853,26 @@ impl Jobs {
         recipe.image_size = Some(job.image_size.as_str().to_owned());
         recipe.count = Some(job.image_count);
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
-        let (synthesis, fresh) = match (&data.synthesis, job.reuse_prompt) {
+        let (synthesis, fresh, staging) = match (&data.synthesis, job.reuse_prompt) {
             // The same prompt only for the same images: one written before a reference was
             // added or removed does not say what the images sent now are.
             (Some(existing), true) if existing.references == recipe.reference_ids => {
-                (existing.clone(), false)
+                committed(queued).await?;
+                (existing.clone(), false, None)
             }
-            _ => (self.synthesize(job, &data, &rows).await?, true),
+            _ => {
+                let (synthesis, staging) = self.synthesize(job, &data, &rows, queued).await?;
+                (synthesis, true, staging)
+            }
         };
 
-        // The new prompt is saved and the stage written while the images are made (see
+        // The new prompt is saved and the stages written while the images are made (see
         // `Written`).
         let (written, wait) = watch::channel(false);
         let record = async {
+            if let Some(stage) = staging {
+                stage.await?;
+            }
             if fresh {
                 self.save_prompt(job, &data, version, &synthesis).await?;
             }
@@ -867,7 +922,7 @@ impl Jobs {
 
     /// The job's session and the recipe it gives (template, idea, answers, ratio); `Gone` once
     /// the session or its template is.
-    async fn brief(&self, job: &JobRow) -> Result<(SessionData, ImageRecipe), Failure> {
+    async fn brief(&self, job: &NewJob) -> Result<(SessionData, ImageRecipe), Failure> {
         let data = self
             .store
             .sessions
@@ -881,7 +936,7 @@ impl Jobs {
 
     /// The recipe a session's brief gives a job (template, idea, answers, ratio); `Gone` once
     /// its template is.
-    fn recipe(&self, job: &JobRow, data: &SessionData) -> Result<ImageRecipe, Failure> {
+    fn recipe(&self, job: &NewJob, data: &SessionData) -> Result<ImageRecipe, Failure> {
         let template = self
             .catalog
             .find(&data.template_id)
@@ -913,7 +968,7 @@ impl Jobs {
 
     /// An edit in words: the edited image and the instruction to the image model (no prompt
     /// writer), one image kept with the edited image's recipe and the instruction.
-    async fn run_edit(&self, job: &JobRow, edit: &EditRequest) -> Result<Made, Failure> {
+    async fn run_edit(&self, job: &NewJob, edit: &EditRequest) -> Result<Made, Failure> {
         let gone = || {
             Failure::Ended(ApiErrorBody {
                 error: "The image to edit was deleted before the edit began.".into(),
@@ -1001,7 +1056,7 @@ impl Jobs {
     /// Nothing of it is written before `written` says the job's stage is.
     async fn render_one(
         &self,
-        job: &JobRow,
+        job: &NewJob,
         request: ImageRequest<'_>,
         synthesis: &StoredSynthesis,
         recipe: &ImageRecipe,
@@ -1040,7 +1095,7 @@ impl Jobs {
     /// Stores one made image and describes it.
     async fn keep(
         &self,
-        job: &JobRow,
+        job: &NewJob,
         synthesis: &StoredSynthesis,
         recipe: &ImageRecipe,
         generated: providers::GeneratedImage,
@@ -1053,30 +1108,32 @@ impl Jobs {
         };
         let (width, height, mime_type) = (generated.width, generated.height, generated.mime_type);
         let thought_signature = generated.thought_signature;
+        let insert = self.store.images.insert(NewImage {
+            session: job.session,
+            job_id: job.id.clone(),
+            bytes: generated.bytes,
+            mime_type: mime_type.clone(),
+            width,
+            height,
+            alt: alt.clone(),
+            summary: synthesis.summary.clone(),
+            aspect_ratio: job.aspect_ratio,
+            image_size: job.image_size,
+            offline_preview: offline,
+            recipe: Some(recipe.clone()),
+            thought_signature,
+        });
         // Variations are stored one by one while the others still render: the job stays
-        // `rendering` and its progress counts them; a single image has a storing stage of its own.
-        if job.image_count <= 1 {
-            self.advance(job, JobStatus::Storing).await?;
-        }
-        let image_id = self
-            .store
-            .images
-            .insert(NewImage {
-                session: job.session,
-                job_id: job.id.clone(),
-                bytes: generated.bytes,
-                mime_type: mime_type.clone(),
-                width,
-                height,
-                alt: alt.clone(),
-                summary: synthesis.summary.clone(),
-                aspect_ratio: job.aspect_ratio,
-                image_size: job.image_size,
-                offline_preview: offline,
-                recipe: Some(recipe.clone()),
-                thought_signature,
-            })
-            .await?;
+        // `rendering` and its progress counts them. A single image has a storing stage of its
+        // own, written while it is stored (the job's end, written after both, shows the image).
+        let image_id = if job.image_count <= 1 {
+            let storing = self.advance(job, JobStatus::Storing);
+            futures::future::try_join(storing, insert.map(|r| r.map_err(Failure::from)))
+                .await?
+                .1
+        } else {
+            insert.await?
+        };
         Ok(ImageView {
             url: contracts::paths::image(&image_id),
             image_id,
@@ -1091,27 +1148,41 @@ impl Jobs {
         })
     }
 
-    /// Writes the job's prompt, with its `synthesizing` stage written meanwhile: the call does
-    /// not wait for that write, and a job no longer ours stops the call.
-    async fn synthesize(
-        &self,
-        job: &JobRow,
-        data: &SessionData,
-        references: &[ReferenceRow],
-    ) -> Result<StoredSynthesis, Failure> {
-        let ((), written) = futures::future::try_join(
-            self.advance(job, JobStatus::Synthesizing),
-            self.write_prompt(job, data, references),
-        )
-        .await?;
-        Ok(written)
+    /// Writes the job's prompt while its row and then its `synthesizing` stage are written.
+    /// Returns once the prompt is written and the row is (what the image call needs), with the
+    /// stage's write if it is still running (the image call need not wait for it).
+    async fn synthesize<'a>(
+        &'a self,
+        job: &'a NewJob,
+        data: &'a SessionData,
+        references: &'a [ReferenceRow],
+        queued: &'a Queued<'_>,
+    ) -> Result<(StoredSynthesis, Option<Staging<'a>>), Failure> {
+        let mut stage: Staging<'a> = Box::pin(async move {
+            committed(queued).await?;
+            self.advance(job, JobStatus::Synthesizing).await
+        });
+        let mut prompt = std::pin::pin!(async {
+            let written = self.write_prompt(job, data, references).await;
+            committed(queued).await?;
+            written
+        });
+        // A stage that cannot be written (no row, or the job no longer ours) stops the call.
+        tokio::select! {
+            biased;
+            staged = &mut stage => {
+                staged?;
+                Ok((prompt.await?, None))
+            }
+            written = &mut prompt => Ok((written?, Some(stage))),
+        }
     }
 
     /// The prompt for the job: a speculative write made for this brief, else the prompt
     /// writer's answer.
     async fn write_prompt(
         &self,
-        job: &JobRow,
+        job: &NewJob,
         data: &SessionData,
         references: &[ReferenceRow],
     ) -> Result<StoredSynthesis, Failure> {
@@ -1171,7 +1242,7 @@ impl Jobs {
     /// request).
     async fn save_prompt(
         &self,
-        job: &JobRow,
+        job: &NewJob,
         data: &SessionData,
         version: i64,
         stored: &StoredSynthesis,
@@ -1199,7 +1270,7 @@ impl Jobs {
     }
 
     /// Records the job's stage; `Gone` if it is no longer this instance's to move.
-    async fn advance(&self, job: &JobRow, status: JobStatus) -> Result<(), Failure> {
+    async fn advance(&self, job: &NewJob, status: JobStatus) -> Result<(), Failure> {
         if self.store.jobs.advance(&job.id, status).await? {
             Ok(())
         } else {
@@ -1208,12 +1279,31 @@ impl Jobs {
     }
 }
 
-/// Whether what must come before a job's images in the store is written: its new prompt and
-/// its `rendering` stage. Those writes are made while the image calls run, which need neither
-/// (a call waiting for them would only add their wait to the job's time), and each image waits
-/// for them before anything of it is stored, so the stages still read in order. When they fail
-/// (the job is no longer ours, or the store failed) the calls are dropped.
+/// Whether what must come before a job's images in the store is written: its `synthesizing`
+/// stage, its new prompt and its `rendering` stage. Those writes are made while the image calls
+/// run, which need none of them (a call waiting for them would only add their wait to the job's
+/// time), and each image waits for them before anything of it is stored, so the stages still
+/// read in order. When they fail (the job is no longer ours, or the store failed) the calls are
+/// dropped.
 type Written = watch::Receiver<bool>;
+
+/// Whether the job's row is written (true) or will never be (false: another job was running,
+/// the session was gone, or the store failed). A job task starts before its row is: its prompt
+/// needs only the brief read at the request, so the prompt is written meanwhile. Nothing of the
+/// job is written, and no image asked for, before the row is.
+type Queued<'a> = Shared<BoxFuture<'a, bool>>;
+
+/// Waits for the job's row; `Gone` when it will never be written.
+async fn committed(queued: &Queued<'_>) -> Result<(), Failure> {
+    if queued.clone().await {
+        Ok(())
+    } else {
+        Err(Failure::Gone)
+    }
+}
+
+/// A stage's write still running, finished before the next stage is written.
+type Staging<'a> = BoxFuture<'a, Result<(), Failure>>;
 
 /// Which changes of a job wake a waiter to read it again.
 #[derive(Debug, Clone, Copy)]
