@@ -48,9 +48,14 @@ impl TestStorage {
 
     /// Storage on `backend`, whatever `TEST_BACKEND` says.
     pub async fn on(backend: Backend) -> TestStorage {
+        TestStorage::on_in(backend, &std::env::temp_dir()).await
+    }
+
+    /// Storage on `backend` whose temporary `DATA_DIR` is made in `parent`.
+    pub async fn on_in(backend: Backend, parent: &Path) -> TestStorage {
         let data_dir = tempfile::Builder::new()
             .prefix("refinery-test-data-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("a temporary DATA_DIR");
         match backend {
             Backend::Embedded => TestStorage {

@@ -7,6 +7,17 @@
 //! Log lines are formatted at `info` as in production and thrown away (`std::io::sink`), so their
 //! cost is measured and the terminal's is not.
 //!
+//! The store's folder is made in the build's own temporary folder (`CARGO_TARGET_TMPDIR`, in the
+//! checkout), as `scripts/start` keeps its `./data` in the checkout, not in `/tmp`. On this
+//! machine's disk (ext4 without a journal) ext4 will not reuse an inode deleted in the last
+//! minute (six while its table block is unwritten), and skips each such inode one by one when it
+//! makes a file nearby. `/tmp` is where every test run makes and deletes its folders: a file made
+//! there cost 0.55-0.69 ms against 0.07-0.10 ms in the checkout (2026-11-26), which put about
+//! 3 % on the figure below (4.78 and 5.30 % in `/tmp` against 1.54 and 1.99 % in the checkout,
+//! runs taken in turn). The same holds between runs: each deletes its thousand files at the end,
+//! so a run within minutes of the last one prints a higher figure (1.76, 2.65, 3.66 % for three in
+//! a row); take the first after a rest.
+//!
 //! The simulator's listener holds 4,096 connections waiting to be accepted, like a provider that
 //! turns none away (until 2026-11-26 it held the default 128, and hundreds of the image calls a burst
 //! opened were dropped by the kernel and came again a second later, a stall counted as provider
@@ -140,7 +151,8 @@ fn main() {
         })
         .await
         .expect("the simulator starts");
-        let storage = TestStorage::on(Backend::Embedded).await;
+        let parent = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let storage = TestStorage::on_in(Backend::Embedded, parent).await;
         let base = refinery(&storage, sim).await;
         // One connection per person: a thousand browsers, not one multiplexing client.
         let client = Client::builder()
@@ -154,10 +166,11 @@ fn main() {
             cookies.extend(join_all(chunk.iter().map(|_| ready_session(&client, &base))).await);
         }
         println!(
-            "generations: {generations} at once, image model {} ms, prompt writing {} ms; {generations} sessions ready in {:.1} s",
+            "generations: {generations} at once, image model {} ms, prompt writing {} ms; {generations} sessions ready in {:.1} s; store in {}",
             image.as_millis(),
             prompt.as_millis(),
-            setup.elapsed().as_secs_f64()
+            setup.elapsed().as_secs_f64(),
+            storage.data_dir().display()
         );
 
         let overflows_before = listen_overflows();
