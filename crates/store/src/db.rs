@@ -226,4 +226,76 @@ mod tests {
             "the scratch folder is removed with the pool"
         );
     }
+
+    /// A query that panics fails for its caller only: the writer, and the one reader here, go
+    /// on serving (without the guard the next write failed at once and the next read after 10 s).
+    #[tokio::test]
+    async fn a_query_that_panics_leaves_its_thread_serving() {
+        let db = Db::open("sqlite::memory:", 1).await.expect("opens");
+        let Db::Sqlite(Sqlite {
+            readers, writer, ..
+        }) = &db
+        else {
+            panic!("a throwaway SQLite database");
+        };
+        let insert = |v: i64| {
+            writer.run(async move |connection| {
+                sqlx::query("INSERT INTO probe (v) VALUES ($1)")
+                    .bind(v)
+                    .execute(&mut *connection)
+                    .await
+                    .map(|_| ())
+            })
+        };
+        writer
+            .run(async |connection| {
+                sqlx::query("CREATE TABLE probe (v INTEGER)")
+                    .execute(&mut *connection)
+                    .await
+                    .map(|_| ())
+            })
+            .await
+            .expect("creates");
+        insert(1).await.expect("writes");
+
+        let panicked = writer
+            .run(async |connection| {
+                sqlx::query("INSERT INTO probe (v) VALUES (2)")
+                    .execute(&mut *connection)
+                    .await?;
+                if true {
+                    panic!("a bug in a write");
+                }
+                Ok(())
+            })
+            .await;
+        assert!(panicked.is_err(), "the panicking write fails");
+        insert(3).await.expect("the writer still writes");
+
+        let panicked = readers
+            .run(
+                async |_: &mut sqlx::SqliteConnection| -> Result<(), sqlx::Error> {
+                    panic!("a bug in a read")
+                },
+            )
+            .await;
+        assert!(panicked.is_err(), "the panicking read fails");
+        let seen: Vec<i64> = tokio::time::timeout(
+            Duration::from_secs(5),
+            readers.run(async |connection| {
+                sqlx::query_scalar("SELECT v FROM probe ORDER BY v")
+                    .fetch_all(connection)
+                    .await
+            }),
+        )
+        .await
+        .expect("the reader still reads")
+        .expect("reads");
+        assert_eq!(
+            seen,
+            vec![1, 3],
+            "the panicking write's statement was undone"
+        );
+        db.close().await;
+    }
 }

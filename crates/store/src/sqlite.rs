@@ -10,14 +10,17 @@
 //! Here a query is a closure sent to a thread that runs nothing else, and only its answer goes
 //! back through the scheduler. The writer runs the writes queued for it back to back and commits
 //! the ones that arrived together in one transaction, then tells each caller
-//! ([ADR 0008](../../../docs/adr/0008-sqlite-connection-threads.md)).
+//! ([ADR 0008](../../../docs/adr/0008-sqlite-connection-threads.md)). A query that panics fails
+//! for its caller (and a write's batch is undone), and the thread goes on serving.
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Error};
@@ -171,10 +174,26 @@ async fn commit_some(connection: &mut SqliteConnection, writes: &mut VecDeque<Op
             return;
         }
     };
-    let mut done = Vec::new();
+    let mut done: Vec<Deliver> = Vec::new();
     let mut failed_last = None;
     while let Some(op) = writes.pop_front() {
-        let (deliver, failed) = op(&mut transaction).await;
+        // A write that panics must not end the thread, or every later write would fail. Its
+        // statements so far cannot be told apart from the batch's, so the batch is undone: each
+        // caller hears its write was not committed (the panicking one, that the thread dropped it).
+        let Ok((deliver, failed)) = AssertUnwindSafe(op(&mut transaction)).catch_unwind().await
+        else {
+            tracing::error!(
+                writes = done.len() + 1,
+                "a SQLite write panicked; its batch is undone"
+            );
+            let undone = transaction.rollback().await.err().unwrap_or_else(|| {
+                Error::Io(std::io::Error::other("a write in the same batch panicked"))
+            });
+            for deliver in done {
+                deliver(Some(&undone));
+            }
+            return;
+        };
         if failed {
             // SQLite undoes the statement that failed, and a savepoint the write took is rolled
             // back with it; what ran before is committed, as it would have been one by one.
@@ -222,7 +241,15 @@ impl Readers {
                         // The lock is held only while this thread waits for the next read.
                         let next = reads.lock().await.recv().await;
                         let Some(read) = next else { break };
-                        read(&mut connection).await;
+                        // A read that panics is dropped unanswered (its caller hears the
+                        // thread stopped); the thread goes on serving the others.
+                        if AssertUnwindSafe(read(&mut connection))
+                            .catch_unwind()
+                            .await
+                            .is_err()
+                        {
+                            tracing::error!("a SQLite read panicked");
+                        }
                     }
                     let _ = connection.close().await;
                 },
