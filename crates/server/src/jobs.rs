@@ -707,12 +707,12 @@ impl Jobs {
             let queued: Queued<'_> = jobs.write_row(&job, answer).boxed().shared();
             // The row is written from the start, whatever the work waits for first (a
             // reference's bytes), so the request hears back as soon as it can.
-            let work = async { futures::join!(jobs.run(&job, work, &queued), queued.clone()).0 };
+            let running = async { futures::join!(jobs.run(&job, work, &queued), queued.clone()).0 };
             let ending = tokio::select! {
                 () = gone.gone() => Ending::Quiet,
                 () = quiet.cancelled() => Ending::Quiet,
                 () = jobs.interrupting.cancelled() => Ending::Interrupted,
-                result = work => Ending::Ran(result),
+                result = running => Ending::Ran(result),
             };
             // However the task ended, the row's fate is known before its end is written: a row
             // written after its job's end would be left running.
