@@ -16,7 +16,8 @@
 //! 3 % on the figure below (4.78 and 5.30 % in `/tmp` against 1.54 and 1.99 % in the checkout,
 //! runs taken in turn). The same holds between runs: each deletes its thousand files at the end,
 //! so a run within minutes of the last one prints a higher figure (1.76, 2.65, 3.66 % for three in
-//! a row); take the first after a rest.
+//! a row); take the first after a rest. The bench prints what making a small file beside the store
+//! costs just before the run, so a slow disk shows in its output.
 //!
 //! The simulator's listener holds 4,096 connections waiting to be accepted, like a provider that
 //! turns none away (until 2026-11-26 it held the default 128, and hundreds of the image calls a burst
@@ -132,6 +133,21 @@ fn listen_overflows() -> Option<u64> {
     values.split_whitespace().nth(at)?.parse().ok()
 }
 
+/// How long making one small file takes beside the store's folder (as the image store does: a
+/// temporary file written, then renamed), over 200 files kept until `folder` is dropped (deleting
+/// them now would slow the run's own files, see the module's comment). A healthy disk takes well
+/// under 150 µs; this machine's `/tmp` took 550-690 µs.
+fn file_making_cost(folder: &std::path::Path) -> std::io::Result<Duration> {
+    const FILES: u32 = 200;
+    let started = Instant::now();
+    for n in 0..FILES {
+        let staged = folder.join(format!("{n}#staged"));
+        std::fs::write(&staged, [0u8; 100])?;
+        std::fs::rename(&staged, folder.join(n.to_string()))?;
+    }
+    Ok(started.elapsed() / FILES)
+}
+
 fn percentile_s(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).map_or(0.0, Duration::as_secs_f64)
@@ -153,6 +169,8 @@ fn main() {
         .expect("the simulator starts");
         let parent = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
         let storage = TestStorage::on_in(Backend::Embedded, parent).await;
+        let probe = tempfile::tempdir_in(parent).expect("a folder beside the store's");
+        let file_cost = file_making_cost(probe.path()).expect("files can be made there");
         let base = refinery(&storage, sim).await;
         // One connection per person: a thousand browsers, not one multiplexing client.
         let client = Client::builder()
@@ -171,6 +189,10 @@ fn main() {
             prompt.as_millis(),
             setup.elapsed().as_secs_f64(),
             storage.data_dir().display()
+        );
+        println!(
+            "disk: a small file made beside the store in {} µs (under 150 µs is healthy; see docs/operations.md)",
+            file_cost.as_micros()
         );
 
         let overflows_before = listen_overflows();
