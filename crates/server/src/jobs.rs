@@ -327,10 +327,7 @@ impl Jobs {
                 self.queue_edit(session, edit, &edited, counted, accepted)
                     .await
             }
-            _ => {
-                self.queue_generation(session, request, counted, accepted)
-                    .await
-            }
+            _ => self.queue(session, request, counted, accepted).await,
         };
         if let Some(taken) = taken
             && !matches!(started, Ok(Started::New(_)))
@@ -341,7 +338,7 @@ impl Jobs {
         started
     }
 
-    async fn queue_generation(
+    async fn queue(
         self: &Arc<Self>,
         session: SessionId,
         request: JobRequest,
