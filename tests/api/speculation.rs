@@ -138,6 +138,48 @@ async fn the_prompt_is_written_when_the_brief_completes_and_generate_uses_it() {
     assert_eq!(prompt_calls(&sim).len(), 2);
 }
 
+/// A prompt already written when Generate is pressed is used as the request read it (no store
+/// round trip before the image call), and cleared from the session with the job's prompt, so a
+/// re-think still writes a new one.
+#[tokio::test]
+async fn a_prompt_written_before_generate_is_used_once_and_a_rethink_writes_anew() {
+    let (app, sim) = live(Duration::ZERO, |_| {}).await;
+    let id = ready(&app, "a fox in the snow").await;
+    let mut written = false;
+    for _ in 0..500 {
+        if matches!(
+            stored(&app, &id).await.speculation.map(|s| s.state),
+            Some(SpeculationState::Ready(_))
+        ) {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(written, "the prompt was not written ahead in 10 s");
+
+    let job = app.generate(json!({})).await;
+    let done = app.finished(&job.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_eq!(prompt_calls(&sim).len(), 1, "Generate wrote no prompt");
+    assert_eq!(image_calls(&sim), 1);
+    let after = stored(&app, &id).await;
+    assert!(after.speculation.is_none(), "it was taken");
+    assert!(
+        after.synthesis.is_some(),
+        "the job's prompt is the session's"
+    );
+
+    let rethink = app.generate(json!({"reusePrompt": false})).await;
+    let done = app.finished(&rethink.job_id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_eq!(
+        prompt_calls(&sim).len(),
+        2,
+        "a re-think writes a new prompt"
+    );
+}
+
 #[tokio::test]
 async fn generate_during_the_write_waits_for_it_instead_of_writing_twice() {
     let (app, sim) = live(Duration::from_millis(1500), |_| {}).await;

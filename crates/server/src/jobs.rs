@@ -47,7 +47,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{ApiError, provider_failure};
 use crate::observability;
 use crate::session::{SessionData, SessionError, StoredSynthesis, update};
-use crate::speculation::Speculator;
+use crate::speculation::{self, Speculator};
 
 /// Why a job could not be started or read.
 #[derive(Debug, thiserror::Error)]
@@ -853,16 +853,16 @@ impl Jobs {
         recipe.image_size = Some(job.image_size.as_str().to_owned());
         recipe.count = Some(job.image_count);
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
-        let (synthesis, fresh, staging) = match (&data.synthesis, job.reuse_prompt) {
+        let (synthesis, fresh, speculative, staging) = match (&data.synthesis, job.reuse_prompt) {
             // The same prompt only for the same images: one written before a reference was
             // added or removed does not say what the images sent now are.
             (Some(existing), true) if existing.references == recipe.reference_ids => {
                 committed(queued).await?;
-                (existing.clone(), false, None)
+                (existing.clone(), false, None, None)
             }
             _ => {
-                let (synthesis, staging) = self.synthesize(job, &data, &rows, queued).await?;
-                (synthesis, true, staging)
+                let (prompt, staging) = self.synthesize(job, &data, &rows, queued).await?;
+                (prompt.synthesis, true, prompt.speculative, staging)
             }
         };
 
@@ -874,7 +874,8 @@ impl Jobs {
                 stage.await?;
             }
             if fresh {
-                self.save_prompt(job, &data, version, &synthesis).await?;
+                self.save_prompt(job, &data, version, &synthesis, speculative.as_deref())
+                    .await?;
             }
             self.advance(job, JobStatus::Rendering).await?;
             written.send_replace(true);
@@ -1157,7 +1158,7 @@ impl Jobs {
         data: &'a SessionData,
         references: &'a [ReferenceRow],
         queued: &'a Queued<'_>,
-    ) -> Result<(StoredSynthesis, Option<Staging<'a>>), Failure> {
+    ) -> Result<(Prompt, Option<Staging<'a>>), Failure> {
         let mut stage: Staging<'a> = Box::pin(async move {
             committed(queued).await?;
             self.advance(job, JobStatus::Synthesizing).await
@@ -1185,13 +1186,22 @@ impl Jobs {
         job: &NewJob,
         data: &SessionData,
         references: &[ReferenceRow],
-    ) -> Result<StoredSynthesis, Failure> {
+    ) -> Result<Prompt, Failure> {
+        if let Some((synthesis, attempt)) = self.speculator.written(data, references) {
+            return Ok(Prompt {
+                synthesis: synthesis.clone(),
+                speculative: Some(attempt.to_owned()),
+            });
+        }
         // A brief with no speculative write when the job was requested gets none for it later:
         // a write is planned only by a change to the brief, which this one then no longer is.
         if data.speculation.is_some()
             && let Some(written) = self.speculator.take(&job.session, data, references).await?
         {
-            return Ok(written);
+            return Ok(Prompt {
+                synthesis: written,
+                speculative: None,
+            });
         }
         let template = self
             .catalog
@@ -1230,29 +1240,37 @@ impl Jobs {
             "provider call"
         );
         let synthesis = result?;
-        Ok(StoredSynthesis {
-            prompt: synthesis.prompt,
-            summary: synthesis.summary,
-            alt_text: synthesis.alt_text,
-            references: references.iter().map(|r| r.id.clone()).collect(),
+        Ok(Prompt {
+            synthesis: StoredSynthesis {
+                prompt: synthesis.prompt,
+                summary: synthesis.summary,
+                alt_text: synthesis.alt_text,
+                references: references.iter().map(|r| r.id.clone()).collect(),
+            },
+            speculative: None,
         })
     }
 
     /// Keeps a new prompt in the job's session (`version` is the session as read at the
-    /// request).
+    /// request), and clears the `speculative` write it was taken from.
     async fn save_prompt(
         &self,
         job: &NewJob,
         data: &SessionData,
         version: i64,
         stored: &StoredSynthesis,
+        speculative: Option<&str>,
     ) -> Result<(), Failure> {
+        let keep = |d: &mut SessionData| {
+            d.synthesis = Some(stored.clone());
+            if let Some(attempt) = speculative {
+                speculation::forget(d, attempt);
+            }
+        };
         // Written over the session as read at the request when nothing changed it since (one
         // write instead of a read and a write); otherwise onto what it is now.
-        let written = SessionData {
-            synthesis: Some(stored.clone()),
-            ..data.clone()
-        };
+        let mut written = data.clone();
+        keep(&mut written);
         if self
             .store
             .sessions
@@ -1261,7 +1279,7 @@ impl Jobs {
             .is_err()
         {
             update(&self.store.sessions, &job.session, |d| {
-                d.synthesis = Some(stored.clone());
+                keep(d);
                 Ok::<_, SessionError>(())
             })
             .await?;
@@ -1277,6 +1295,13 @@ impl Jobs {
             Err(Failure::Gone)
         }
     }
+}
+
+/// A job's prompt, and the speculative write it was taken from as read at the request (cleared
+/// from the session when the prompt is saved there).
+struct Prompt {
+    synthesis: StoredSynthesis,
+    speculative: Option<String>,
 }
 
 /// Whether what must come before a job's images in the store is written: its `synthesizing`

@@ -69,6 +69,18 @@ pub fn fingerprint(data: &SessionData, references: &[ReferenceRow], writer: &str
     hex::encode(Sha256::digest(brief.to_string().as_bytes()))
 }
 
+/// Clears the speculative write `attempt` from a session's data once a job took its prompt (a
+/// later re-think writes anew); a newer write (the brief changed since) is left alone.
+pub fn forget(data: &mut SessionData, attempt: &str) {
+    if data
+        .speculation
+        .as_ref()
+        .is_some_and(|s| s.attempt == attempt)
+    {
+        data.speculation = None;
+    }
+}
+
 fn lease_end() -> i64 {
     now_ms().saturating_add(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX))
 }
@@ -291,6 +303,23 @@ impl Speculator {
             .as_ref()
             .is_some_and(|s| s.attempt == attempt);
         current.then_some(data)
+    }
+
+    /// The speculative prompt already written for `data`'s brief with `references`, as `data`
+    /// was read, and its write's attempt. A job uses it at once, and clears it from the session
+    /// with [`forget`] when it saves the prompt as the session's (while its images are made), so
+    /// a burst of Generates waits for no store round trip here.
+    pub fn written<'d>(
+        &self,
+        data: &'d SessionData,
+        references: &[ReferenceRow],
+    ) -> Option<(&'d StoredSynthesis, &'d str)> {
+        let speculation = data.speculation.as_ref()?;
+        let SpeculationState::Ready(synthesis) = &speculation.state else {
+            return None;
+        };
+        let brief = fingerprint(data, references, &self.synthesizer.info().label);
+        (speculation.brief == brief).then_some((synthesis, speculation.attempt.as_str()))
     }
 
     /// For a job about to write the prompt for `data`'s brief with `references`: the speculative
