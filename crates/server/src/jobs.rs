@@ -853,17 +853,22 @@ impl Jobs {
         recipe.image_size = Some(job.image_size.as_str().to_owned());
         recipe.count = Some(job.image_count);
         recipe.reference_ids = rows.iter().map(|r| r.id.clone()).collect();
-        let (synthesis, fresh, speculative, staging) = match (&data.synthesis, job.reuse_prompt) {
-            // The same prompt only for the same images: one written before a reference was
-            // added or removed does not say what the images sent now are.
-            (Some(existing), true) if existing.references == recipe.reference_ids => {
-                committed(queued).await?;
-                (existing.clone(), false, None, None)
-            }
-            _ => {
-                let (prompt, staging) = self.synthesize(job, &data, &rows, queued).await?;
-                (prompt.synthesis, true, prompt.speculative, staging)
-            }
+        // The same prompt only for the same images: one written before a reference was added or
+        // removed does not say what the images sent now are.
+        let reused = (data.synthesis.as_ref())
+            .filter(|existing| job.reuse_prompt && existing.references == recipe.reference_ids);
+        let (synthesis, fresh, speculative, staging) = if let Some(existing) = reused {
+            committed(queued).await?;
+            (existing.clone(), false, None, None)
+        } else if let Some((written, attempt)) = self.speculator.written(&data, &rows) {
+            // Written ahead, and already there when the request read the session: no store
+            // round trip before the image call, and, as for a reused prompt, no `synthesizing`.
+            // The session forgets the write when the prompt is saved as its own.
+            committed(queued).await?;
+            (written.clone(), true, Some(attempt.to_owned()), None)
+        } else {
+            let (synthesis, staging) = self.synthesize(job, &data, &rows, queued).await?;
+            (synthesis, true, None, staging)
         };
 
         // The new prompt is saved and the stages written while the images are made (see
@@ -1158,7 +1163,7 @@ impl Jobs {
         data: &'a SessionData,
         references: &'a [ReferenceRow],
         queued: &'a Queued<'_>,
-    ) -> Result<(Prompt, Option<Staging<'a>>), Failure> {
+    ) -> Result<(StoredSynthesis, Option<Staging<'a>>), Failure> {
         let mut stage: Staging<'a> = Box::pin(async move {
             committed(queued).await?;
             self.advance(job, JobStatus::Synthesizing).await
@@ -1186,22 +1191,13 @@ impl Jobs {
         job: &NewJob,
         data: &SessionData,
         references: &[ReferenceRow],
-    ) -> Result<Prompt, Failure> {
-        if let Some((synthesis, attempt)) = self.speculator.written(data, references) {
-            return Ok(Prompt {
-                synthesis: synthesis.clone(),
-                speculative: Some(attempt.to_owned()),
-            });
-        }
+    ) -> Result<StoredSynthesis, Failure> {
         // A brief with no speculative write when the job was requested gets none for it later:
         // a write is planned only by a change to the brief, which this one then no longer is.
         if data.speculation.is_some()
             && let Some(written) = self.speculator.take(&job.session, data, references).await?
         {
-            return Ok(Prompt {
-                synthesis: written,
-                speculative: None,
-            });
+            return Ok(written);
         }
         let template = self
             .catalog
@@ -1240,14 +1236,11 @@ impl Jobs {
             "provider call"
         );
         let synthesis = result?;
-        Ok(Prompt {
-            synthesis: StoredSynthesis {
-                prompt: synthesis.prompt,
-                summary: synthesis.summary,
-                alt_text: synthesis.alt_text,
-                references: references.iter().map(|r| r.id.clone()).collect(),
-            },
-            speculative: None,
+        Ok(StoredSynthesis {
+            prompt: synthesis.prompt,
+            summary: synthesis.summary,
+            alt_text: synthesis.alt_text,
+            references: references.iter().map(|r| r.id.clone()).collect(),
         })
     }
 
@@ -1295,13 +1288,6 @@ impl Jobs {
             Err(Failure::Gone)
         }
     }
-}
-
-/// A job's prompt, and the speculative write it was taken from as read at the request (cleared
-/// from the session when the prompt is saved there).
-struct Prompt {
-    synthesis: StoredSynthesis,
-    speculative: Option<String>,
 }
 
 /// Whether what must come before a job's images in the store is written: its `synthesizing`
