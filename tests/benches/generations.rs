@@ -177,8 +177,10 @@ fn main() {
     let generations = env_u64("GENERATIONS", 1000).max(1) as usize;
     let image = Duration::from_millis(env_u64("IMAGE_MS", 10_000));
     let prompt = Duration::from_millis(env_u64("PROMPT_MS", 0));
-    // As the server reads it; off unless set, the stricter case (see the module's comment).
-    let speculative = std::env::var("SPECULATIVE_SYNTHESIS").is_ok_and(|v| v == "true");
+    // Off unless set, the stricter case (see the module's comment); on for the values the
+    // server takes as on.
+    let speculative = std::env::var("SPECULATIVE_SYNTHESIS")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
     server::telemetry::init_with_writer(std::io::sink);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async move {
