@@ -1,19 +1,20 @@
 //! The database connection: a SQLite file (WAL mode) or a PostgreSQL server, picked by the URL's
 //! scheme, with the checked-in migrations of that dialect run at open.
 //!
-//! The queries themselves are written once: both dialects accept the same SQL with `$1`-style
-//! parameters (sqlx's SQLite driver numbers `$N` like PostgreSQL does), `ON CONFLICT`, partial
-//! indexes and `RETURNING`. [`on_db!`] expands a query block once per pool type.
+//! The queries themselves are written once ([`crate::sql`]): both dialects accept the same SQL
+//! with `$1`-style parameters, `ON CONFLICT`, partial indexes and `RETURNING`. [`on_db!`] expands
+//! a query block once per database, with a SQLite connection or a PostgreSQL pool.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::Connection as _;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 
-use crate::sqlite::{Readers, Writer};
+use crate::sqlite::{Options, Readers, Writer};
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,9 +51,7 @@ macro_rules! on_sqlite_side {
             $crate::db::Db::Sqlite(sqlite) => {
                 sqlite
                     .$side
-                    .run(async move |$pool: &mut sqlx::SqliteConnection| {
-                        #[allow(unused_imports)]
-                        use sqlx::Acquire as _;
+                    .run(async move |$pool: &mut $crate::sqlite::Connection| {
                         Ok::<_, sqlx::Error>($body)
                     })
                     .await?
@@ -134,22 +133,27 @@ impl Db {
             }
             options
         };
-        let options = options
-            // WAL with NORMAL: a commit survives a killed process; only a power cut may lose
-            // the last moments, never corrupt the file.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(WAIT)
-            .foreign_keys(true);
-        // The writer first: it makes the file, turns WAL on (which the file keeps) and migrates.
+        let path = options.get_filename().to_owned();
+        // sqlx makes the file, turns WAL on (which the file keeps) and migrates; the store's
+        // own connections open it after.
         static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-        let writer = Writer::open(
-            options
-                .clone()
+        let mut migrating = SqliteConnection::connect_with(
+            &options
                 .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal),
-            &MIGRATIONS,
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(WAIT)
+                .foreign_keys(true),
         )
         .await?;
+        MIGRATIONS.run(&mut migrating).await?;
+        migrating.close().await?;
+        let options = Options {
+            path,
+            read_only: false,
+            busy_timeout: WAIT,
+        };
+        let writer = Writer::open(options.clone()).await?;
         let readers = Readers::open(options, max_connections).await?;
         Ok(Db::Sqlite(Sqlite {
             readers,
@@ -190,10 +194,10 @@ mod tests {
         // connection whose query was cancelled.
         writer
             .run(async |connection| {
-                sqlx::query("CREATE TABLE probe (v INTEGER)")
+                crate::sql::query("CREATE TABLE probe (v INTEGER)")
                     .execute(&mut *connection)
                     .await?;
-                sqlx::query("INSERT INTO probe (v) VALUES (7)")
+                crate::sql::query("INSERT INTO probe (v) VALUES (7)")
                     .execute(&mut *connection)
                     .await
             })
@@ -202,7 +206,7 @@ mod tests {
         for _ in 0..8 {
             let seen: i64 = readers
                 .run(async |connection| {
-                    sqlx::query_scalar("SELECT v FROM probe")
+                    crate::sql::query_scalar("SELECT v FROM probe")
                         .fetch_one(connection)
                         .await
                 })
@@ -212,7 +216,7 @@ mod tests {
         }
         let refused = readers
             .run(async |connection| {
-                sqlx::query("INSERT INTO probe (v) VALUES (8)")
+                crate::sql::query("INSERT INTO probe (v) VALUES (8)")
                     .execute(connection)
                     .await
             })
@@ -240,7 +244,7 @@ mod tests {
         };
         let insert = |v: i64| {
             writer.run(async move |connection| {
-                sqlx::query("INSERT INTO probe (v) VALUES ($1)")
+                crate::sql::query("INSERT INTO probe (v) VALUES ($1)")
                     .bind(v)
                     .execute(&mut *connection)
                     .await
@@ -249,7 +253,7 @@ mod tests {
         };
         writer
             .run(async |connection| {
-                sqlx::query("CREATE TABLE probe (v INTEGER)")
+                crate::sql::query("CREATE TABLE probe (v INTEGER)")
                     .execute(&mut *connection)
                     .await
                     .map(|_| ())
@@ -260,7 +264,7 @@ mod tests {
 
         let panicked = writer
             .run(async |connection| {
-                sqlx::query("INSERT INTO probe (v) VALUES (2)")
+                crate::sql::query("INSERT INTO probe (v) VALUES (2)")
                     .execute(&mut *connection)
                     .await?;
                 if true {
@@ -274,7 +278,7 @@ mod tests {
 
         let panicked = readers
             .run(
-                async |_: &mut sqlx::SqliteConnection| -> Result<(), sqlx::Error> {
+                async |_: &mut crate::sqlite::Connection| -> Result<(), sqlx::Error> {
                     panic!("a bug in a read")
                 },
             )
@@ -283,7 +287,7 @@ mod tests {
         let seen: Vec<i64> = tokio::time::timeout(
             Duration::from_secs(5),
             readers.run(async |connection| {
-                sqlx::query_scalar("SELECT v FROM probe ORDER BY v")
+                crate::sql::query_scalar("SELECT v FROM probe ORDER BY v")
                     .fetch_all(connection)
                     .await
             }),

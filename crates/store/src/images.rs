@@ -188,7 +188,7 @@ impl ImageStore {
         let row_id = id.clone();
         let session = image.session.to_hex();
         let recorded = on_writer!(&self.db, pool => {
-            sqlx::query(
+            crate::sql::query(
                 "INSERT INTO images (id, session_id, job_id, mime_type, byte_size, width, height, \
                  alt, created_at, summary, aspect_ratio, offline_preview, recipe, image_size, \
                  thought_signature) \
@@ -236,7 +236,7 @@ impl ImageStore {
     pub async fn get(&self, id: &str) -> Result<Option<StoredImage>, StoreError> {
         let image = id.to_owned();
         let mime_type: Option<String> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT mime_type FROM images WHERE id = $1")
+            crate::sql::query_scalar("SELECT mime_type FROM images WHERE id = $1")
                 .bind(&image)
                 .fetch_optional(pool)
                 .await?
@@ -261,7 +261,7 @@ impl ImageStore {
         );
         let owner = session.to_hex();
         let rows: Vec<RecordColumns> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(&owner).fetch_all(pool).await?
+            crate::sql::query_as(&sql).bind(&owner).fetch_all(pool).await?
         });
         rows.into_iter().map(record).collect()
     }
@@ -270,7 +270,7 @@ impl ImageStore {
     pub async fn thought_signature(&self, id: &str) -> Result<Option<String>, StoreError> {
         let image = id.to_owned();
         let signature: Option<Option<String>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT thought_signature FROM images WHERE id = $1")
+            crate::sql::query_scalar("SELECT thought_signature FROM images WHERE id = $1")
                 .bind(&image)
                 .fetch_optional(pool)
                 .await?
@@ -283,7 +283,7 @@ impl ImageStore {
         let sql = format!("SELECT {RECORD_COLUMNS} FROM images WHERE id = $1");
         let image = id.to_owned();
         let row: Option<RecordColumns> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(&image).fetch_optional(pool).await?
+            crate::sql::query_as(&sql).bind(&image).fetch_optional(pool).await?
         });
         row.map(record).transpose()
     }
@@ -293,7 +293,7 @@ impl ImageStore {
     pub async fn delete(&self, session: &SessionId, id: &str) -> Result<bool, StoreError> {
         let (image, owner) = (id.to_owned(), session.to_hex());
         let deleted = on_writer!(&self.db, pool => {
-            sqlx::query("DELETE FROM images WHERE id = $1 AND session_id = $2")
+            crate::sql::query("DELETE FROM images WHERE id = $1 AND session_id = $2")
                 .bind(&image)
                 .bind(&owner)
                 .execute(pool)
@@ -331,7 +331,7 @@ impl ImageStore {
             .await?;
         let image = id.to_owned();
         let exists: Option<i64> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
+            crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
                 .bind(&image)
                 .fetch_optional(pool)
                 .await?
@@ -346,7 +346,7 @@ impl ImageStore {
     /// (images, bytes) stored.
     pub async fn usage(&self) -> Result<(u64, u64), StoreError> {
         let (count, bytes): (i64, i64) = on_db!(&self.db, pool => {
-            sqlx::query_as(
+            crate::sql::query_as(
                 "SELECT COUNT(*), CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM images",
             )
             .fetch_one(pool)
@@ -368,7 +368,7 @@ impl ImageStore {
             .saturating_sub(self.retention_ms)
             .saturating_mul(1000);
         let old: Vec<(String, String)> = on_writer!(&self.db, pool => {
-            sqlx::query_as("DELETE FROM images WHERE created_at < $1 RETURNING id, session_id")
+            crate::sql::query_as("DELETE FROM images WHERE created_at < $1 RETURNING id, session_id")
                 .bind(before_us)
                 .fetch_all(pool)
                 .await?
@@ -397,7 +397,7 @@ impl ImageStore {
         // does not, and under the cap (nearly always) it is the whole answer.
         let added = self.bound.added.load(Ordering::Acquire);
         let total: i64 = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM images")
+            crate::sql::query_scalar("SELECT CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM images")
                 .fetch_one(pool)
                 .await?
         });
@@ -409,7 +409,7 @@ impl ImageStore {
         }
         let cap_bytes = self.cap_bytes;
         let over: Vec<(String, String)> = on_db!(&self.db, pool => {
-            sqlx::query_as(
+            crate::sql::query_as(
                 "SELECT id, session_id FROM (SELECT id, session_id, \
                  SUM(byte_size) OVER (ORDER BY created_at DESC, id DESC ROWS UNBOUNDED PRECEDING) AS kept, \
                  ROW_NUMBER() OVER (ORDER BY created_at DESC, id DESC) AS position \
@@ -422,7 +422,7 @@ impl ImageStore {
         for (id, _) in &over {
             let id = id.clone();
             on_writer!(&self.db, pool => {
-                sqlx::query("DELETE FROM images WHERE id = $1")
+                crate::sql::query("DELETE FROM images WHERE id = $1")
                     .bind(&id)
                     .execute(pool)
                     .await?;

@@ -274,7 +274,7 @@ impl JobStore {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE session_id = $1 AND {RUNNING}");
         let owner = session.to_hex();
         let found: Option<Columns> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(&owner).fetch_optional(pool).await?
+            crate::sql::query_as(&sql).bind(&owner).fetch_optional(pool).await?
         });
         found.map(row).transpose()
     }
@@ -301,7 +301,7 @@ impl JobStore {
             let inserted = on_writer!(&self.db, pool => {
                 #[allow(unused_mut)]
                 let mut conn = pool.acquire().await?;
-                let inserted = sqlx::query(
+                let inserted = crate::sql::query(
                     "INSERT INTO jobs (id, session_id, status, aspect_ratio, reuse_prompt, image, \
                      error, instance, lease_until, quota_day, quota_client, created_at, \
                      updated_at, image_count, image_size) \
@@ -325,7 +325,7 @@ impl JobStore {
                 .await?
                 .rows_affected();
                 if inserted == 1 {
-                    sqlx::query(PRUNE)
+                    crate::sql::query(PRUNE)
                         .bind(&owner)
                         .bind(JOBS_KEPT)
                         .execute(&mut *conn)
@@ -358,7 +358,7 @@ impl JobStore {
             }
             let owner = session.clone();
             let exists: Option<i64> = on_db!(&self.db, pool => {
-                sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
+                crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
                     .bind(&owner)
                     .fetch_optional(pool)
                     .await?
@@ -377,7 +377,7 @@ impl JobStore {
         let (found, stored): (Option<Columns>, Option<Vec<String>>) = on_db!(&self.db, pool => {
             #[allow(unused_mut)]
             let mut conn = pool.acquire().await?;
-            let found: Option<Columns> = sqlx::query_as(&sql)
+            let found: Option<Columns> = crate::sql::query_as(&sql)
                 .bind(&job)
                 .bind(&owner)
                 .fetch_optional(&mut *conn)
@@ -386,7 +386,7 @@ impl JobStore {
             // read in the same turn.
             let stored = match &found {
                 Some(columns) if columns.5.is_some() || columns.13.is_some() => Some(
-                    sqlx::query_scalar("SELECT id FROM images WHERE session_id = $1")
+                    crate::sql::query_scalar("SELECT id FROM images WHERE session_id = $1")
                         .bind(&owner)
                         .fetch_all(&mut *conn)
                         .await?,
@@ -417,8 +417,8 @@ impl JobStore {
             // a round trip each, and this is on every session view.
             #[allow(unused_mut)]
             let mut conn = pool.acquire().await?;
-            let job = sqlx::query_as(&newest).bind(&key).fetch_optional(&mut *conn).await?;
-            let images = sqlx::query_as(
+            let job = crate::sql::query_as(&newest).bind(&key).fetch_optional(&mut *conn).await?;
+            let images = crate::sql::query_as(
                 "SELECT images, image FROM jobs WHERE session_id = $1 AND image IS NOT NULL \
                  ORDER BY created_at DESC LIMIT $2",
             )
@@ -426,7 +426,7 @@ impl JobStore {
             .bind(VIEW_IMAGES)
             .fetch_all(&mut *conn)
             .await?;
-            let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM images WHERE session_id = $1")
+            let stored: Vec<String> = crate::sql::query_scalar("SELECT id FROM images WHERE session_id = $1")
                 .bind(&key)
                 .fetch_all(&mut *conn)
                 .await?;
@@ -461,7 +461,7 @@ impl JobStore {
         let status = enum_text(&status)?;
         let (job, instance) = (id.to_owned(), self.instance.clone());
         let updated = on_writer!(&self.db, pool => {
-            sqlx::query(&sql)
+            crate::sql::query(&sql)
                 .bind(&status)
                 .bind(now_ms())
                 .bind(&job)
@@ -483,7 +483,7 @@ impl JobStore {
         );
         let (job, instance) = (id.to_owned(), self.instance.clone());
         let updated = on_writer!(&self.db, pool => {
-            sqlx::query(&sql)
+            crate::sql::query(&sql)
                 .bind(now_ms())
                 .bind(&job)
                 .bind(&instance)
@@ -514,7 +514,7 @@ impl JobStore {
         let status = enum_text(&status)?;
         let (job, instance) = (id.to_owned(), self.instance.clone());
         let updated = on_writer!(&self.db, pool => {
-            sqlx::query(&sql)
+            crate::sql::query(&sql)
                 .bind(&status)
                 .bind(image)
                 .bind(error)
@@ -540,7 +540,7 @@ impl JobStore {
         let until = self.lease_until(now_ms());
         let instance = self.instance.clone();
         Ok(on_writer!(&self.db, pool => {
-            sqlx::query_scalar(&sql)
+            crate::sql::query_scalar(&sql)
                 .bind(until)
                 .bind(&instance)
                 .fetch_all(pool)
@@ -610,14 +610,14 @@ impl JobStore {
         let extra = extra.map(str::to_owned);
         let ended: Vec<Ended> = on_writer!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let mut query = sqlx::query_as(&sql).bind(&error).bind(now_ms);
+            let mut query = crate::sql::query_as(&sql).bind(&error).bind(now_ms);
             if let Some(extra) = &extra {
                 query = query.bind(extra);
             }
             let ended: Vec<Ended> = query.fetch_all(&mut *tx).await?;
             for (_, session, day, units, client) in &ended {
                 if let Some(day) = day {
-                    sqlx::query(REFUND)
+                    crate::sql::query(REFUND)
                         .bind(day)
                         .bind(crate::quotas::session_subject(session))
                         .bind(client.as_deref().map(crate::quotas::client_subject))

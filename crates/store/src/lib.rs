@@ -20,6 +20,7 @@ pub mod recipes;
 pub mod references;
 pub mod secret;
 pub mod sessions;
+mod sql;
 mod sqlite;
 pub mod wakeups;
 

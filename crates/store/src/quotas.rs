@@ -167,7 +167,7 @@ impl QuotaStore {
             // (one write instead of five on every generation).
             let (client, session) = (client_subject(spender.client), subject(spender.session));
             on_writer!(&self.db, pool => {
-                sqlx::query(COUNT)
+                crate::sql::query(COUNT)
                     .bind(day)
                     .bind(&client)
                     .bind(&session)
@@ -192,7 +192,7 @@ impl QuotaStore {
             let mut tx = pool.begin().await?;
             let mut full = None;
             for (scope, name, limit) in &counters {
-                let taken = sqlx::query(TAKE)
+                let taken = crate::sql::query(TAKE)
                     .bind(day)
                     .bind(name)
                     .bind(ceiling(*limit))
@@ -226,7 +226,7 @@ impl QuotaStore {
     pub async fn refund(&self, spender: Spender<'_>, taken: Taken) -> Result<(), StoreError> {
         let (session, client) = (subject(spender.session), client_subject(spender.client));
         on_writer!(&self.db, pool => {
-            sqlx::query(REFUND)
+            crate::sql::query(REFUND)
                 .bind(taken.day)
                 .bind(&session)
                 .bind(&client)
@@ -249,7 +249,7 @@ impl QuotaStore {
         let client = client_subject(spender.client);
         let subjects = (mine.clone(), client.clone());
         let rows: Vec<(String, i64)> = on_db!(&self.db, pool => {
-            sqlx::query_as(
+            crate::sql::query_as(
                 "SELECT subject, used FROM quota_usage WHERE day = $1 \
                  AND subject IN ('global', $2, $3)",
             )
@@ -277,7 +277,7 @@ impl QuotaStore {
     pub async fn used_globally(&self) -> Result<u32, StoreError> {
         let day = now_ms().div_euclid(DAY_MS);
         let used: Option<i64> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT used FROM quota_usage WHERE day = $1 AND subject = 'global'")
+            crate::sql::query_scalar("SELECT used FROM quota_usage WHERE day = $1 AND subject = 'global'")
                 .bind(day)
                 .fetch_optional(pool)
                 .await?
@@ -289,7 +289,7 @@ impl QuotaStore {
     pub(crate) async fn sweep(&self, now_ms: i64) -> Result<u64, StoreError> {
         let before = now_ms.div_euclid(DAY_MS) - 1;
         Ok(on_writer!(&self.db, pool => {
-            sqlx::query("DELETE FROM quota_usage WHERE day < $1")
+            crate::sql::query("DELETE FROM quota_usage WHERE day < $1")
                 .bind(before)
                 .execute(pool)
                 .await?

@@ -40,7 +40,7 @@ impl RecipeStore {
         let text = serde_json::to_string(recipe).map_err(StoreError::corrupt("recipe"))?;
         let (row_id, image_id) = (id.clone(), image_id.to_owned());
         on_writer!(&self.db, pool => {
-            sqlx::query("INSERT INTO recipes (id, image_id, recipe, created_at) VALUES ($1, $2, $3, $4)")
+            crate::sql::query("INSERT INTO recipes (id, image_id, recipe, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(&row_id)
                 .bind(&image_id)
                 .bind(&text)
@@ -58,7 +58,7 @@ impl RecipeStore {
             .saturating_mul(1000);
         let recipe = id.to_owned();
         let row: Option<(String, String)> = on_db!(&self.db, pool => {
-            sqlx::query_as("SELECT image_id, recipe FROM recipes WHERE id = $1 AND created_at >= $2")
+            crate::sql::query_as("SELECT image_id, recipe FROM recipes WHERE id = $1 AND created_at >= $2")
                 .bind(&recipe)
                 .bind(since_us)
                 .fetch_optional(pool)
@@ -81,7 +81,7 @@ impl RecipeStore {
             .saturating_sub(self.retention_ms)
             .saturating_mul(1000);
         Ok(on_writer!(&self.db, pool => {
-            sqlx::query("DELETE FROM recipes WHERE created_at < $1")
+            crate::sql::query("DELETE FROM recipes WHERE created_at < $1")
                 .bind(before_us)
                 .execute(pool)
                 .await?

@@ -91,7 +91,7 @@ impl ReferenceStore {
     pub async fn list(&self, session: &SessionId) -> Result<Vec<ReferenceRow>, StoreError> {
         let owner = session.to_hex();
         let rows: Vec<Columns> = on_db!(&self.db, pool => {
-            sqlx::query_as(
+            crate::sql::query_as(
                 "SELECT id, mime_type, width, height, note, byte_size FROM reference_images \
                  WHERE session_id = $1 ORDER BY created_at, id",
             )
@@ -160,7 +160,7 @@ impl ReferenceStore {
             );
             let (width, height) = (i64::from(reference.width), i64::from(reference.height));
             let inserted = on_writer!(&self.db, pool => {
-                sqlx::query(
+                crate::sql::query(
                     "INSERT INTO reference_images (id, session_id, slot, mime_type, byte_size, \
                      width, height, note, created_at) \
                      SELECT $1, $2, slots.slot, $3, $4, $5, $6, $7, $8 FROM \
@@ -198,12 +198,12 @@ impl ReferenceStore {
         let (exists, count): (Option<i64>, i64) = on_db!(&self.db, pool => {
             #[allow(unused_mut)]
             let mut conn = pool.acquire().await?;
-            let exists = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
+            let exists = crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
                 .bind(&session)
                 .fetch_optional(&mut *conn)
                 .await?;
             let count =
-                sqlx::query_scalar("SELECT COUNT(*) FROM reference_images WHERE session_id = $1")
+                crate::sql::query_scalar("SELECT COUNT(*) FROM reference_images WHERE session_id = $1")
                     .bind(&session)
                     .fetch_one(&mut *conn)
                     .await?;
@@ -226,7 +226,7 @@ impl ReferenceStore {
     ) -> Result<Option<StoredImage>, StoreError> {
         let (reference, owner) = (id.to_owned(), session.to_hex());
         let mime_type: Option<String> = on_db!(&self.db, pool => {
-            sqlx::query_scalar(
+            crate::sql::query_scalar(
                 "SELECT mime_type FROM reference_images WHERE id = $1 AND session_id = $2",
             )
             .bind(&reference)
@@ -251,7 +251,7 @@ impl ReferenceStore {
     pub async fn delete(&self, session: &SessionId, id: &str) -> Result<bool, StoreError> {
         let (reference, owner) = (id.to_owned(), session.to_hex());
         let deleted = on_writer!(&self.db, pool => {
-            sqlx::query("DELETE FROM reference_images WHERE id = $1 AND session_id = $2")
+            crate::sql::query("DELETE FROM reference_images WHERE id = $1 AND session_id = $2")
                 .bind(&reference)
                 .bind(&owner)
                 .execute(pool)
@@ -268,7 +268,7 @@ impl ReferenceStore {
     /// Drops the references of sessions that no longer exist, with their bytes. Returns how many.
     pub async fn sweep(&self) -> Result<u64, StoreError> {
         let orphans: Vec<String> = on_writer!(&self.db, pool => {
-            sqlx::query_scalar(
+            crate::sql::query_scalar(
                 "DELETE FROM reference_images \
                  WHERE session_id NOT IN (SELECT id FROM sessions) RETURNING id",
             )

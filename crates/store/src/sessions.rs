@@ -64,7 +64,7 @@ impl SessionStore {
         let key = id.to_hex();
         let read = key.clone();
         let row: Option<(String, i64, i64)> = on_db!(&self.db, pool => {
-            sqlx::query_as("SELECT data, version, touched_at FROM sessions WHERE id = $1")
+            crate::sql::query_as("SELECT data, version, touched_at FROM sessions WHERE id = $1")
                 .bind(&read)
                 .fetch_optional(pool)
                 .await?
@@ -77,7 +77,7 @@ impl SessionStore {
         }
         let touched_at = if now - touched_at >= TOUCH_EVERY_MS {
             on_writer!(&self.db, pool => {
-                sqlx::query("UPDATE sessions SET touched_at = $1 WHERE id = $2 AND touched_at < $1")
+                crate::sql::query("UPDATE sessions SET touched_at = $1 WHERE id = $2 AND touched_at < $1")
                     .bind(now)
                     .bind(&key)
                     .execute(pool)
@@ -105,7 +105,7 @@ impl SessionStore {
         let now = now_ms();
         let key = id.to_hex();
         let inserted = on_writer!(&self.db, pool => {
-            sqlx::query(
+            crate::sql::query(
                 "INSERT INTO sessions (id, data, version, created_at, touched_at) \
                  VALUES ($1, $2, 1, $3, $3) ON CONFLICT DO NOTHING",
             )
@@ -130,7 +130,7 @@ impl SessionStore {
         let data = serde_json::to_string(value).map_err(StoreError::corrupt("session"))?;
         let key = id.to_hex();
         let updated = on_writer!(&self.db, pool => {
-            sqlx::query(
+            crate::sql::query(
                 "UPDATE sessions SET data = $1, version = version + 1, touched_at = $2 \
                  WHERE id = $3 AND version = $4",
             )
@@ -158,13 +158,13 @@ impl SessionStore {
         let key = id.to_hex();
         let (running, deleted): (Vec<String>, u64) = on_writer!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let running: Vec<String> = sqlx::query_scalar(&format!(
+            let running: Vec<String> = crate::sql::query_scalar(&format!(
                 "DELETE FROM jobs WHERE session_id = $1 AND {RUNNING} RETURNING id"
             ))
             .bind(&key)
             .fetch_all(&mut *tx)
             .await?;
-            let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            let deleted = crate::sql::query("DELETE FROM sessions WHERE id = $1")
                 .bind(&key)
                 .execute(&mut *tx)
                 .await?
@@ -183,7 +183,7 @@ impl SessionStore {
     pub async fn count(&self) -> Result<u64, StoreError> {
         let since = now_ms().saturating_sub(self.idle_timeout_ms);
         let count: i64 = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE touched_at > $1")
+            crate::sql::query_scalar("SELECT COUNT(*) FROM sessions WHERE touched_at > $1")
                 .bind(since)
                 .fetch_one(pool)
                 .await?
@@ -202,11 +202,11 @@ impl SessionStore {
             #[allow(unused_mut)]
             let mut conn = pool.acquire().await?;
             let mut idle: Vec<String> =
-                sqlx::query_scalar("DELETE FROM sessions WHERE touched_at <= $1 RETURNING id")
+                crate::sql::query_scalar("DELETE FROM sessions WHERE touched_at <= $1 RETURNING id")
                     .bind(idle_before)
                     .fetch_all(&mut *conn)
                     .await?;
-            let over_cap: Vec<String> = sqlx::query_scalar(
+            let over_cap: Vec<String> = crate::sql::query_scalar(
                 "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
                  ORDER BY touched_at DESC, id DESC LIMIT $1 OFFSET $2) RETURNING id",
             )

@@ -1,5 +1,6 @@
 //! SQLite's connections, each served by a thread of its own: one writer that makes every write,
 //! and readers (read-only) that share the reads. In WAL mode readers never wait for the writer.
+//! Each thread owns its [`Connection`] (rusqlite) and runs the statements on it itself.
 //!
 //! SQLite lets one writer in at a time. Writes from several pooled connections wait for its lock
 //! in the busy handler's sleeps (1 to 100 ms each, however soon the lock comes free). And a pooled
@@ -21,10 +22,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{Connection, Error};
+use sqlx::Error;
 use tokio::sync::{Mutex, mpsc, oneshot};
+
+mod connection;
+
+pub(crate) use connection::{Connection, Options};
 
 /// Writes committed together at most: a burst is cut into transactions of this many, so a
 /// caller early in a long queue hears back without waiting for the whole queue.
@@ -39,9 +42,7 @@ type Deliver = Box<dyn FnOnce(Option<&Error>) + Send>;
 /// One caller's write: run on the writer's connection inside the batch's transaction; true
 /// when it failed (its own statements are undone; the batch is committed up to it).
 type Op = Box<
-    dyn for<'c> FnOnce(
-            &'c mut SqliteConnection,
-        ) -> Pin<Box<dyn Future<Output = (Deliver, bool)> + 'c>>
+    dyn for<'c> FnOnce(&'c mut Connection) -> Pin<Box<dyn Future<Output = (Deliver, bool)> + 'c>>
         + Send,
 >;
 
@@ -58,21 +59,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Opens the connection (making the file if missing), runs `migrations` on it and starts
-    /// the thread.
-    pub(crate) async fn open(
-        options: SqliteConnectOptions,
-        migrations: &'static Migrator,
-    ) -> Result<Writer, Error> {
+    /// Opens the connection (the file must exist: [`crate::db`] makes and migrates it) and
+    /// starts the thread.
+    pub(crate) async fn open(options: Options) -> Result<Writer, Error> {
         let (queue, messages) = mpsc::unbounded_channel();
-        spawn(
-            "sqlite-writer".into(),
-            options,
-            Some(migrations),
-            async move |connection| {
-                serve(connection, messages).await;
-            },
-        )
+        spawn("sqlite-writer".into(), options, async move |connection| {
+            serve(connection, messages).await;
+        })
         .await?;
         Ok(Writer { queue })
     }
@@ -82,11 +75,11 @@ impl Writer {
     /// together take a transaction of their own (`connection.begin()`, a savepoint here).
     pub(crate) async fn run<R, F>(&self, write: F) -> Result<R, Error>
     where
-        F: AsyncFnOnce(&mut SqliteConnection) -> Result<R, Error> + Send + 'static,
+        F: AsyncFnOnce(&mut Connection) -> Result<R, Error> + Send + 'static,
         R: Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<R, Error>>();
-        let op: Op = Box::new(move |connection: &mut SqliteConnection| {
+        let op: Op = Box::new(move |connection: &mut Connection| {
             Box::pin(async move {
                 match write(connection).await {
                     Ok(value) => {
@@ -135,7 +128,7 @@ fn not_committed(e: &Error) -> Error {
 }
 
 /// The writer thread's loop: takes what is queued (up to [`MAX_BATCH`]) and runs it.
-async fn serve(mut connection: SqliteConnection, mut messages: mpsc::UnboundedReceiver<Message>) {
+async fn serve(mut connection: Connection, mut messages: mpsc::UnboundedReceiver<Message>) {
     let mut received = Vec::with_capacity(MAX_BATCH);
     while messages.recv_many(&mut received, MAX_BATCH).await > 0 {
         let mut writes = VecDeque::with_capacity(received.len());
@@ -154,39 +147,36 @@ async fn serve(mut connection: SqliteConnection, mut messages: mpsc::UnboundedRe
         }
         if let Some(done) = close {
             messages.close();
-            let _ = connection.close().await;
+            drop(connection);
             let _ = done.send(());
             return;
         }
     }
-    let _ = connection.close().await;
 }
 
 /// Runs writes from the front of `writes` in one transaction, up to and including the first
 /// that fails, commits them and tells their callers.
-async fn commit_some(connection: &mut SqliteConnection, writes: &mut VecDeque<Op>) {
-    let mut transaction = match connection.begin().await {
-        Ok(transaction) => transaction,
-        Err(e) => {
-            tracing::error!(error = %e, writes = writes.len(), "the SQLite writer could not begin a transaction");
-            // Dropped unrun: each caller hears that the writer could not take it.
-            writes.clear();
-            return;
-        }
-    };
+async fn commit_some(connection: &mut Connection, writes: &mut VecDeque<Op>) {
+    // IMMEDIATE: the write lock is taken at once, so no statement in the batch waits for it.
+    if let Err(e) = connection.begin_batch() {
+        tracing::error!(error = %e, writes = writes.len(), "the SQLite writer could not begin a transaction");
+        // Dropped unrun: each caller hears that the writer could not take it.
+        writes.clear();
+        return;
+    }
     let mut done: Vec<Deliver> = Vec::new();
     let mut failed_last = None;
     while let Some(op) = writes.pop_front() {
         // A write that panics must not end the thread, or every later write would fail. Its
         // statements so far cannot be told apart from the batch's, so the batch is undone: each
         // caller hears its write was not committed (the panicking one, that the thread dropped it).
-        let Ok((deliver, failed)) = AssertUnwindSafe(op(&mut transaction)).catch_unwind().await
+        let Ok((deliver, failed)) = AssertUnwindSafe(op(&mut *connection)).catch_unwind().await
         else {
             tracing::error!(
                 writes = done.len() + 1,
                 "a SQLite write panicked; its batch is undone"
             );
-            let undone = transaction.rollback().await.err().unwrap_or_else(|| {
+            let undone = connection.end_batch(false).err().unwrap_or_else(|| {
                 Error::Io(std::io::Error::other("a write in the same batch panicked"))
             });
             for deliver in done {
@@ -202,7 +192,7 @@ async fn commit_some(connection: &mut SqliteConnection, writes: &mut VecDeque<Op
         }
         done.push(deliver);
     }
-    let committed = transaction.commit().await;
+    let committed = connection.end_batch(true);
     if let Err(e) = &committed {
         tracing::error!(error = %e, writes = done.len(), "the SQLite writer could not commit");
     }
@@ -215,9 +205,8 @@ async fn commit_some(connection: &mut SqliteConnection, writes: &mut VecDeque<Op
 }
 
 /// One caller's read, run on a reader's connection; it answers the caller itself.
-type Read = Box<
-    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = ()> + 'c>> + Send,
->;
+type Read =
+    Box<dyn for<'c> FnOnce(&'c mut Connection) -> Pin<Box<dyn Future<Output = ()> + 'c>> + Send>;
 
 /// Handles on the reader threads; clones share them. The threads end with the last handle.
 #[derive(Clone, Debug)]
@@ -227,15 +216,17 @@ pub(crate) struct Readers {
 
 impl Readers {
     /// Opens `count` read-only connections with `options`, a thread each.
-    pub(crate) async fn open(options: SqliteConnectOptions, count: u32) -> Result<Readers, Error> {
+    pub(crate) async fn open(options: Options, count: u32) -> Result<Readers, Error> {
         let (queue, reads) = mpsc::unbounded_channel::<Read>();
         let reads = Arc::new(Mutex::new(reads));
         for n in 0..count.max(1) {
             let reads = Arc::clone(&reads);
             spawn(
                 format!("sqlite-reader-{n}"),
-                options.clone().read_only(true),
-                None,
+                Options {
+                    read_only: true,
+                    ..options.clone()
+                },
                 async move |mut connection| {
                     loop {
                         // The lock is held only while this thread waits for the next read.
@@ -251,7 +242,7 @@ impl Readers {
                             tracing::error!("a SQLite read panicked");
                         }
                     }
-                    let _ = connection.close().await;
+                    drop(connection);
                 },
             )
             .await?;
@@ -262,11 +253,11 @@ impl Readers {
     /// Runs `read` on a reader's connection.
     pub(crate) async fn run<R, F>(&self, read: F) -> Result<R, Error>
     where
-        F: AsyncFnOnce(&mut SqliteConnection) -> Result<R, Error> + Send + 'static,
+        F: AsyncFnOnce(&mut Connection) -> Result<R, Error> + Send + 'static,
         R: Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<R, Error>>();
-        let op: Read = Box::new(move |connection: &mut SqliteConnection| {
+        let op: Read = Box::new(move |connection: &mut Connection| {
             Box::pin(async move {
                 let _ = answer.send(read(connection).await);
             })
@@ -279,22 +270,19 @@ impl Readers {
     }
 }
 
-/// Starts a thread named `name` that opens a connection with `options`, runs `migrations` on it
-/// when given, then serves with `serve` until it returns; answers once the connection is ready.
-async fn spawn<S, F>(
-    name: String,
-    options: SqliteConnectOptions,
-    migrations: Option<&'static Migrator>,
-    serve: S,
-) -> Result<(), Error>
+/// Starts a thread named `name` that opens a connection with `options`, then serves with
+/// `serve` until it returns; answers once the connection is ready.
+async fn spawn<S, F>(name: String, options: Options, serve: S) -> Result<(), Error>
 where
-    S: FnOnce(SqliteConnection) -> F + Send + 'static,
+    S: FnOnce(Connection) -> F + Send + 'static,
     F: Future<Output = ()>,
 {
     let (ready, opened) = oneshot::channel();
     std::thread::Builder::new()
         .name(name)
         .spawn(move || {
+            // The connection's work is synchronous; the runtime only waits for the next query
+            // and runs the store's query blocks, which are written as async for PostgreSQL.
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -305,23 +293,15 @@ where
                     return;
                 }
             };
-            runtime.block_on(async move {
-                let mut connection = match SqliteConnection::connect_with(&options).await {
-                    Ok(connection) => connection,
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
-                    }
-                };
-                if let Some(migrations) = migrations
-                    && let Err(e) = migrations.run(&mut connection).await
-                {
-                    let _ = ready.send(Err(e.into()));
+            let connection = match Connection::open(&options) {
+                Ok(connection) => connection,
+                Err(e) => {
+                    let _ = ready.send(Err(e));
                     return;
                 }
-                let _ = ready.send(Ok(()));
-                serve(connection).await;
-            });
+            };
+            let _ = ready.send(Ok(()));
+            runtime.block_on(serve(connection));
         })
         .map_err(Error::Io)?;
     opened.await.map_err(|_| stopped())?
