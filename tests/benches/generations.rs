@@ -174,6 +174,8 @@ fn percentile_s(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
+    // As the `refinery` binary runs.
+    server::memory::no_huge_pages();
     let generations = env_u64("GENERATIONS", 1000).max(1) as usize;
     let image = Duration::from_millis(env_u64("IMAGE_MS", 10_000));
     let prompt = Duration::from_millis(env_u64("PROMPT_MS", 0));

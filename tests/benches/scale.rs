@@ -463,6 +463,8 @@ async fn one_run(
 }
 
 fn main() {
+    // As the `refinery` binary runs.
+    server::memory::no_huge_pages();
     let connections = env_u64("CONNECTIONS", 256).max(1) as usize;
     let duration = Duration::from_secs(env_u64("SECONDS", 3).max(1));
     let rounds = env_u64("ROUNDS", 3).max(1) as usize;

@@ -13,6 +13,7 @@ pub mod examples;
 pub mod extract;
 pub mod imaging;
 pub mod jobs;
+pub mod memory;
 pub mod middleware;
 pub mod model_check;
 pub mod observability;
