@@ -176,6 +176,10 @@ impl Savepoint<'_> {
     }
 
     pub(crate) async fn rollback(mut self) -> Result<(), Error> {
+        self.undo()
+    }
+
+    fn undo(&mut self) -> Result<(), Error> {
         self.end(&format!("ROLLBACK TO {0}; RELEASE {0}", self.name))
     }
 
@@ -188,11 +192,10 @@ impl Savepoint<'_> {
 
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
-        if self.open {
-            let sql = format!("ROLLBACK TO {0}; RELEASE {0}", self.name);
-            if let Err(e) = self.end(&sql) {
-                tracing::error!(error = %e, "a SQLite savepoint could not be rolled back");
-            }
+        if self.open
+            && let Err(e) = self.undo()
+        {
+            tracing::error!(error = %e, "a SQLite savepoint could not be rolled back");
         }
     }
 }
