@@ -11,8 +11,11 @@
 //! Here a query is a closure sent to a thread that runs nothing else, and only its answer goes
 //! back through the scheduler. The writer runs the writes queued for it back to back and commits
 //! the ones that arrived together in one transaction, then tells each caller
-//! ([ADR 0008](../../../docs/adr/0008-sqlite-connection-threads.md)). A query that panics fails
-//! for its caller (and a write's batch is undone), and the thread goes on serving.
+//! ([ADR 0008](../../../docs/adr/0008-sqlite-connection-threads.md)); it copies the WAL into the
+//! database file when it is idle rather than in a burst's commits
+//! ([ADR 0011](../../../docs/adr/0011-sqlite-checkpoints-when-the-writer-is-idle.md)).
+//! A query that panics fails for its caller (and a write's batch is undone), and the thread
+//! goes on serving.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -35,6 +38,14 @@ const MAX_BATCH: usize = 256;
 
 /// How long a read waits for a reader thread before it fails (as a pool's acquire would).
 const READ_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the writer waits with nothing to write before it checkpoints the WAL (copies what
+/// was committed into the database file), so a burst of writes does not pay for it.
+const CHECKPOINT_WHEN_IDLE: Duration = Duration::from_millis(200);
+
+/// WAL pages (4 KiB each) past which a commit checkpoints anyway, for a writer that is never
+/// idle (SQLite's own automatic checkpoint; its default is 1,000).
+const CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Tells a caller how its write ended, once its transaction did (`None`: committed).
 type Deliver = Box<dyn FnOnce(Option<&Error>) + Send>;
@@ -63,7 +74,10 @@ impl Writer {
     /// starts the thread.
     pub(crate) async fn open(options: Options) -> Result<Writer, Error> {
         let (queue, messages) = mpsc::unbounded_channel();
-        spawn("sqlite-writer".into(), options, async move |connection| {
+        spawn("sqlite-writer".into(), options, async move |mut connection| {
+            if let Err(e) = connection.checkpoint_past(CHECKPOINT_PAGES) {
+                tracing::warn!(error = %e, "the SQLite writer keeps SQLite's own checkpoint threshold");
+            }
             serve(connection, messages).await;
         })
         .await?;
@@ -127,10 +141,31 @@ fn not_committed(e: &Error) -> Error {
     )))
 }
 
-/// The writer thread's loop: takes what is queued (up to [`MAX_BATCH`]) and runs it.
+/// The writer thread's loop: takes what is queued (up to [`MAX_BATCH`]) and runs it, and
+/// checkpoints once nothing has come for [`CHECKPOINT_WHEN_IDLE`] after a commit.
 async fn serve(mut connection: Connection, mut messages: mpsc::UnboundedReceiver<Message>) {
     let mut received = Vec::with_capacity(MAX_BATCH);
-    while messages.recv_many(&mut received, MAX_BATCH).await > 0 {
+    let mut committed_since_checkpoint = false;
+    loop {
+        let next = messages.recv_many(&mut received, MAX_BATCH);
+        let count = if committed_since_checkpoint {
+            // `recv_many` gives up nothing when the wait ends first.
+            match tokio::time::timeout(CHECKPOINT_WHEN_IDLE, next).await {
+                Ok(count) => count,
+                Err(_idle) => {
+                    if let Err(e) = connection.checkpoint() {
+                        tracing::warn!(error = %e, "the SQLite writer could not checkpoint");
+                    }
+                    committed_since_checkpoint = false;
+                    continue;
+                }
+            }
+        } else {
+            next.await
+        };
+        if count == 0 {
+            break;
+        }
         let mut writes = VecDeque::with_capacity(received.len());
         let mut close = None;
         for message in received.drain(..) {
@@ -142,6 +177,7 @@ async fn serve(mut connection: Connection, mut messages: mpsc::UnboundedReceiver
                 }
             }
         }
+        committed_since_checkpoint |= !writes.is_empty();
         while !writes.is_empty() {
             commit_some(&mut connection, &mut writes).await;
         }

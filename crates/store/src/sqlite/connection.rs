@@ -87,6 +87,26 @@ impl Connection {
         })
     }
 
+    /// Lets the WAL grow to `pages` before a commit checkpoints it itself.
+    pub(crate) fn checkpoint_past(&mut self, pages: u32) -> Result<(), Error> {
+        self.inner
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(database)
+    }
+
+    /// Copies what the WAL holds into the database file as far as readers allow (PASSIVE: it
+    /// waits for no one).
+    pub(crate) fn checkpoint(&mut self) -> Result<(), Error> {
+        let (busy, pages, copied): (i64, i64, i64) = self
+            .inner
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .map_err(database)?;
+        tracing::debug!(busy, pages, copied, "SQLite WAL checkpointed");
+        Ok(())
+    }
+
     /// Starts the writer's batch transaction, taking the write lock at once.
     pub(crate) fn begin_batch(&mut self) -> Result<(), Error> {
         self.inner
