@@ -303,12 +303,12 @@ mod tests {
         db.close().await;
     }
 
-    /// What is committed reaches the database file once the writer has had nothing to do for a
-    /// moment, not only when the WAL outgrows SQLite's own threshold (1,000 pages by default),
-    /// which a burst would otherwise pay for in its commits. Here about 60 pages, which SQLite
-    /// alone leaves in the WAL.
+    /// What is committed reaches the database file once writes pause (the checkpointer's copy),
+    /// not only when the WAL outgrows SQLite's own threshold (1,000 pages by default), which a
+    /// burst would otherwise pay for in its commits. Here about 60 pages, which SQLite alone
+    /// leaves in the WAL.
     #[tokio::test]
-    async fn the_writer_checkpoints_once_idle() {
+    async fn what_is_committed_reaches_the_database_file_once_writes_pause() {
         let db = Db::open("sqlite::memory:", 1).await.expect("opens");
         let Db::Sqlite(Sqlite {
             writer,

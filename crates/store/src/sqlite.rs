@@ -11,9 +11,9 @@
 //! Here a query is a closure sent to a thread that runs nothing else, and only its answer goes
 //! back through the scheduler. The writer runs the writes queued for it back to back and commits
 //! the ones that arrived together in one transaction, then tells each caller
-//! ([ADR 0008](../../../docs/adr/0008-sqlite-connection-threads.md)); it copies the WAL into the
-//! database file when it is idle rather than in a burst's commits
-//! ([ADR 0011](../../../docs/adr/0011-sqlite-checkpoints-when-the-writer-is-idle.md)).
+//! ([ADR 0008](../../../docs/adr/0008-sqlite-connection-threads.md)). A thread of its own copies
+//! the WAL into the database file, so no commit waits for that
+//! ([ADR 0011](../../../docs/adr/0011-sqlite-checkpoints-off-the-writer.md)).
 //! A query that panics fails for its caller (and a write's batch is undone), and the thread
 //! goes on serving.
 
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use sqlx::Error;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 mod connection;
 
@@ -39,12 +39,15 @@ const MAX_BATCH: usize = 256;
 /// How long a read waits for a reader thread before it fails (as a pool's acquire would).
 const READ_WAIT: Duration = Duration::from_secs(10);
 
-/// How long the writer waits with nothing to write before it checkpoints the WAL (copies what
-/// was committed into the database file), so a burst of writes does not pay for it.
+/// The checkpointer copies the WAL into the database file once the writer has committed
+/// nothing for this long...
 const CHECKPOINT_WHEN_IDLE: Duration = Duration::from_millis(200);
 
-/// WAL pages (4 KiB each) past which a commit checkpoints anyway, for a writer that is never
-/// idle (SQLite's own automatic checkpoint; its default is 1,000).
+/// ...or, while commits keep coming, this long after the first it has not copied yet.
+const CHECKPOINT_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
+
+/// WAL pages (4 KiB each) past which the writer's own commit checkpoints: a backstop, should
+/// the checkpointer fall behind (SQLite's default is 1,000).
 const CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Tells a caller how its write ended, once its transaction did (`None`: committed).
@@ -70,15 +73,22 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Opens the connection (the file must exist: [`crate::db`] makes and migrates it) and
-    /// starts the thread.
+    /// Opens the writer's connection and the checkpointer's (the file must exist:
+    /// [`crate::db`] makes and migrates it) and starts their threads.
     pub(crate) async fn open(options: Options) -> Result<Writer, Error> {
         let (queue, messages) = mpsc::unbounded_channel();
+        let (committed, commits) = watch::channel(());
+        spawn(
+            "sqlite-checkpointer".into(),
+            options.clone(),
+            async move |connection| checkpoint_after_commits(connection, commits).await,
+        )
+        .await?;
         spawn("sqlite-writer".into(), options, async move |mut connection| {
             if let Err(e) = connection.checkpoint_past(CHECKPOINT_PAGES) {
                 tracing::warn!(error = %e, "the SQLite writer keeps SQLite's own checkpoint threshold");
             }
-            serve(connection, messages).await;
+            serve(connection, messages, committed).await;
         })
         .await?;
         Ok(Writer { queue })
@@ -141,31 +151,15 @@ fn not_committed(e: &Error) -> Error {
     )))
 }
 
-/// The writer thread's loop: takes what is queued (up to [`MAX_BATCH`]) and runs it, and
-/// checkpoints once nothing has come for [`CHECKPOINT_WHEN_IDLE`] after a commit.
-async fn serve(mut connection: Connection, mut messages: mpsc::UnboundedReceiver<Message>) {
+/// The writer thread's loop: takes what is queued (up to [`MAX_BATCH`]), runs it and tells the
+/// checkpointer.
+async fn serve(
+    mut connection: Connection,
+    mut messages: mpsc::UnboundedReceiver<Message>,
+    committed: watch::Sender<()>,
+) {
     let mut received = Vec::with_capacity(MAX_BATCH);
-    let mut committed_since_checkpoint = false;
-    loop {
-        let next = messages.recv_many(&mut received, MAX_BATCH);
-        let count = if committed_since_checkpoint {
-            // `recv_many` gives up nothing when the wait ends first.
-            match tokio::time::timeout(CHECKPOINT_WHEN_IDLE, next).await {
-                Ok(count) => count,
-                Err(_idle) => {
-                    if let Err(e) = connection.checkpoint() {
-                        tracing::warn!(error = %e, "the SQLite writer could not checkpoint");
-                    }
-                    committed_since_checkpoint = false;
-                    continue;
-                }
-            }
-        } else {
-            next.await
-        };
-        if count == 0 {
-            break;
-        }
+    while messages.recv_many(&mut received, MAX_BATCH).await > 0 {
         let mut writes = VecDeque::with_capacity(received.len());
         let mut close = None;
         for message in received.drain(..) {
@@ -177,9 +171,11 @@ async fn serve(mut connection: Connection, mut messages: mpsc::UnboundedReceiver
                 }
             }
         }
-        committed_since_checkpoint |= !writes.is_empty();
-        while !writes.is_empty() {
-            commit_some(&mut connection, &mut writes).await;
+        if !writes.is_empty() {
+            while !writes.is_empty() {
+                commit_some(&mut connection, &mut writes).await;
+            }
+            committed.send_replace(());
         }
         if let Some(done) = close {
             messages.close();
@@ -237,6 +233,29 @@ async fn commit_some(connection: &mut Connection, writes: &mut VecDeque<Op>) {
     }
     if let Some(deliver) = failed_last {
         deliver(None);
+    }
+}
+
+/// The checkpointer thread's loop: after commits, once the writer pauses (or at least every
+/// [`CHECKPOINT_AT_LEAST_EVERY`] while it does not), copies the WAL into the database file on a
+/// connection of its own, so no write waits for the copy. Ends, after a last copy, with the
+/// writer.
+async fn checkpoint_after_commits(mut connection: Connection, mut commits: watch::Receiver<()>) {
+    while commits.changed().await.is_ok() {
+        let first = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(CHECKPOINT_WHEN_IDLE) => break,
+                more = commits.changed() => {
+                    if more.is_err() || first.elapsed() >= CHECKPOINT_AT_LEAST_EVERY {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Err(e) = connection.checkpoint() {
+            tracing::warn!(error = %e, "the SQLite checkpointer could not copy the WAL");
+        }
     }
 }
 
