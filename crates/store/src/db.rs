@@ -42,16 +42,16 @@ pub(crate) struct Sqlite {
     scratch: Scratch,
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool, once per backend; on SQLite, on the
-/// thread of `$side` (`readers` or `writer`), so it owns what it uses, with `$pool` that
-/// thread's connection.
+/// Runs `$body` with `$pool` bound to the concrete pool, once per backend; on SQLite, through
+/// `$side.$run` (`readers.run`, `readers.run_here` or `writer.run`), so it owns what it uses,
+/// with `$pool` a connection of that side's.
 macro_rules! on_sqlite_side {
-    ($db:expr, $side:ident, $pool:ident => $body:expr) => {
+    ($db:expr, $side:ident . $run:ident, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(sqlite) => {
                 sqlite
                     .$side
-                    .run(async move |$pool: &mut $crate::sqlite::Connection| {
+                    .$run(async move |$pool: &mut $crate::sqlite::Connection| {
                         Ok::<_, sqlx::Error>($body)
                     })
                     .await?
@@ -62,19 +62,29 @@ macro_rules! on_sqlite_side {
 }
 pub(crate) use on_sqlite_side;
 
-/// A read: on SQLite, on a reader's read-only connection (a write there fails: "attempt to
-/// write a readonly database").
+/// A read that may scan a table: on SQLite, on a reader's thread and its read-only connection
+/// (a write there fails: "attempt to write a readonly database").
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
-        $crate::db::on_sqlite_side!($db, readers, $pool => $body)
+        $crate::db::on_sqlite_side!($db, readers.run, $pool => $body)
     };
 }
 pub(crate) use on_db;
 
+/// A read of a few rows found by key (an id, or one session's rows): on SQLite, on the
+/// caller's thread with a read-only connection lent for it
+/// ([`crate::sqlite::Readers::run_here`]).
+macro_rules! on_db_by_key {
+    ($db:expr, $pool:ident => $body:expr) => {
+        $crate::db::on_sqlite_side!($db, readers.run_here, $pool => $body)
+    };
+}
+pub(crate) use on_db_by_key;
+
 /// A write: on SQLite, on the writer's connection; the result comes back once committed.
 macro_rules! on_writer {
     ($db:expr, $pool:ident => $body:expr) => {
-        $crate::db::on_sqlite_side!($db, writer, $pool => $body)
+        $crate::db::on_sqlite_side!($db, writer.run, $pool => $body)
     };
 }
 pub(crate) use on_writer;
@@ -300,6 +310,101 @@ mod tests {
             vec![1, 3],
             "the panicking write's statement was undone"
         );
+        db.close().await;
+    }
+
+    /// A read by key runs on its caller's thread and sees what is committed; while every lent
+    /// connection is held, the next read goes to a reader's thread and still answers; one that
+    /// panics fails for its caller only, and the reads after it are served.
+    #[tokio::test]
+    async fn a_read_by_key_runs_on_its_callers_thread_or_a_readers_when_none_is_free() {
+        let db = Db::open("sqlite::memory:", 1).await.expect("opens");
+        let Db::Sqlite(Sqlite {
+            readers, writer, ..
+        }) = &db
+        else {
+            panic!("a throwaway SQLite database");
+        };
+        writer
+            .run(async |connection| {
+                crate::sql::query("CREATE TABLE probe (v INTEGER)")
+                    .execute(&mut *connection)
+                    .await?;
+                crate::sql::query("INSERT INTO probe (v) VALUES (7)")
+                    .execute(&mut *connection)
+                    .await
+            })
+            .await
+            .expect("creates and writes");
+        let read = async |connection: &mut crate::sqlite::Connection| {
+            let seen: i64 = crate::sql::query_scalar("SELECT v FROM probe")
+                .fetch_one(connection)
+                .await?;
+            Ok::<_, sqlx::Error>((std::thread::current().name().map(str::to_owned), seen))
+        };
+        let here = std::thread::current().name().map(str::to_owned);
+        let (thread, seen) = readers.run_here(read).await.expect("reads");
+        assert_eq!(
+            (thread, seen),
+            (here, 7),
+            "read on the caller's thread"
+        );
+
+        // Every lent connection held by a read that waits.
+        let lendable = readers.lendable();
+        assert!(lendable >= 1, "one connection a CPU is lent");
+        let (release, released) = tokio::sync::watch::channel(false);
+        let (holding, mut held) = tokio::sync::mpsc::unbounded_channel();
+        let holders: Vec<_> = (0..lendable)
+            .map(|_| {
+                let (readers, mut released, holding) =
+                    (readers.clone(), released.clone(), holding.clone());
+                tokio::spawn(async move {
+                    readers
+                        .run_here(async move |_| {
+                            let _ = holding.send(());
+                            let _ = released.wait_for(|r| *r).await;
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for _ in 0..lendable {
+            held.recv().await.expect("a holder took a connection");
+        }
+        assert_eq!(readers.lendable(), 0);
+        let (thread, seen) = readers.run_here(read).await.expect("reads");
+        assert_eq!(
+            (thread.as_deref(), seen),
+            (Some("sqlite-reader-0"), 7),
+            "read on a reader's thread"
+        );
+        release.send_replace(true);
+        for holder in holders {
+            holder
+                .await
+                .expect("no panic")
+                .expect("the holders' reads end");
+        }
+        assert_eq!(readers.lendable(), lendable, "every connection came back");
+
+        let panicked = readers
+            .run_here(
+                async |_: &mut crate::sqlite::Connection| -> Result<(), sqlx::Error> {
+                    panic!("a bug in a read")
+                },
+            )
+            .await;
+        assert!(panicked.is_err(), "the panicking read fails");
+        assert_eq!(
+            readers.lendable(),
+            lendable - 1,
+            "its connection is not lent again"
+        );
+        for _ in 0..=lendable {
+            assert_eq!(readers.run_here(read).await.expect("reads").1, 7);
+        }
         db.close().await;
     }
 

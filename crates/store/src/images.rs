@@ -17,7 +17,7 @@ use contracts::{AspectRatio, ImageRecipe, ImageSize, ImageView};
 
 use crate::StoreError;
 use crate::changes::Changes;
-use crate::db::{Backend, Db, on_db, on_writer};
+use crate::db::{Backend, Db, on_db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_us, random_id};
 
 /// The thumbnail widths served (`?w=`): a few, so stored thumbnails stay bounded.
@@ -235,7 +235,7 @@ impl ImageStore {
     /// The image's bytes, or `None` if unknown or dropped.
     pub async fn get(&self, id: &str) -> Result<Option<StoredImage>, StoreError> {
         let image = id.to_owned();
-        let mime_type: Option<String> = on_db!(&self.db, pool => {
+        let mime_type: Option<String> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_scalar("SELECT mime_type FROM images WHERE id = $1")
                 .bind(&image)
                 .fetch_optional(pool)
@@ -260,7 +260,7 @@ impl ImageStore {
              ORDER BY created_at DESC, id DESC"
         );
         let owner = session.to_hex();
-        let rows: Vec<RecordColumns> = on_db!(&self.db, pool => {
+        let rows: Vec<RecordColumns> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_as(&sql).bind(&owner).fetch_all(pool).await?
         });
         rows.into_iter().map(record).collect()
@@ -269,7 +269,7 @@ impl ImageStore {
     /// The thought signature stored with image `id` (an edit sends it back), if any.
     pub async fn thought_signature(&self, id: &str) -> Result<Option<String>, StoreError> {
         let image = id.to_owned();
-        let signature: Option<Option<String>> = on_db!(&self.db, pool => {
+        let signature: Option<Option<String>> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_scalar("SELECT thought_signature FROM images WHERE id = $1")
                 .bind(&image)
                 .fetch_optional(pool)
@@ -282,7 +282,7 @@ impl ImageStore {
     pub async fn record(&self, id: &str) -> Result<Option<ImageRecord>, StoreError> {
         let sql = format!("SELECT {RECORD_COLUMNS} FROM images WHERE id = $1");
         let image = id.to_owned();
-        let row: Option<RecordColumns> = on_db!(&self.db, pool => {
+        let row: Option<RecordColumns> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_as(&sql).bind(&image).fetch_optional(pool).await?
         });
         row.map(record).transpose()
@@ -330,7 +330,7 @@ impl ImageStore {
             .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
             .await?;
         let image = id.to_owned();
-        let exists: Option<i64> = on_db!(&self.db, pool => {
+        let exists: Option<i64> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
                 .bind(&image)
                 .fetch_optional(pool)

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::StoreError;
-use crate::db::{Db, on_db, on_writer};
+use crate::db::{Db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_ms, now_us};
 use crate::quotas::REFUND;
 use crate::wakeups::Wakeups;
@@ -273,7 +273,7 @@ impl JobStore {
     pub async fn running(&self, session: &SessionId) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE session_id = $1 AND {RUNNING}");
         let owner = session.to_hex();
-        let found: Option<Columns> = on_db!(&self.db, pool => {
+        let found: Option<Columns> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_as(&sql).bind(&owner).fetch_optional(pool).await?
         });
         found.map(row).transpose()
@@ -357,7 +357,7 @@ impl JobStore {
                 return Ok(Inserted::Existing(existing));
             }
             let owner = session.clone();
-            let exists: Option<i64> = on_db!(&self.db, pool => {
+            let exists: Option<i64> = on_db_by_key!(&self.db, pool => {
                 crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
                     .bind(&owner)
                     .fetch_optional(pool)
@@ -374,7 +374,7 @@ impl JobStore {
     pub async fn get(&self, session: &SessionId, id: &str) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND session_id = $2");
         let (job, owner) = (id.to_owned(), session.to_hex());
-        let (found, stored): (Option<Columns>, Option<Vec<String>>) = on_db!(&self.db, pool => {
+        let (found, stored): (Option<Columns>, Option<Vec<String>>) = on_db_by_key!(&self.db, pool => {
             #[allow(unused_mut)]
             let mut conn = pool.acquire().await?;
             let found: Option<Columns> = crate::sql::query_as(&sql)
@@ -412,7 +412,7 @@ impl JobStore {
             "SELECT {COLUMNS} FROM jobs WHERE session_id = $1 ORDER BY created_at DESC LIMIT 1"
         );
         type Made = (Option<String>, Option<String>);
-        let (job, made): (Option<Columns>, (Vec<Made>, Vec<String>)) = on_db!(&self.db, pool => {
+        let (job, made): (Option<Columns>, (Vec<Made>, Vec<String>)) = on_db_by_key!(&self.db, pool => {
             // The reads on one connection: a pool tests a connection each time it goes back,
             // a round trip each, and this is on every session view.
             #[allow(unused_mut)]

@@ -12,7 +12,7 @@ use contracts::QuotaView;
 
 use crate::StoreError;
 use crate::changes::Changes;
-use crate::db::{Db, on_db, on_writer};
+use crate::db::{Db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_ms};
 
 const DAY_MS: i64 = 86_400_000;
@@ -248,7 +248,7 @@ impl QuotaStore {
         let mine = subject(spender.session);
         let client = client_subject(spender.client);
         let subjects = (mine.clone(), client.clone());
-        let rows: Vec<(String, i64)> = on_db!(&self.db, pool => {
+        let rows: Vec<(String, i64)> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_as(
                 "SELECT subject, used FROM quota_usage WHERE day = $1 \
                  AND subject IN ('global', $2, $3)",
@@ -276,7 +276,7 @@ impl QuotaStore {
     /// Images counted today across every instance (for metrics and tests).
     pub async fn used_globally(&self) -> Result<u32, StoreError> {
         let day = now_ms().div_euclid(DAY_MS);
-        let used: Option<i64> = on_db!(&self.db, pool => {
+        let used: Option<i64> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_scalar("SELECT used FROM quota_usage WHERE day = $1 AND subject = 'global'")
                 .bind(day)
                 .fetch_optional(pool)

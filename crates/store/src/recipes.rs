@@ -7,7 +7,7 @@ use std::time::Duration;
 use contracts::ImageRecipe;
 
 use crate::StoreError;
-use crate::db::{Db, on_db, on_writer};
+use crate::db::{Db, on_db_by_key, on_writer};
 use crate::ids::{now_us, random_id};
 
 /// A stored recipe link.
@@ -57,7 +57,7 @@ impl RecipeStore {
             .saturating_sub(self.retention_ms)
             .saturating_mul(1000);
         let recipe = id.to_owned();
-        let row: Option<(String, String)> = on_db!(&self.db, pool => {
+        let row: Option<(String, String)> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_as("SELECT image_id, recipe FROM recipes WHERE id = $1 AND created_at >= $2")
                 .bind(&recipe)
                 .bind(since_us)

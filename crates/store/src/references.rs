@@ -12,7 +12,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::StoreError;
 use crate::changes::Changes;
-use crate::db::{Db, on_db, on_writer};
+use crate::db::{Db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_us, random_id};
 use crate::images::StoredImage;
 
@@ -90,7 +90,7 @@ impl ReferenceStore {
     /// The session's references, in upload order.
     pub async fn list(&self, session: &SessionId) -> Result<Vec<ReferenceRow>, StoreError> {
         let owner = session.to_hex();
-        let rows: Vec<Columns> = on_db!(&self.db, pool => {
+        let rows: Vec<Columns> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_as(
                 "SELECT id, mime_type, width, height, note, byte_size FROM reference_images \
                  WHERE session_id = $1 ORDER BY created_at, id",
@@ -195,7 +195,7 @@ impl ReferenceStore {
     /// Why an upload to `session` cannot be stored right now, if it cannot.
     async fn refusal(&self, session: &str) -> Result<Option<NotStored>, StoreError> {
         let session = session.to_owned();
-        let (exists, count): (Option<i64>, i64) = on_db!(&self.db, pool => {
+        let (exists, count): (Option<i64>, i64) = on_db_by_key!(&self.db, pool => {
             #[allow(unused_mut)]
             let mut conn = pool.acquire().await?;
             let exists = crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM sessions WHERE id = $1")
@@ -225,7 +225,7 @@ impl ReferenceStore {
         id: &str,
     ) -> Result<Option<StoredImage>, StoreError> {
         let (reference, owner) = (id.to_owned(), session.to_hex());
-        let mime_type: Option<String> = on_db!(&self.db, pool => {
+        let mime_type: Option<String> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_scalar(
                 "SELECT mime_type FROM reference_images WHERE id = $1 AND session_id = $2",
             )

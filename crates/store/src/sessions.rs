@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::{Db, on_db, on_writer};
+use crate::db::{Db, on_db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_ms};
 use crate::jobs::RUNNING;
 use crate::{StoreError, wakeups::Wakeups};
@@ -63,7 +63,7 @@ impl SessionStore {
         let now = now_ms();
         let key = id.to_hex();
         let read = key.clone();
-        let row: Option<(String, i64, i64)> = on_db!(&self.db, pool => {
+        let row: Option<(String, i64, i64)> = on_db_by_key!(&self.db, pool => {
             crate::sql::query_as("SELECT data, version, touched_at FROM sessions WHERE id = $1")
                 .bind(&read)
                 .fetch_optional(pool)

@@ -48,7 +48,7 @@ impl Connection {
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         };
-        // NO_MUTEX: the connection never leaves its thread.
+        // NO_MUTEX: one thread uses the connection at a time (its own, or a caller lent it).
         let inner = rusqlite::Connection::open_with_flags(
             &options.path,
             access | OpenFlags::SQLITE_OPEN_NO_MUTEX,
