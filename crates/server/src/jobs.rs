@@ -382,6 +382,7 @@ impl Jobs {
             reuse_prompt: request.reuse_prompt,
             image_count: request.count,
             quota_day: counted.as_ref().map(|(t, _)| t.day),
+            count_quota: counted.as_ref().is_some_and(|(t, _)| !t.counted),
             quota_client: counted.map(|(_, client)| client),
         };
         // The brief as read here goes to the task: reading it again there would only cost
@@ -439,6 +440,7 @@ impl Jobs {
             reuse_prompt: false,
             image_count: 1,
             quota_day: counted.as_ref().map(|(t, _)| t.day),
+            count_quota: counted.as_ref().is_some_and(|(t, _)| !t.counted),
             quota_client: counted.map(|(_, client)| client),
         };
         self.insert(job, Work::Edit(edit), accepted).await

@@ -344,11 +344,7 @@ mod tests {
         };
         let here = std::thread::current().name().map(str::to_owned);
         let (thread, seen) = readers.run_here(read).await.expect("reads");
-        assert_eq!(
-            (thread, seen),
-            (here, 7),
-            "read on the caller's thread"
-        );
+        assert_eq!((thread, seen), (here, 7), "read on the caller's thread");
 
         // Every lent connection held by a read that waits.
         let lendable = readers.lendable();

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::StoreError;
 use crate::db::{Db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_ms, now_us};
-use crate::quotas::REFUND;
+use crate::quotas::{COUNT, REFUND};
 use crate::wakeups::Wakeups;
 
 /// Finished jobs kept per session (the running one is always kept).
@@ -92,6 +92,10 @@ pub struct NewJob {
     pub image_count: u8,
     pub quota_day: Option<i64>,
     pub quota_client: Option<String>,
+    /// The insert also counts the job's `image_count` units on the quota counters of
+    /// `quota_day` (the session's and `quota_client`'s): units [`crate::quotas::Taken`] with no
+    /// limit, not written before.
+    pub count_quota: bool,
 }
 
 /// What [`JobStore::insert`] did.
@@ -297,7 +301,16 @@ impl JobStore {
                 self.instance.clone(),
                 job.quota_client.clone(),
             );
-            // The insert and the prune in one write: one turn of the writer each job, not two.
+            // The insert, the prune and the count in one write: one turn of the writer each job.
+            let count = match (job.count_quota, job.quota_day, &client) {
+                (true, Some(day), Some(client)) => Some((
+                    day,
+                    crate::quotas::client_subject(client),
+                    crate::quotas::session_subject(&owner),
+                )),
+                _ => None,
+            };
+            let counts = count.is_some();
             let inserted = on_writer!(&self.db, pool => {
                 #[allow(unused_mut)]
                 let mut conn = pool.acquire().await?;
@@ -330,11 +343,23 @@ impl JobStore {
                         .bind(JOBS_KEPT)
                         .execute(&mut *conn)
                         .await?;
+                    if let Some((day, client, session)) = &count {
+                        crate::sql::query(COUNT)
+                            .bind(*day)
+                            .bind(client)
+                            .bind(session)
+                            .bind(i64::from(job.image_count))
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                 }
                 inserted
             });
             if inserted == 1 {
                 self.wakeups.changes().session(&job.session);
+                if counts {
+                    self.wakeups.changes().quotas();
+                }
                 return Ok(Inserted::New(JobRow {
                     id: job.id,
                     session: job.session,

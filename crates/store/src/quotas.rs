@@ -39,6 +39,10 @@ pub struct QuotaExceeded {
 pub struct Taken {
     pub day: i64,
     pub units: u32,
+    /// False when nothing is written yet: with no limit nothing can be refused, so the units
+    /// are counted in the same write as the job's row ([`crate::jobs::NewJob::count_quota`]),
+    /// not in a write of their own that the generation would wait for first.
+    pub counted: bool,
 }
 
 /// Who a generation is counted for: the session, and the client address it came from (its
@@ -96,7 +100,7 @@ const TAKE: &str = "INSERT INTO quota_usage (day, subject, used) VALUES ($1, $2,
 
 /// `$4` units on the global counter of day `$1`, the client's (`$2`) and the session's (`$3`),
 /// with no limit.
-const COUNT: &str = "INSERT INTO quota_usage (day, subject, used) \
+pub(crate) const COUNT: &str = "INSERT INTO quota_usage (day, subject, used) \
      VALUES ($1, 'global', $4), ($1, $2, $4), ($1, $3, $4) \
      ON CONFLICT (day, subject) DO UPDATE SET used = quota_usage.used + excluded.used";
 
@@ -125,7 +129,8 @@ impl QuotaStore {
     }
 
     /// Counts one generation of `units` images for `spender`, or refuses all of it when any
-    /// limit would be passed.
+    /// limit would be passed. With no limit at all nothing is written here: the job's row
+    /// counts the units when it is inserted ([`Taken::counted`]).
     pub async fn take(
         &self,
         spender: Spender<'_>,
@@ -163,20 +168,12 @@ impl QuotaStore {
         }
         let n = i64::from(units);
         if self.global.is_none() && self.per_client.is_none() && self.per_session.is_none() {
-            // Nothing can be refused: the three counters in one statement, with no transaction
-            // (one write instead of five on every generation).
-            let (client, session) = (client_subject(spender.client), subject(spender.session));
-            on_writer!(&self.db, pool => {
-                crate::sql::query(COUNT)
-                    .bind(day)
-                    .bind(&client)
-                    .bind(&session)
-                    .bind(n)
-                    .execute(pool)
-                    .await?;
-            });
-            self.changes.quotas();
-            return Ok(Ok(Taken { day, units }));
+            // Nothing can be refused: counted with the job's row, in its write.
+            return Ok(Ok(Taken {
+                day,
+                units,
+                counted: false,
+            }));
         }
         // Taken in this order, and the first counter that is full names the refusal.
         let counters = [
@@ -212,7 +209,11 @@ impl QuotaStore {
                 }
                 None => {
                     tx.commit().await?;
-                    Ok(Taken { day, units })
+                    Ok(Taken {
+                        day,
+                        units,
+                        counted: true,
+                    })
                 }
             }
         });
@@ -224,6 +225,9 @@ impl QuotaStore {
 
     /// Gives back a generation counted by [`QuotaStore::take`] that did not run.
     pub async fn refund(&self, spender: Spender<'_>, taken: Taken) -> Result<(), StoreError> {
+        if !taken.counted {
+            return Ok(());
+        }
         let (session, client) = (subject(spender.session), client_subject(spender.client));
         on_writer!(&self.db, pool => {
             crate::sql::query(REFUND)

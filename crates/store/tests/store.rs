@@ -10,7 +10,7 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use store::images::NewImage;
 use store::jobs::{Inserted, JobRow, NewJob, Outcome};
-use store::quotas::{Scope, Spender};
+use store::quotas::{Scope, Spender, Taken};
 use store::references::{NewReference, NotStored, ReferenceRow};
 use store::sessions::Conflict;
 use store::{ImageLocation, S3Options, SessionId, Store, StoreConfig};
@@ -264,6 +264,7 @@ fn new_job(session: SessionId, quota_day: Option<i64>) -> NewJob {
         image_count: 1,
         quota_day,
         quota_client: quota_day.map(|_| CLIENT.to_owned()),
+        count_quota: false,
     }
 }
 
@@ -678,11 +679,48 @@ async fn quotas_are_per_session_per_utc_day_and_refundable(kind: Kind) {
 async fn without_limits_every_counter_still_counts(kind: Kind) {
     let f = open(kind, |_| {}).await;
     let (a, b) = (SessionId::random(), SessionId::random());
+    for session in [&a, &b] {
+        f.store
+            .sessions
+            .create(session, &flow("x"))
+            .await
+            .expect("db")
+            .expect("new");
+    }
     let q = &f.store.quotas;
-    let first = q.take(spender(&a), 2).await.expect("db").expect("no limit");
-    q.take(spender(&a), 1).await.expect("db").expect("no limit");
-    q.take(spender(&b), 4).await.expect("db").expect("no limit");
-    q.refund(spender(&a), first).await.expect("db");
+    // With no limit nothing is written before the job: its row counts the units.
+    let counted_with_row = |session, taken: Taken, units| NewJob {
+        image_count: units,
+        count_quota: !taken.counted,
+        ..new_job(session, Some(taken.day))
+    };
+    let unused = q.take(spender(&a), 2).await.expect("db").expect("no limit");
+    assert!(!unused.counted);
+    assert_eq!(
+        q.used_globally().await.expect("db"),
+        0,
+        "nothing written before the job"
+    );
+    q.refund(spender(&a), unused).await.expect("db");
+    let taken = q.take(spender(&a), 1).await.expect("db").expect("no limit");
+    let inserted = f.store.jobs.insert(counted_with_row(a, taken, 1)).await;
+    assert!(matches!(inserted, Ok(Inserted::New(_))), "{inserted:?}");
+    assert_eq!(
+        q.used_globally().await.expect("db"),
+        1,
+        "counted with the row"
+    );
+    // A second job while the first runs is not started, and counts nothing.
+    let taken = q.take(spender(&a), 3).await.expect("db").expect("no limit");
+    let inserted = f.store.jobs.insert(counted_with_row(a, taken, 3)).await;
+    assert!(
+        matches!(inserted, Ok(Inserted::Existing(_))),
+        "{inserted:?}"
+    );
+    q.refund(spender(&a), taken).await.expect("db");
+    let taken = q.take(spender(&b), 4).await.expect("db").expect("no limit");
+    let inserted = f.store.jobs.insert(counted_with_row(b, taken, 4)).await;
+    assert!(matches!(inserted, Ok(Inserted::New(_))), "{inserted:?}");
     assert_eq!(q.used_globally().await.expect("db"), 5);
     // The same counters, read by an instance with limits.
     let mut limited = f.config.clone();
