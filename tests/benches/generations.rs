@@ -7,6 +7,13 @@
 //! Log lines are formatted at `info` as in production and thrown away (`std::io::sink`), so their
 //! cost is measured and the terminal's is not.
 //!
+//! The server runs on a runtime of its own, as in the `refinery` binary, and the simulator and the
+//! clients on a second: a provider and the people are elsewhere, so their tasks have no place in
+//! the server's task queue, though they still take the same two CPUs. Until 2026-11-27 all three
+//! shared one runtime (`SHARED_RUNTIME=1` still does), and every task the server woke from the
+//! store's threads waited behind the simulator's and the clients' too (docs/operations.md, "Early
+//! morning").
+//!
 //! The store's folder is made in the build's own temporary folder (`CARGO_TARGET_TMPDIR`, in the
 //! checkout), as `scripts/start` keeps its `./data` in the checkout, not in `/tmp`. On this
 //! machine's disk (ext4 without a journal) ext4 will not reuse an inode deleted in the last
@@ -184,20 +191,31 @@ fn main() {
     let speculative = std::env::var("SPECULATIVE_SYNTHESIS")
         .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
     server::telemetry::init_with_writer(std::io::sink);
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async move {
-        let (sim, _sim) = simulator::spawn(simulator::Config {
+    // The server has a runtime of its own, as in the `refinery` binary; the simulator (a provider
+    // elsewhere) and the clients (people elsewhere) run on a second, so the server's task queue
+    // holds only the server's tasks. Both runtimes share the machine's CPUs.
+    // `SHARED_RUNTIME=1` puts all three on one, as this bench did until 2026-11-27.
+    let shared = std::env::var("SHARED_RUNTIME").is_ok_and(|v| v != "0");
+    let harness = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("harness")
+        .enable_all()
+        .build()
+        .expect("the harness's runtime");
+    let server_runtime = (!shared).then(|| tokio::runtime::Runtime::new().expect("runtime"));
+    let server_side = server_runtime.as_ref().unwrap_or(&harness);
+    let (sim, _sim) = harness
+        .block_on(simulator::spawn(simulator::Config {
             openai_latency: Some(prompt),
             gemini_latency: Some(image),
             ..simulator::Config::default()
-        })
-        .await
+        }))
         .expect("the simulator starts");
-        let parent = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let storage = TestStorage::on_in(Backend::Embedded, parent).await;
-        let probe = tempfile::tempdir_in(parent).expect("a folder beside the store's");
-        let file_cost = file_making_cost(probe.path()).expect("files can be made there");
-        let base = refinery(&storage, sim, speculative).await;
+    let parent = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let storage = server_side.block_on(TestStorage::on_in(Backend::Embedded, parent));
+    let probe = tempfile::tempdir_in(parent).expect("a folder beside the store's");
+    let file_cost = file_making_cost(probe.path()).expect("files can be made there");
+    let base = server_side.block_on(refinery(&storage, sim, speculative));
+    harness.block_on(async move {
         // One connection per person: a thousand browsers, not one multiplexing client.
         let client = Client::builder()
             .pool_max_idle_per_host(generations)
@@ -210,7 +228,7 @@ fn main() {
             cookies.extend(join_all(chunk.iter().map(|_| ready_session(&client, &base))).await);
         }
         println!(
-            "generations: {generations} at once, image model {} ms, prompt writing {} ms ({}); {generations} sessions ready in {:.1} s; store in {}",
+            "generations: {generations} at once, image model {} ms, prompt writing {} ms ({}); {generations} sessions ready in {:.1} s; store in {}; {}",
             image.as_millis(),
             prompt.as_millis(),
             if speculative {
@@ -219,7 +237,12 @@ fn main() {
                 "written at Generate"
             },
             setup.elapsed().as_secs_f64(),
-            storage.data_dir().display()
+            storage.data_dir().display(),
+            if shared {
+                "server, simulator and clients on one runtime (SHARED_RUNTIME)"
+            } else {
+                "the server on a runtime of its own, the simulator and the clients on another"
+            }
         );
         println!(
             "disk: a small file made beside the store in {} µs (under 150 µs is healthy; see docs/operations.md)",
