@@ -187,6 +187,22 @@ impl Db {
 mod tests {
     use super::*;
 
+    /// Makes the table `probe` with one row, `v`, on the writer.
+    async fn probe_table(writer: &Writer, v: i64) {
+        writer
+            .run(async move |connection| {
+                crate::sql::query("CREATE TABLE probe (v INTEGER)")
+                    .execute(&mut *connection)
+                    .await?;
+                crate::sql::query("INSERT INTO probe (v) VALUES ($1)")
+                    .bind(v)
+                    .execute(&mut *connection)
+                    .await
+            })
+            .await
+            .expect("creates and writes");
+    }
+
     #[tokio::test]
     async fn a_throwaway_database_is_one_database_across_connections_and_goes_with_its_pool() {
         let db = Db::open("sqlite::memory:", 4).await.expect("opens");
@@ -202,17 +218,7 @@ mod tests {
 
         // A write on the writer is seen on every reader, as it is after the pool replaces a
         // connection whose query was cancelled.
-        writer
-            .run(async |connection| {
-                crate::sql::query("CREATE TABLE probe (v INTEGER)")
-                    .execute(&mut *connection)
-                    .await?;
-                crate::sql::query("INSERT INTO probe (v) VALUES (7)")
-                    .execute(&mut *connection)
-                    .await
-            })
-            .await
-            .expect("creates and writes");
+        probe_table(writer, 7).await;
         for _ in 0..8 {
             let seen: i64 = readers
                 .run(async |connection| {
@@ -261,16 +267,7 @@ mod tests {
                     .map(|_| ())
             })
         };
-        writer
-            .run(async |connection| {
-                crate::sql::query("CREATE TABLE probe (v INTEGER)")
-                    .execute(&mut *connection)
-                    .await
-                    .map(|_| ())
-            })
-            .await
-            .expect("creates");
-        insert(1).await.expect("writes");
+        probe_table(writer, 1).await;
 
         let panicked = writer
             .run(async |connection| {
@@ -325,17 +322,7 @@ mod tests {
         else {
             panic!("a throwaway SQLite database");
         };
-        writer
-            .run(async |connection| {
-                crate::sql::query("CREATE TABLE probe (v INTEGER)")
-                    .execute(&mut *connection)
-                    .await?;
-                crate::sql::query("INSERT INTO probe (v) VALUES (7)")
-                    .execute(&mut *connection)
-                    .await
-            })
-            .await
-            .expect("creates and writes");
+        probe_table(writer, 7).await;
         let read = async |connection: &mut crate::sqlite::Connection| {
             let seen: i64 = crate::sql::query_scalar("SELECT v FROM probe")
                 .fetch_one(connection)
