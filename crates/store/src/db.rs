@@ -187,6 +187,23 @@ impl Db {
 mod tests {
     use super::*;
 
+    /// A throwaway database's writer, and the size of its database file, which changes only
+    /// when the WAL is copied into it.
+    fn writer_and_file_size(db: &Db) -> (&Writer, impl Fn() -> u64) {
+        let Db::Sqlite(Sqlite {
+            writer,
+            scratch: Some(folder),
+            ..
+        }) = db
+        else {
+            panic!("a throwaway SQLite database has a scratch folder");
+        };
+        let file = folder.path().join("store.db");
+        (writer, move || {
+            std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0)
+        })
+    }
+
     /// Makes the table `probe` with one row, `v`, on the writer.
     async fn probe_table(writer: &Writer, v: i64) {
         writer
@@ -398,17 +415,7 @@ mod tests {
     #[tokio::test]
     async fn what_is_committed_reaches_the_database_file_once_writes_pause() {
         let db = Db::open("sqlite::memory:", 1).await.expect("opens");
-        let Db::Sqlite(Sqlite {
-            writer,
-            scratch: Some(folder),
-            ..
-        }) = &db
-        else {
-            panic!("a throwaway SQLite database has a scratch folder");
-        };
-        // The database file changes only when the WAL is copied into it.
-        let file = folder.path().join("store.db");
-        let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        let (writer, size) = writer_and_file_size(&db);
         let before = size();
         let written = 50 * 4_000;
         writer
@@ -446,16 +453,7 @@ mod tests {
     #[tokio::test]
     async fn a_stream_of_writes_that_never_pauses_still_reaches_the_database_file() {
         let db = Db::open("sqlite::memory:", 1).await.expect("opens");
-        let Db::Sqlite(Sqlite {
-            writer,
-            scratch: Some(folder),
-            ..
-        }) = &db
-        else {
-            panic!("a throwaway SQLite database has a scratch folder");
-        };
-        let file = folder.path().join("store.db");
-        let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        let (writer, size) = writer_and_file_size(&db);
         writer
             .run(async |connection| {
                 crate::sql::query("CREATE TABLE pad (v TEXT)")
