@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use object_store::ObjectStoreExt;
+use object_store::aws::AmazonS3Builder;
 use server::config::Settings;
 use tempfile::TempDir;
 use test_servers::{Postgres, S3};
@@ -97,6 +99,35 @@ impl TestStorage {
                 endpoint: Some(s3.endpoint().to_owned()),
                 allow_http: true,
             };
+        }
+    }
+
+    /// Removes one object from the image store by hand, as an operator might; `key` as the
+    /// store names it (`<imageId>`, `references/<referenceId>`).
+    pub async fn remove_object(&self, key: &str) {
+        match (&self.image_store_url, self.s3) {
+            (Some(url), Some(s3)) => {
+                let (bucket, prefix) = url
+                    .strip_prefix("s3://")
+                    .and_then(|rest| rest.split_once('/'))
+                    .expect("s3://bucket/prefix");
+                // Signed as the server signs: moto refuses an anonymous delete.
+                let bucket = AmazonS3Builder::new()
+                    .with_bucket_name(bucket)
+                    .with_endpoint(s3.endpoint())
+                    .with_allow_http(true)
+                    .with_region("us-east-1")
+                    .with_access_key_id("test")
+                    .with_secret_access_key("test")
+                    .build()
+                    .expect("an S3 client");
+                bucket
+                    .delete(&object_store::path::Path::from(format!("{prefix}/{key}")))
+                    .await
+                    .expect("deleted");
+            }
+            _ => std::fs::remove_file(self.data_dir.path().join("images").join(key))
+                .expect("the object's file was there"),
         }
     }
 

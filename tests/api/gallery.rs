@@ -120,6 +120,14 @@ async fn thumbnails_are_small_jpegs_of_a_few_widths() {
             original.len()
         );
     }
+    // Kept: served from itself, the original not read (removed here by hand, as an operator
+    // might; the image itself is then gone).
+    let kept = app.get(thumbnail_url).await.bytes().await.expect("bytes");
+    app.storage.remove_object(image.id()).await;
+    assert_eq!(app.get(&image.url).await.status(), StatusCode::NOT_FOUND);
+    let response = app.get(thumbnail_url).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.expect("bytes"), kept);
     for bad in ["300", "0", "abc"] {
         let (status, error) = error_of(app.get(&format!("{}?w={bad}", image.url)).await).await;
         assert_eq!(

@@ -19,6 +19,7 @@ use crate::StoreError;
 use crate::changes::Changes;
 use crate::db::{Backend, Db, on_db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_us, random_id};
+use crate::objects;
 
 /// The thumbnail widths served (`?w=`): a few, so stored thumbnails stay bounded.
 pub const THUMBNAIL_WIDTHS: [u32; 3] = [128, 256, 512];
@@ -244,13 +245,8 @@ impl ImageStore {
         let Some(mime_type) = mime_type else {
             return Ok(None);
         };
-        let bytes = match self.objects.get(&key(id)).await {
-            Ok(found) => found.bytes().await?,
-            // Dropped by a sweep between the two reads, or removed by hand.
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(Some(StoredImage { bytes, mime_type }))
+        let bytes = objects::read(&*self.objects, &key(id)).await?;
+        Ok(bytes.map(|bytes| StoredImage { bytes, mime_type }))
     }
 
     /// The session's images that carry a recipe, newest first.
@@ -309,13 +305,24 @@ impl ImageStore {
         Ok(true)
     }
 
-    /// A stored thumbnail of image `id`, if one was made.
+    /// A stored thumbnail of image `id`, if one was made and the image is still there. Its
+    /// original is not read: a grid of thumbnails costs small reads, not one full image each.
     pub async fn thumbnail(&self, id: &str, width: u32) -> Result<Option<Bytes>, StoreError> {
-        match self.objects.get(&thumbnail_key(id, width)).await {
-            Ok(found) => Ok(Some(found.bytes().await?)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+        if !self.exists(id).await? {
+            return Ok(None);
         }
+        objects::read(&*self.objects, &thumbnail_key(id, width)).await
+    }
+
+    async fn exists(&self, id: &str) -> Result<bool, StoreError> {
+        let image = id.to_owned();
+        let found: Option<i64> = on_db_by_key!(&self.db, pool => {
+            crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
+                .bind(&image)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found.is_some())
     }
 
     /// Keeps a thumbnail of image `id`. Should the image be deleted meanwhile, the thumbnail
@@ -329,14 +336,7 @@ impl ImageStore {
         self.objects
             .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
             .await?;
-        let image = id.to_owned();
-        let exists: Option<i64> = on_db_by_key!(&self.db, pool => {
-            crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
-                .bind(&image)
-                .fetch_optional(pool)
-                .await?
-        });
-        if exists.is_none() {
+        if !self.exists(id).await? {
             self.delete_objects(std::slice::from_ref(&id.to_owned()))
                 .await;
         }
@@ -439,10 +439,7 @@ impl ImageStore {
         for id in ids {
             let thumbnails = THUMBNAIL_WIDTHS.map(|w| thumbnail_key(id, w));
             for object in std::iter::once(key(id)).chain(thumbnails) {
-                match self.objects.delete(&object).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not delete an image's bytes"),
-                }
+                objects::delete(&*self.objects, &object, "an image's bytes").await;
             }
         }
     }

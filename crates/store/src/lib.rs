@@ -15,6 +15,7 @@ mod db;
 pub mod ids;
 pub mod images;
 pub mod jobs;
+mod objects;
 pub mod quotas;
 pub mod recipes;
 pub mod references;

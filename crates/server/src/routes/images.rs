@@ -6,6 +6,7 @@ use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
 use aide::transform::TransformOperation;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderName, StatusCode, header};
 use bytes::Bytes;
@@ -23,6 +24,9 @@ use crate::state::AppState;
 /// The thumbnail width the gallery links to.
 pub const GALLERY_THUMBNAIL_WIDTH: u32 = 256;
 
+/// The type of every thumbnail (`make_thumbnail` writes JPEG).
+pub const THUMBNAIL_TYPE: &str = "image/jpeg";
+
 pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
@@ -38,15 +42,40 @@ struct ImagePath {
     image_id: String,
 }
 
-/// `?w=`: a thumbnail this many pixels wide.
+/// `?w=`: a thumbnail this many pixels wide (of an image, or of a reference image).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ImageQuery {
+pub struct ThumbnailQuery {
     /// 128, 256 or 512: a JPEG thumbnail that wide (the ratio kept; an image no wider is sent
     /// as it is).
     #[serde(default)]
     #[schemars(extend("enum" = [128, 256, 512]))]
     w: Option<u32>,
+}
+
+impl ThumbnailQuery {
+    /// The width asked for; 400 `invalid_request` unless it is one of [`THUMBNAIL_WIDTHS`].
+    pub fn width(
+        query: std::result::Result<Query<ThumbnailQuery>, QueryRejection>,
+    ) -> Result<Option<u32>> {
+        let Query(ThumbnailQuery { w }) = query?;
+        match w {
+            Some(w) if !THUMBNAIL_WIDTHS.contains(&w) => Err(ApiError::Validation(format!(
+                "w must be one of {THUMBNAIL_WIDTHS:?}; {w} is not."
+            ))),
+            w => Ok(w),
+        }
+    }
+}
+
+/// A JPEG thumbnail of `original`, `width` pixels wide, made off the runtime's threads; `None`
+/// when the image is no wider.
+pub async fn make_thumbnail(original: &Bytes, width: u32) -> Result<Option<Bytes>> {
+    let original = original.clone();
+    let made = imaging::off_thread(move || imaging::thumbnail(&original, width))
+        .await?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored image does not decode: {e}")))?;
+    Ok(made.map(Bytes::from))
 }
 
 fn image_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -70,27 +99,18 @@ fn image_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 async fn image(
     State(state): State<AppState>,
     Path(ImagePath { image_id }): Path<ImagePath>,
-    query: std::result::Result<Query<ImageQuery>, axum::extract::rejection::QueryRejection>,
+    query: std::result::Result<Query<ThumbnailQuery>, QueryRejection>,
 ) -> Result<([(HeaderName, String); 3], Bytes)> {
-    let Query(query) = query?;
-    if let Some(w) = query.w
-        && !THUMBNAIL_WIDTHS.contains(&w)
-    {
-        return Err(ApiError::Validation(format!(
-            "w must be one of {THUMBNAIL_WIDTHS:?}; {w} is not."
-        )));
-    }
-    let image = state
-        .images
-        .get(&image_id)
-        .await?
-        .ok_or(ApiError::ImageNotFound)?;
-    let (bytes, mime_type) = match query.w {
-        Some(width) => match thumbnail(&state, &image_id, &image.bytes, width).await? {
-            Some(small) => (small, "image/jpeg".to_owned()),
-            None => (image.bytes, image.mime_type),
-        },
-        None => (image.bytes, image.mime_type),
+    let (bytes, mime_type) = match ThumbnailQuery::width(query)? {
+        Some(width) => thumbnail_or_image(&state, &image_id, width).await?,
+        None => {
+            let image = state
+                .images
+                .get(&image_id)
+                .await?
+                .ok_or(ApiError::ImageNotFound)?;
+            (image.bytes, image.mime_type)
+        }
     };
     // Ids are validated by the lookup, so they are safe inside the header.
     let file_name = contracts::format::image_file_name(&image_id, &mime_type);
@@ -110,29 +130,29 @@ async fn image(
     ))
 }
 
-/// The stored thumbnail, made and kept on first request; `None` when the image is no wider.
-async fn thumbnail(
+/// The image's thumbnail `width` pixels wide with its media type: the kept one (the original
+/// not read), else made from the original and kept; the original itself when it is no wider.
+async fn thumbnail_or_image(
     state: &AppState,
     image_id: &str,
-    original: &Bytes,
     width: u32,
-) -> Result<Option<Bytes>> {
+) -> Result<(Bytes, String)> {
     if let Some(kept) = state.images.thumbnail(image_id, width).await? {
-        return Ok(Some(kept));
+        return Ok((kept, THUMBNAIL_TYPE.to_owned()));
     }
-    let original = original.clone();
-    let made = imaging::off_thread(move || imaging::thumbnail(&original, width))
+    let image = state
+        .images
+        .get(image_id)
         .await?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored image does not decode: {e}")))?;
-    let Some(made) = made else {
-        return Ok(None);
+        .ok_or(ApiError::ImageNotFound)?;
+    let Some(made) = make_thumbnail(&image.bytes, width).await? else {
+        return Ok((image.bytes, image.mime_type));
     };
-    let made = Bytes::from(made);
     state
         .images
         .put_thumbnail(image_id, width, made.clone())
         .await?;
-    Ok(Some(made))
+    Ok((made, THUMBNAIL_TYPE.to_owned()))
 }
 
 fn delete_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
