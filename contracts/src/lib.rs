@@ -653,6 +653,9 @@ pub struct ReferenceView {
     pub note: String,
     /// Same-origin URL of the bytes, served to this session only.
     pub url: String,
+    /// A small JPEG of it for a list (`url` with `?w=256`), made on first request and kept;
+    /// served to this session only.
+    pub thumbnail_url: String,
 }
 
 /// How an image was made: what a person chose, never the written prompt.

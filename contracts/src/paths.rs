@@ -74,6 +74,11 @@ pub fn reference(reference_id: &str) -> String {
     format!("{SESSION_REFERENCES}/{reference_id}")
 }
 
+/// `GET /api/session/references/{referenceId}?w={width}`: a reference's preview.
+pub fn reference_thumbnail(reference_id: &str, width: u32) -> String {
+    format!("{SESSION_REFERENCES}/{reference_id}?w={width}")
+}
+
 /// `GET /api/images/{imageId}?w={width}`: a thumbnail.
 pub fn thumbnail(image_id: &str, width: u32) -> String {
     format!("{IMAGES}/{image_id}?w={width}")

@@ -734,10 +734,11 @@ async fn the_start_screen_shows_each_templates_example_picture() {
 
 /// A small, real PNG (a gradient) written to a temporary file, for the file input.
 fn reference_png(name: &str) -> anyhow::Result<std::path::PathBuf> {
-    let picture = image::RgbImage::from_fn(96, 64, |x, y| {
+    // Wider than the list's 256-pixel preview, so the list shows a preview the server made.
+    let picture = image::RgbImage::from_fn(600, 400, |x, y| {
         image::Rgb([
-            u8::try_from(x * 2).unwrap_or(255),
-            u8::try_from(y * 3).unwrap_or(255),
+            u8::try_from(x * 2 % 256).unwrap_or(255),
+            u8::try_from(y * 3 % 256).unwrap_or(255),
             160,
         ])
     });
@@ -837,8 +838,8 @@ async fn a_reference_an_edit_in_words_and_a_recipe_link_by_keyboard() {
                 "the reference is listed with its note"
             );
             page.wait_until(
-                "the reference's picture to load",
-                "(() => { const i = document.querySelector('[data-testid=\"reference-0\"] img'); return i && i.complete && i.naturalWidth === 96; })()",
+                "the reference's preview to load",
+                "(() => { const i = document.querySelector('[data-testid=\"reference-0\"] img'); return i && i.complete && i.naturalWidth === 256 && i.getAttribute('src').endsWith('?w=256'); })()",
             )
             .await?;
             ensure!(

@@ -799,6 +799,7 @@ fn reference(id: &str, note: &str) -> ReferenceView {
         height: 8,
         note: note.into(),
         url: format!("/api/session/references/{id}"),
+        thumbnail_url: format!("/api/session/references/{id}?w=256"),
     }
 }
 
@@ -870,6 +871,11 @@ async fn a_reference_is_uploaded_with_its_note_a_refusal_shows_beside_the_form_a
     );
     assert_eq!(field_value("[data-testid=reference-note]"), "");
     assert_eq!(text("[data-testid=references-status]"), "1 of 3.");
+    assert_eq!(
+        find("[data-testid=reference-0] img").and_then(|i| i.get_attribute("src")),
+        Some("/api/session/references/ref1?w=256".to_owned()),
+        "the chip shows the small preview, not the upload"
+    );
 
     // Remove: the row goes and focus moves to the file input.
     click("[data-testid=reference-remove-0]");

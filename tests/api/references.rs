@@ -241,6 +241,87 @@ async fn a_reference_is_stored_listed_served_to_its_session_only_and_deleted() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// The chip in the browser shows the preview, so a phone on the tunnel loads a few KB a
+/// reference instead of the upload's megabytes.
+#[tokio::test]
+async fn a_references_preview_is_a_small_jpeg_kept_for_its_session_and_deleted_with_it() {
+    let app = spawn_app().await;
+    app.ready_session("a perfume bottle on a beach").await;
+    // Noise, which compresses as badly as a photo does (a gradient would be a few KB anyway).
+    let mut seed = 0x2545_f491_u32;
+    let photo = RgbImage::from_fn(1200, 800, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        Rgb([r, g, b])
+    });
+    let reference = app
+        .add_reference(encode(&photo, ImageFormat::Png), "our product")
+        .await;
+    let id = &reference.reference_id;
+    assert_eq!(reference.thumbnail_url, paths::reference_thumbnail(id, 256));
+    assert_eq!(session_of(&app).await.references, vec![reference.clone()]);
+    let upload = app.get(&reference.url).await.bytes().await.expect("bytes");
+
+    let preview = app.get(&reference.thumbnail_url).await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    assert_eq!(preview.headers()["content-type"], "image/jpeg");
+    let small = preview.bytes().await.expect("bytes");
+    let decoded = image::load_from_memory(&small).expect("a JPEG");
+    assert_eq!(decoded.width(), 256);
+    assert!(decoded.height().abs_diff(171) <= 1, "{}", decoded.height());
+    assert!(
+        small.len() * 10 < upload.len(),
+        "{} vs {}",
+        small.len(),
+        upload.len()
+    );
+    // A reference no wider than asked is sent as it is.
+    let narrow = app.add_reference(png(40, 30), "").await;
+    let served = app.get(&narrow.thumbnail_url).await;
+    assert_eq!(served.headers()["content-type"], "image/png");
+
+    // Another session's is not found; a width not offered is refused.
+    let stranger = app.another_person();
+    stranger.ready_session("a red kite").await;
+    let (status, error) = error_of(stranger.get(&reference.thumbnail_url).await).await;
+    assert_eq!(
+        (status, error.code.as_str()),
+        (StatusCode::NOT_FOUND, codes::REFERENCE_NOT_FOUND)
+    );
+    for bad in ["300", "0", "abc"] {
+        let url = format!("{}?w={bad}", reference.url);
+        let (status, error) = error_of(app.get(&url).await).await;
+        assert_eq!(
+            (status, error.code.as_str()),
+            (StatusCode::BAD_REQUEST, codes::INVALID_REQUEST),
+            "w={bad}"
+        );
+    }
+
+    // Kept: served from itself, the upload not read (removed here by hand).
+    app.storage.remove_object(&format!("references/{id}")).await;
+    assert_eq!(
+        app.get(&reference.url).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let again = app.get(&reference.thumbnail_url).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.bytes().await.expect("bytes"), small);
+
+    // Deleted with the reference.
+    assert_eq!(
+        app.delete(&reference.url).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let (status, error) = error_of(app.get(&reference.thumbnail_url).await).await;
+    assert_eq!(
+        (status, error.code.as_str()),
+        (StatusCode::NOT_FOUND, codes::REFERENCE_NOT_FOUND)
+    );
+}
+
 #[tokio::test]
 async fn metadata_is_stripped_before_anything_is_stored() {
     let app = spawn_app().await;

@@ -1,5 +1,6 @@
 //! A session's reference images: the bytes (already checked and stripped of metadata by the
-//! server) in the object store under `references/<id>`, and a row each with the owning session,
+//! server) in the object store under `references/<id>`, previews made on first request under
+//! `reference-thumbnails/<id>/<width>`, and a row each with the owning session,
 //! a slot (1..=3, unique per session, so no two instances can together store a fourth), the
 //! type, pixel size, note and upload time. They go when their session goes (the sweep) or when
 //! deleted.
@@ -14,7 +15,8 @@ use crate::StoreError;
 use crate::changes::Changes;
 use crate::db::{Db, on_db_by_key, on_writer};
 use crate::ids::{SessionId, now_us, random_id};
-use crate::images::StoredImage;
+use crate::images::{StoredImage, THUMBNAIL_WIDTHS};
+use crate::objects;
 
 /// Most references per session (the slots the table allows).
 pub const SLOTS: i64 = 3;
@@ -61,6 +63,12 @@ pub struct ReferenceStore {
 
 fn key(id: &str) -> Path {
     Path::from(format!("references/{id}"))
+}
+
+/// A kept preview's object key (beside `references/`, not under it: on a folder store
+/// `references/<id>` is a file, so it cannot also be a folder).
+fn thumbnail_key(id: &str, width: u32) -> Path {
+    Path::from(format!("reference-thumbnails/{id}/{width}"))
 }
 
 type Columns = (String, String, i64, i64, String, i64);
@@ -224,8 +232,17 @@ impl ReferenceStore {
         session: &SessionId,
         id: &str,
     ) -> Result<Option<StoredImage>, StoreError> {
+        let Some(mime_type) = self.mime_type(session, id).await? else {
+            return Ok(None);
+        };
+        let bytes = objects::read(&*self.objects, &key(id)).await?;
+        Ok(bytes.map(|bytes| StoredImage { bytes, mime_type }))
+    }
+
+    /// The media type of the session's reference `id`, if it has one such.
+    async fn mime_type(&self, session: &SessionId, id: &str) -> Result<Option<String>, StoreError> {
         let (reference, owner) = (id.to_owned(), session.to_hex());
-        let mime_type: Option<String> = on_db_by_key!(&self.db, pool => {
+        Ok(on_db_by_key!(&self.db, pool => {
             crate::sql::query_scalar(
                 "SELECT mime_type FROM reference_images WHERE id = $1 AND session_id = $2",
             )
@@ -233,18 +250,39 @@ impl ReferenceStore {
             .bind(&owner)
             .fetch_optional(pool)
             .await?
-        });
-        let Some(mime_type) = mime_type else {
+        }))
+    }
+
+    /// A kept preview of the session's reference `id`, `width` pixels wide, if one was made and
+    /// the reference is still there; its original is not read.
+    pub async fn thumbnail(
+        &self,
+        session: &SessionId,
+        id: &str,
+        width: u32,
+    ) -> Result<Option<Bytes>, StoreError> {
+        if self.mime_type(session, id).await?.is_none() {
             return Ok(None);
-        };
-        match self.objects.get(&key(id)).await {
-            Ok(found) => Ok(Some(StoredImage {
-                bytes: found.bytes().await?,
-                mime_type,
-            })),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
         }
+        objects::read(&*self.objects, &thumbnail_key(id, width)).await
+    }
+
+    /// Keeps a preview of the session's reference `id`. Should the reference be deleted
+    /// meanwhile, the preview is dropped again, so none outlives its reference.
+    pub async fn put_thumbnail(
+        &self,
+        session: &SessionId,
+        id: &str,
+        width: u32,
+        bytes: Bytes,
+    ) -> Result<(), StoreError> {
+        self.objects
+            .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
+            .await?;
+        if self.mime_type(session, id).await?.is_none() {
+            self.delete_object(id).await;
+        }
+        Ok(())
     }
 
     /// Deletes the session's reference `id` and its bytes; false when the session has none such.
@@ -281,11 +319,11 @@ impl ReferenceStore {
         Ok(orphans.len() as u64)
     }
 
-    /// Best effort: a leftover object without a row is never served, only wasted space.
+    /// The reference's bytes and its kept previews.
     async fn delete_object(&self, id: &str) {
-        match self.objects.delete(&key(id)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => tracing::warn!(error = %e, "could not delete a reference's bytes"),
+        let previews = THUMBNAIL_WIDTHS.map(|w| thumbnail_key(id, w));
+        for object in std::iter::once(key(id)).chain(previews) {
+            objects::delete(&*self.objects, &object, "a reference's bytes").await;
         }
     }
 }

@@ -184,7 +184,7 @@ pub fn References(app: AppState) -> impl IntoView {
                         view! {
                             <li class="reference" data-testid=format!("reference-{at}")>
                                 <img
-                                    src=reference.url.clone()
+                                    src=reference.thumbnail_url.clone()
                                     alt=alt
                                     width="48"
                                     height="48"

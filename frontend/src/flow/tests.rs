@@ -320,6 +320,7 @@ fn references_keep_upload_order_and_a_removed_one_goes() {
         height: 8,
         note: format!("note {id}"),
         url: format!("/api/session/references/{id}"),
+        thumbnail_url: format!("/api/session/references/{id}?w=256"),
     };
     let mut f = flow(Some(ready()));
     f.on_reference_added(reference("a"));

@@ -12,7 +12,8 @@ use aide::openapi::{
 use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::multipart::MultipartError;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderName, StatusCode, header};
 use bytes::Bytes;
 use contracts::{
@@ -20,12 +21,14 @@ use contracts::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
+use store::ids::SessionId;
 use store::references::{NewReference, NotStored, ReferenceRow};
 
 use crate::describe::{Describe, error_response};
 use crate::error::{ApiError, Result};
 use crate::extract::{CurrentSession, SessionCookie};
 use crate::imaging::{self, Refusal};
+use crate::routes::images::{THUMBNAIL_TYPE, ThumbnailQuery, make_thumbnail};
 use crate::state::AppState;
 
 /// The body limit of an upload: the file's limit plus room for the note and the form's framing.
@@ -42,10 +45,15 @@ pub fn router() -> ApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
 }
 
+/// The preview width a reference's view links to: sharp in a 48-pixel chip on a 3× screen,
+/// whatever the ratio, at a few KB instead of the upload's megabytes.
+const PREVIEW_WIDTH: u32 = 256;
+
 /// The reference as the client sees it.
 pub fn view(row: ReferenceRow) -> ReferenceView {
     ReferenceView {
         url: paths::reference(&row.id),
+        thumbnail_url: paths::reference_thumbnail(&row.id, PREVIEW_WIDTH),
         reference_id: row.id,
         mime_type: row.mime_type,
         width: row.width,
@@ -282,30 +290,45 @@ struct ReferencePath {
 
 fn bytes_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("getReference")
-        .summary("A reference image's bytes (to its own session only)")
+        .summary("A reference image's bytes, or a preview with ?w= (to its own session only)")
+        .description(
+            "With ?w=128, 256 or 512: a JPEG at most that wide, made on first request and kept \
+             beside the reference (and deleted with it), so a list of references loads small \
+             files. The view's thumbnailUrl links to ?w=256.",
+        )
         .answers(200, &["image/png", "image/jpeg"], "the image")
-        .errors(&[(
-            404,
-            codes::REFERENCE_NOT_FOUND,
-            "this session has no such reference (another session's is not found either)",
-        )])
+        .errors(&[
+            (
+                404,
+                codes::REFERENCE_NOT_FOUND,
+                "this session has no such reference (another session's is not found either)",
+            ),
+            (400, codes::INVALID_REQUEST, "w is not 128, 256 or 512"),
+        ])
 }
 
 async fn bytes(
     State(state): State<AppState>,
     SessionCookie(id): SessionCookie,
     Path(ReferencePath { reference_id }): Path<ReferencePath>,
+    query: std::result::Result<Query<ThumbnailQuery>, QueryRejection>,
 ) -> Result<([(HeaderName, String); 3], Bytes)> {
-    let found = state
-        .references
-        .get(&id, &reference_id)
-        .await?
-        .ok_or(ApiError::ReferenceNotFound)?;
+    let (bytes, mime_type) = match ThumbnailQuery::width(query)? {
+        Some(width) => preview_or_reference(&state, &id, &reference_id, width).await?,
+        None => {
+            let found = state
+                .references
+                .get(&id, &reference_id)
+                .await?
+                .ok_or(ApiError::ReferenceNotFound)?;
+            (found.bytes, found.mime_type)
+        }
+    };
     // The id was found by the lookup, so it is safe inside the header.
-    let file_name = contracts::format::image_file_name(&reference_id, &found.mime_type);
+    let file_name = contracts::format::image_file_name(&reference_id, &mime_type);
     Ok((
         [
-            (header::CONTENT_TYPE, found.mime_type),
+            (header::CONTENT_TYPE, mime_type),
             // Private to this browser; deleted references should not linger in shared caches.
             (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
             (
@@ -313,8 +336,33 @@ async fn bytes(
                 format!("inline; filename=\"reference-{file_name}\""),
             ),
         ],
-        found.bytes,
+        bytes,
     ))
+}
+
+/// The session's reference's preview `width` pixels wide with its media type: the kept one (the
+/// upload not read), else made from the upload and kept; the upload itself when it is no wider.
+async fn preview_or_reference(
+    state: &AppState,
+    session: &SessionId,
+    reference_id: &str,
+    width: u32,
+) -> Result<(Bytes, String)> {
+    let references = &state.references;
+    if let Some(kept) = references.thumbnail(session, reference_id, width).await? {
+        return Ok((kept, THUMBNAIL_TYPE.to_owned()));
+    }
+    let found = references
+        .get(session, reference_id)
+        .await?
+        .ok_or(ApiError::ReferenceNotFound)?;
+    let Some(made) = make_thumbnail(&found.bytes, width).await? else {
+        return Ok((found.bytes, found.mime_type));
+    };
+    references
+        .put_thumbnail(session, reference_id, width, made.clone())
+        .await?;
+    Ok((made, THUMBNAIL_TYPE.to_owned()))
 }
 
 fn delete_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
