@@ -147,12 +147,16 @@ pub fn thumbnail_within(
     width: u32,
     height: u32,
 ) -> Result<Option<Vec<u8>>, ImageError> {
+    // The header says whether it already fits, so such an image (asked for again on every
+    // request, since nothing is kept for it) is never decoded.
+    let header = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
+    let (w, h) = header.into_dimensions()?;
+    if w <= width && h <= height {
+        return Ok(None);
+    }
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     reader.limits(limits());
     let image = reader.decode()?;
-    if image.width() <= width && image.height() <= height {
-        return Ok(None);
-    }
     let small = image.thumbnail(width, height);
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, THUMBNAIL_JPEG_QUALITY)
