@@ -112,6 +112,14 @@ pub struct StoredImage {
     pub mime_type: String,
 }
 
+/// An image's bytes as they are read from the store ([`ImageStore::open`]), with its media type
+/// and length.
+pub struct ImageBody {
+    pub mime_type: String,
+    pub size: u64,
+    pub chunks: objects::Chunks,
+}
+
 /// The image rows and their bytes.
 #[derive(Clone, Debug)]
 pub struct ImageStore {
@@ -235,18 +243,38 @@ impl ImageStore {
 
     /// The image's bytes, or `None` if unknown or dropped.
     pub async fn get(&self, id: &str) -> Result<Option<StoredImage>, StoreError> {
-        let image = id.to_owned();
-        let mime_type: Option<String> = on_db_by_key!(&self.db, pool => {
-            crate::sql::query_scalar("SELECT mime_type FROM images WHERE id = $1")
-                .bind(&image)
-                .fetch_optional(pool)
-                .await?
-        });
-        let Some(mime_type) = mime_type else {
+        let Some(mime_type) = self.mime_type(id).await? else {
             return Ok(None);
         };
         let bytes = objects::read(&*self.objects, &key(id)).await?;
         Ok(bytes.map(|bytes| StoredImage { bytes, mime_type }))
+    }
+
+    /// The image's bytes as they are read, to send on without holding them whole; `None` if
+    /// unknown or dropped.
+    pub async fn open(&self, id: &str) -> Result<Option<ImageBody>, StoreError> {
+        let Some(mime_type) = self.mime_type(id).await? else {
+            return Ok(None);
+        };
+        let Some((size, chunks)) = objects::open(&*self.objects, &key(id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ImageBody {
+            mime_type,
+            size,
+            chunks,
+        }))
+    }
+
+    /// Image `id`'s media type, or `None` if there is no such image.
+    async fn mime_type(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let image = id.to_owned();
+        Ok(on_db_by_key!(&self.db, pool => {
+            crate::sql::query_scalar("SELECT mime_type FROM images WHERE id = $1")
+                .bind(&image)
+                .fetch_optional(pool)
+                .await?
+        }))
     }
 
     /// The session's images that carry a recipe, newest first.
@@ -308,21 +336,10 @@ impl ImageStore {
     /// A stored thumbnail of image `id`, if one was made and the image is still there. Its
     /// original is not read: a grid of thumbnails costs small reads, not one full image each.
     pub async fn thumbnail(&self, id: &str, width: u32) -> Result<Option<Bytes>, StoreError> {
-        if !self.exists(id).await? {
+        if self.mime_type(id).await?.is_none() {
             return Ok(None);
         }
         objects::read(&*self.objects, &thumbnail_key(id, width)).await
-    }
-
-    async fn exists(&self, id: &str) -> Result<bool, StoreError> {
-        let image = id.to_owned();
-        let found: Option<i64> = on_db_by_key!(&self.db, pool => {
-            crate::sql::query_scalar("SELECT CAST(1 AS BIGINT) FROM images WHERE id = $1")
-                .bind(&image)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(found.is_some())
     }
 
     /// Keeps a thumbnail of image `id`. Should the image be deleted meanwhile, the thumbnail
@@ -336,7 +353,7 @@ impl ImageStore {
         self.objects
             .put(&thumbnail_key(id, width), PutPayload::from_bytes(bytes))
             .await?;
-        if !self.exists(id).await? {
+        if self.mime_type(id).await?.is_none() {
             self.delete_objects(std::slice::from_ref(&id.to_owned()))
                 .await;
         }

@@ -6,9 +6,11 @@ use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
 use aide::transform::TransformOperation;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use contracts::{GalleryImage, GalleryResponse, codes, paths};
 use schemars::JsonSchema;
@@ -100,16 +102,22 @@ async fn image(
     State(state): State<AppState>,
     Path(ImagePath { image_id }): Path<ImagePath>,
     query: std::result::Result<Query<ThumbnailQuery>, QueryRejection>,
-) -> Result<([(HeaderName, String); 3], Bytes)> {
-    let (bytes, mime_type) = match ThumbnailQuery::width(query)? {
-        Some(width) => thumbnail_or_image(&state, &image_id, width).await?,
+) -> Result<Response> {
+    let (body, mime_type, size) = match ThumbnailQuery::width(query)? {
+        Some(width) => {
+            let (bytes, mime_type) = thumbnail_or_image(&state, &image_id, width).await?;
+            let size = bytes.len() as u64;
+            (Body::from(bytes), mime_type, size)
+        }
+        // Sent as it is read: a download holds a chunk, not the whole image (a 4K PNG is
+        // tens of MB, and a slow reader keeps what it was given until its last byte).
         None => {
             let image = state
                 .images
-                .get(&image_id)
+                .open(&image_id)
                 .await?
                 .ok_or(ApiError::ImageNotFound)?;
-            (image.bytes, image.mime_type)
+            (Body::from_stream(image.chunks), image.mime_type, image.size)
         }
     };
     // Ids are validated by the lookup, so they are safe inside the header.
@@ -117,6 +125,7 @@ async fn image(
     Ok((
         [
             (header::CONTENT_TYPE, mime_type),
+            (header::CONTENT_LENGTH, size.to_string()),
             (
                 header::CACHE_CONTROL,
                 "private, max-age=31536000, immutable".to_owned(),
@@ -126,8 +135,9 @@ async fn image(
                 format!("inline; filename=\"{file_name}\""),
             ),
         ],
-        bytes,
-    ))
+        body,
+    )
+        .into_response())
 }
 
 /// The image's thumbnail `width` pixels wide with its media type: the kept one (the original
