@@ -92,6 +92,19 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     )
 }
 
+/// A PNG of `width` × `height` pixels of noise: about 3 bytes a pixel, as a photo is.
+fn noise_png(width: u32, height: u32) -> Vec<u8> {
+    let mut state = 0x2545_f491_u32;
+    let noise = RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [r, g, b, _] = state.to_le_bytes();
+        Rgb([r, g, b])
+    });
+    encode(&noise, ImageFormat::Png)
+}
+
 fn encode(image: &RgbImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     image.write_to(&mut out, format).expect("encodes");
@@ -248,17 +261,7 @@ async fn a_references_preview_is_a_small_jpeg_kept_for_its_session_and_deleted_w
     let app = spawn_app().await;
     app.ready_session("a perfume bottle on a beach").await;
     // Noise, which compresses as badly as a photo does (a gradient would be a few KB anyway).
-    let mut seed = 0x2545_f491_u32;
-    let photo = RgbImage::from_fn(1200, 800, |_, _| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        let [r, g, b, _] = seed.to_le_bytes();
-        Rgb([r, g, b])
-    });
-    let reference = app
-        .add_reference(encode(&photo, ImageFormat::Png), "our product")
-        .await;
+    let reference = app.add_reference(noise_png(1200, 800), "our product").await;
     let id = &reference.reference_id;
     assert_eq!(reference.thumbnail_url, paths::reference_thumbnail(id, 256));
     assert_eq!(session_of(&app).await.references, vec![reference.clone()]);
@@ -515,15 +518,7 @@ async fn a_seven_megabyte_upload_gets_through_while_json_routes_keep_their_16_ki
     let app = spawn_app().await;
     app.start("a mosaic of sea glass").await;
     // Noise does not compress: this PNG is close to the 7 MiB limit.
-    let mut state = 0x2545_f491_u32;
-    let noise = RgbImage::from_fn(1500, 1600, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let [a, b, c, _] = state.to_le_bytes();
-        Rgb([a, b, c])
-    });
-    let big = encode(&noise, ImageFormat::Png);
+    let big = noise_png(1500, 1600);
     assert!(
         big.len() > 6_900_000 && big.len() <= contracts::REFERENCE_MAX_BYTES,
         "{} bytes",
