@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use contracts::{JobStatus, JobView, paths};
+use contracts::{AspectRatio, ImageSize, JobStatus, JobView, paths};
 use reqwest::StatusCode;
 use serde_json::json;
+use store::SessionId;
+use store::images::NewImage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -21,6 +23,11 @@ async fn connect(app: &TestApp) -> TcpStream {
 
 /// Everything the server sends until it closes the connection; panics if it never does.
 async fn read_until_closed(stream: &mut TcpStream) -> String {
+    String::from_utf8_lossy(&read_bytes_until_closed(stream).await).into_owned()
+}
+
+/// [`read_until_closed`], byte for byte.
+async fn read_bytes_until_closed(stream: &mut TcpStream) -> Vec<u8> {
     let mut received = Vec::new();
     let read = tokio::time::timeout(PATIENCE, async {
         let mut buffer = [0u8; 4096];
@@ -33,7 +40,7 @@ async fn read_until_closed(stream: &mut TcpStream) -> String {
     })
     .await;
     assert!(read.is_ok(), "the server still holds the connection");
-    String::from_utf8_lossy(&received).into_owned()
+    received
 }
 
 #[tokio::test]
@@ -96,4 +103,49 @@ async fn the_long_poll_waits_past_the_request_timeout() {
     assert_eq!(response.status(), StatusCode::OK);
     let done: JobView = response.json().await.expect("a job view");
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+}
+
+/// A download left hanging (the reader takes no more bytes) does not hold its connection for
+/// ever: once nothing could be sent for `REQUEST_TIMEOUT_SECS`, the server lets go.
+#[tokio::test]
+async fn a_reader_that_stops_taking_an_image_is_let_go() {
+    let limit = Duration::from_secs(1);
+    let app = spawn_app_with(|s| s.request_timeout = limit).await;
+    // Far more than the socket buffers between the two ends hold.
+    let size = 32 * 1024 * 1024;
+    let image_id = app
+        .state
+        .images
+        .insert(NewImage {
+            session: SessionId::random(),
+            job_id: "large".into(),
+            bytes: vec![0u8; size].into(),
+            mime_type: "image/png".into(),
+            width: 4096,
+            height: 4096,
+            alt: "a large image".into(),
+            summary: "a large image".into(),
+            aspect_ratio: AspectRatio::Square,
+            image_size: ImageSize::FourK,
+            offline_preview: false,
+            recipe: None,
+            thought_signature: None,
+        })
+        .await
+        .expect("stored");
+    let mut stream = connect(&app).await;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        paths::image(&image_id)
+    );
+    stream.write_all(request.as_bytes()).await.expect("request");
+    // The stall itself: the reader takes nothing for three times the limit.
+    tokio::time::sleep(limit * 3).await;
+    let received = read_bytes_until_closed(&mut stream).await;
+    assert!(received.starts_with(b"HTTP/1.1 200"));
+    assert!(
+        received.len() < size,
+        "the server let go before the last byte: {} of {size} bytes came",
+        received.len()
+    );
 }

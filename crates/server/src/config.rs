@@ -45,7 +45,8 @@ pub struct Settings {
     pub rate_limit_ip_per_minute: Option<u32>,
     pub rate_limit_session_per_minute: Option<u32>,
     /// `REQUEST_TIMEOUT_SECS`: a request (its body included) must be answered within this, else
-    /// 408 `request_timeout`. The job long-poll and event stream have their own bounds. Default 30.
+    /// 408 `request_timeout`. The job long-poll and event stream have their own bounds. Also how
+    /// long a reader may take none of its answer before its connection is closed. Default 30.
     pub request_timeout: Duration,
     /// `HEADER_TIMEOUT_SECS`: a connection must deliver a request's headers within this (an idle
     /// keep-alive connection is closed after it too). Default 30.

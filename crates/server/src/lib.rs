@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod speculation;
+pub mod stalled_reader;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -26,6 +26,7 @@ use tower_http::validate_request::ValidateRequestHeaderLayer;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::routes;
+use crate::stalled_reader::StalledReaderLimit;
 use crate::state::AppState;
 use crate::{access, middleware, observability, openapi, telemetry, upkeep};
 
@@ -281,9 +282,12 @@ impl Application {
             let _ = deadline_tx.send(tokio::time::Instant::now() + grace);
             jobs.begin_shutdown();
         };
-        let header_timeout = state.settings.header_read_timeout;
+        let limits = ConnectionLimits {
+            headers: state.settings.header_read_timeout,
+            stalled_reader: state.settings.request_timeout,
+        };
         let router = build_router(state.clone());
-        serve(self.listener, router, header_timeout, signalled).await;
+        serve(self.listener, router, limits, signalled).await;
         let deadline = deadline_rx
             .await
             .unwrap_or_else(|_| tokio::time::Instant::now() + grace);
@@ -336,10 +340,19 @@ pub fn run_main() -> std::process::ExitCode {
 /// keep-alive connection) within `header_timeout` (`HEADER_TIMEOUT_SECS`), so a client that
 /// trickles bytes or idles cannot hold a connection open. Each request carries its peer address
 /// (`ConnectInfo`) for the per-client limits.
+/// How long a connection may keep the server waiting on it.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// For a request's headers, and for the next request on an idle keep-alive connection.
+    headers: std::time::Duration,
+    /// For a reader to take any of its answer ([`StalledReaderLimit`]).
+    stalled_reader: std::time::Duration,
+}
+
 async fn serve<S>(
     listener: TcpListener,
     router: S,
-    header_timeout: std::time::Duration,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) where
     S: Service<Request, Response = Response, Error = Infallible, Future: Send>
@@ -350,7 +363,7 @@ async fn serve<S>(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(limits.headers);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -373,6 +386,7 @@ async fn serve<S>(
                 .insert(axum::extract::ConnectInfo(peer));
             router.clone().oneshot(request)
         });
+        let stream = StalledReaderLimit::new(stream, limits.stalled_reader);
         let connection =
             graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
         tokio::spawn(async move {
