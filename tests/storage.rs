@@ -6,9 +6,12 @@
 
 use std::path::Path;
 
+use contracts::{AspectRatio, ImageSize};
 use object_store::ObjectStoreExt;
 use object_store::aws::AmazonS3Builder;
 use server::config::Settings;
+use store::SessionId;
+use store::images::NewImage;
 use tempfile::TempDir;
 use test_servers::{Postgres, S3};
 
@@ -147,5 +150,25 @@ impl TestStorage {
             env.extend(s3.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
         }
         env
+    }
+}
+
+/// An image to put straight into the store, as a large answer from the image model would be
+/// stored (a 4K square PNG of another session); a test overrides what it needs.
+pub fn image_to_store(bytes: Vec<u8>) -> NewImage {
+    NewImage {
+        session: SessionId::random(),
+        job_id: "stored-by-the-test".into(),
+        bytes: bytes.into(),
+        mime_type: "image/png".into(),
+        width: 4096,
+        height: 4096,
+        alt: "a large image".into(),
+        summary: "a large image".into(),
+        aspect_ratio: AspectRatio::Square,
+        image_size: ImageSize::FourK,
+        offline_preview: false,
+        recipe: None,
+        thought_signature: None,
     }
 }

@@ -8,9 +8,8 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use contracts::{
-    GalleryResponse, ImageSize, ImageView, JobStatus, MetaResponse, ReferenceView, codes, paths,
-};
+use api_tests::storage::image_to_store;
+use contracts::{GalleryResponse, ImageView, JobStatus, MetaResponse, ReferenceView, codes, paths};
 use image::{ImageFormat, Rgb, RgbImage, RgbaImage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,7 +18,7 @@ use simulator::{Config, ReceivedPart, thought_signature};
 use store::images::NewImage;
 
 use crate::helpers::{Person, TestApp, error_of, live_providers_at, spawn_app, spawn_app_with};
-use crate::references::Part;
+use crate::references::{Part, noise_png};
 
 /// Words only the simulator's synthesized prompt contains.
 const PROMPT_MARKER: &str = "richly detailed, cinematic image";
@@ -513,17 +512,12 @@ async fn an_image_too_large_to_send_back_is_refused_for_edits_before_anything_is
         .insert(NewImage {
             session: mine.session,
             job_id: "a-4k-job".into(),
-            bytes: bytes.into(),
-            mime_type: "image/png".into(),
             width: 2600,
             height: 2000,
             alt: "sea glass".into(),
             summary: "sea glass".into(),
             aspect_ratio: made.aspect_ratio,
-            image_size: ImageSize::FourK,
-            offline_preview: false,
-            recipe: None,
-            thought_signature: None,
+            ..image_to_store(bytes)
         })
         .await
         .expect("stored");
@@ -602,21 +596,6 @@ async fn task_mode_says_it_takes_no_reference_images_and_no_edits() {
         "only the first generation reached the service"
     );
     assert_eq!(app.quota_used_globally().await, 1, "refusals cost nothing");
-}
-
-/// A PNG of noise (it does not compress), about `width` × `height` × 3 bytes.
-fn noise_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    let mut state = seed | 1;
-    let noise = RgbImage::from_fn(width, height, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let [a, b, c, _] = state.to_le_bytes();
-        Rgb([a, b, c])
-    });
-    let mut out = Cursor::new(Vec::new());
-    noise.write_to(&mut out, ImageFormat::Png).expect("encodes");
-    out.into_inner()
 }
 
 #[tokio::test]

@@ -92,9 +92,10 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     )
 }
 
-/// A PNG of `width` × `height` pixels of noise: about 3 bytes a pixel, as a photo is.
-fn noise_png(width: u32, height: u32) -> Vec<u8> {
-    let mut state = 0x2545_f491_u32;
+/// A PNG of `width` × `height` pixels of noise: about 3 bytes a pixel, as a photo is; another
+/// `seed`, other pixels.
+pub fn noise_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let mut state = seed | 1;
     let noise = RgbImage::from_fn(width, height, |_, _| {
         state ^= state << 13;
         state ^= state >> 17;
@@ -261,7 +262,9 @@ async fn a_references_preview_is_a_small_jpeg_kept_for_its_session_and_deleted_w
     let app = spawn_app().await;
     app.ready_session("a perfume bottle on a beach").await;
     // Noise, which compresses as badly as a photo does (a gradient would be a few KB anyway).
-    let reference = app.add_reference(noise_png(1200, 800), "our product").await;
+    let reference = app
+        .add_reference(noise_png(1200, 800, 1), "our product")
+        .await;
     let id = &reference.reference_id;
     assert_eq!(reference.thumbnail_url, paths::reference_thumbnail(id, 256));
     assert_eq!(session_of(&app).await.references, vec![reference.clone()]);
@@ -518,7 +521,7 @@ async fn a_seven_megabyte_upload_gets_through_while_json_routes_keep_their_16_ki
     let app = spawn_app().await;
     app.start("a mosaic of sea glass").await;
     // Noise does not compress: this PNG is close to the 7 MiB limit.
-    let big = noise_png(1500, 1600);
+    let big = noise_png(1500, 1600, 0x2545_f491);
     assert!(
         big.len() > 6_900_000 && big.len() <= contracts::REFERENCE_MAX_BYTES,
         "{} bytes",

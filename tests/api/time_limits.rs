@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use contracts::{AspectRatio, ImageSize, JobStatus, JobView, paths};
+use api_tests::storage::image_to_store;
+use contracts::{JobStatus, JobView, paths};
 use reqwest::StatusCode;
 use serde_json::json;
-use store::SessionId;
-use store::images::NewImage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -116,21 +115,7 @@ async fn a_reader_that_stops_taking_an_image_is_let_go() {
     let image_id = app
         .state
         .images
-        .insert(NewImage {
-            session: SessionId::random(),
-            job_id: "large".into(),
-            bytes: vec![0u8; size].into(),
-            mime_type: "image/png".into(),
-            width: 4096,
-            height: 4096,
-            alt: "a large image".into(),
-            summary: "a large image".into(),
-            aspect_ratio: AspectRatio::Square,
-            image_size: ImageSize::FourK,
-            offline_preview: false,
-            recipe: None,
-            thought_signature: None,
-        })
+        .insert(image_to_store(vec![0u8; size]))
         .await
         .expect("stored");
     let mut stream = connect(&app).await;

@@ -16,13 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use api_tests::bench::env_u64;
-use api_tests::storage::{Backend, TestStorage};
-use bytes::Bytes;
-use contracts::{AspectRatio, ImageSize, paths};
+use api_tests::storage::{Backend, TestStorage, image_to_store};
+use contracts::paths;
 use server::config::Settings;
 use server::startup::Application;
-use store::SessionId;
-use store::images::NewImage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The allocator the `refinery` binary runs with (`crates/server/src/main.rs`).
@@ -96,21 +93,7 @@ fn main() {
             .collect();
         let image_id = state
             .images
-            .insert(NewImage {
-                session: SessionId::random(),
-                job_id: "bench".into(),
-                bytes: Bytes::from(bytes),
-                mime_type: "image/png".into(),
-                width: 4096,
-                height: 4096,
-                alt: "noise".into(),
-                summary: "noise".into(),
-                aspect_ratio: AspectRatio::Square,
-                image_size: ImageSize::FourK,
-                offline_preview: false,
-                recipe: None,
-                thought_signature: None,
-            })
+            .insert(image_to_store(bytes))
             .await
             .expect("the image is stored");
         let path = paths::image(&image_id);
