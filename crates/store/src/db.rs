@@ -205,6 +205,16 @@ mod tests {
     }
 
     /// Makes the table `probe` with one row, `v`, on the writer.
+    fn readers_and_writer(db: &Db) -> (&Readers, &Writer) {
+        let Db::Sqlite(Sqlite {
+            readers, writer, ..
+        }) = db
+        else {
+            panic!("a throwaway SQLite database");
+        };
+        (readers, writer)
+    }
+
     async fn probe_table(writer: &Writer, v: i64) {
         writer
             .run(async move |connection| {
@@ -269,12 +279,7 @@ mod tests {
     #[tokio::test]
     async fn a_query_that_panics_leaves_its_thread_serving() {
         let db = Db::open("sqlite::memory:", 1).await.expect("opens");
-        let Db::Sqlite(Sqlite {
-            readers, writer, ..
-        }) = &db
-        else {
-            panic!("a throwaway SQLite database");
-        };
+        let (readers, writer) = readers_and_writer(&db);
         let insert = |v: i64| {
             writer.run(async move |connection| {
                 crate::sql::query("INSERT INTO probe (v) VALUES ($1)")
@@ -333,12 +338,7 @@ mod tests {
     #[tokio::test]
     async fn a_read_by_key_runs_on_its_callers_thread_or_a_readers_when_none_is_free() {
         let db = Db::open("sqlite::memory:", 1).await.expect("opens");
-        let Db::Sqlite(Sqlite {
-            readers, writer, ..
-        }) = &db
-        else {
-            panic!("a throwaway SQLite database");
-        };
+        let (readers, writer) = readers_and_writer(&db);
         probe_table(writer, 7).await;
         let read = async |connection: &mut crate::sqlite::Connection| {
             let seen: i64 = crate::sql::query_scalar("SELECT v FROM probe")
